@@ -1,0 +1,93 @@
+//! Identifiers: the merchant's order number (parsed) and the gateway's
+//! unguessable order id.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `count` random bytes from the OS generator, as URL-safe base64.
+pub fn random_token(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The merchant's own order number: 1–64 characters of `[A-Za-z0-9_-]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrderNo(String);
+
+impl OrderNo {
+    pub fn parse(text: &str) -> Result<OrderNo, &'static str> {
+        if text.is_empty() || text.len() > 64 {
+            return Err("order_no must be 1-64 characters");
+        }
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err("order_no may contain only A-Z a-z 0-9 _ -");
+        }
+        Ok(OrderNo(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The gateway's order id: 128 random bits as 22 URL-safe characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrderId(String);
+
+impl OrderId {
+    pub fn generate() -> OrderId {
+        OrderId(random_token(16))
+    }
+
+    /// Accepts only what [`OrderId::generate`] can produce, so a lookup
+    /// with anything else never reaches storage.
+    pub fn parse(text: &str) -> Option<OrderId> {
+        (text.len() == 22 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .then(|| OrderId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_no_rules() {
+        assert!(OrderNo::parse("20191118123424").is_ok());
+        assert!(OrderNo::parse("A-77_b").is_ok());
+        assert!(OrderNo::parse(&"x".repeat(64)).is_ok());
+        for bad in ["", "a b", "a'b", "<x>", "订单", &"x".repeat(65)] {
+            assert!(OrderNo::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn order_ids_are_long_and_distinct() {
+        let a = OrderId::generate();
+        let b = OrderId::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 22);
+        assert!(OrderId::parse(a.as_str()).is_some());
+        assert!(OrderId::parse("1").is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! Everything the gateway and the collector must agree on: money in integer
+//! fen, channels, the order state machine, identifiers, signatures and the
+//! collector link's wire types. One copy, used by both sides.
+
+pub mod amount;
+pub mod channel;
+pub mod collector;
+pub mod error_code;
+pub mod ids;
+pub mod secret;
+pub mod sign;
+pub mod state;
+
+pub use amount::{AmountError, Fen};
+pub use channel::Channel;
+pub use error_code::ErrorCode;
+pub use ids::{OrderId, OrderNo};
+pub use secret::Secret;
+pub use state::{OrderState, Transition, TransitionError};

@@ -1,0 +1,90 @@
+//! SQLite backend of [`jiufu_store::Store`].
+//!
+//! Durability: WAL with `synchronous = FULL`; every write goes through the
+//! single [`writer::Writer`] thread, which commits queued writes in groups
+//! and answers each caller only after its group's COMMIT. Reads use a small
+//! pool of separate connections and never wait for the writer.
+
+mod migrate;
+mod orders;
+mod rows;
+mod store_impl;
+mod writer;
+
+use jiufu_store::{Result, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use writer::{Writer, backend};
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = Connection::open(&path).map_err(backend)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("journal_mode is {mode}, WAL is required")));
+        }
+        configure(&conn).map_err(backend)?;
+        migrate::run(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                configure(&c)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?
+            .into();
+        Ok(SqliteStore { writer: Writer::start(conn), readers, next_reader: AtomicUsize::new(0), path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers[i].lock().map_err(|_| StoreError::Backend("reader poisoned".into()))?;
+            f(&conn).map_err(backend)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+    }
+}

@@ -1,0 +1,245 @@
+//! Order writes. Every function here runs inside the writer's transaction.
+
+use crate::rows::{self, ORDER_COLUMNS};
+use crate::writer::backend;
+use jiufu_protocol::{Channel, OrderState, Transition};
+use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashSet;
+
+pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
+    conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))
+        .and_then(|mut st| st.query_row([id], rows::order).optional())
+        .map_err(backend)
+}
+
+pub fn load_by_no(conn: &Connection, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
+    conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))
+        .and_then(|mut st| st.query_row(params![merchant_id, order_no], rows::order).optional())
+        .map_err(backend)
+}
+
+fn insert_event(conn: &Connection, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![order.id, order.merchant_id, from.map(|s| s.code()), order.state.code(), actor, reason, at])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcome> {
+    if let Some(existing) = load_by_no(conn, new.merchant_id, &new.order_no)? {
+        let open = existing.state_at(now).is_open();
+        return Ok(if open && existing.same_request(&new) { CreateOutcome::Existing(existing) } else { CreateOutcome::OrderNoReused });
+    }
+    expire_open(conn, Some((new.merchant_id, new.channel)), now)?;
+    release_slots(conn, Some((new.merchant_id, new.channel)), now)?;
+
+    let codes: Vec<(i64, Option<i64>, String)> = conn
+        .prepare_cached(
+            "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = ?1 AND channel = ?2 AND enabled = 1 AND removed = 0 ORDER BY id",
+        )
+        .and_then(|mut st| {
+            st.query_map(params![new.merchant_id, new.channel.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+        })
+        .map_err(backend)?;
+    if codes.is_empty() {
+        return Ok(CreateOutcome::NoCode);
+    }
+    let (lo, hi) = match (new.candidates.iter().min(), new.candidates.iter().max()) {
+        (Some(lo), Some(hi)) => (lo.0, hi.0),
+        _ => return Ok(CreateOutcome::NoFreeAmount),
+    };
+    let taken: HashSet<i64> = conn
+        .prepare_cached(
+            "SELECT payable_fen FROM orders WHERE merchant_id = ?1 AND channel = ?2 AND slot_held = 1 AND payable_fen BETWEEN ?3 AND ?4",
+        )
+        .and_then(|mut st| st.query_map(params![new.merchant_id, new.channel.code(), lo, hi], |r| r.get(0))?.collect())
+        .map_err(backend)?;
+
+    let general = codes.iter().find(|c| c.1.is_none());
+    let choice = new.candidates.iter().filter(|fen| !taken.contains(&fen.0)).find_map(|fen| {
+        let fixed = codes.iter().find(|c| c.1 == Some(fen.0));
+        fixed.or(general).map(|code| (*fen, code))
+    });
+    let Some((payable, code)) = choice else {
+        return Ok(CreateOutcome::NoFreeAmount);
+    };
+
+    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
+    let order = Order {
+        id: new.id,
+        merchant_id: new.merchant_id,
+        order_no: new.order_no,
+        subject: new.subject,
+        channel: new.channel,
+        state,
+        order_fen: new.order_fen,
+        payable_fen: payable,
+        code_id: code.0,
+        qr_text: code.2.clone(),
+        notify_url: new.notify_url,
+        return_url: new.return_url,
+        ip: new.ip,
+        order_time: new.order_time,
+        created_at: now,
+        expire_at: now + new.ttl_secs,
+        quarantine_until: now + new.ttl_secs + new.quarantine_secs,
+        claimed_at: None,
+        paid_at: None,
+        paid_fen: None,
+        confirmed_by: None,
+        evidence_id: None,
+        notified: false,
+    };
+    conn.prepare_cached(
+        "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
+         notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            order.id,
+            order.merchant_id,
+            order.order_no,
+            order.subject,
+            order.channel.code(),
+            order.state.code(),
+            order.order_fen.0,
+            order.payable_fen.0,
+            order.code_id,
+            order.qr_text,
+            order.notify_url,
+            order.return_url,
+            order.ip,
+            order.order_time,
+            order.created_at,
+            order.expire_at,
+            order.quarantine_until
+        ])
+    })
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict("payable amount or order number already taken".into())
+        }
+        e => backend(e),
+    })?;
+    insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
+    Ok(CreateOutcome::Created(order))
+}
+
+/// Expires open orders whose time is up (for one merchant's channel, or all).
+pub fn expire_open(conn: &Connection, scope: Option<(i64, Channel)>, now: i64) -> Result<Vec<Order>> {
+    let due: Vec<Order> = match scope {
+        Some((merchant_id, channel)) => conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 AND merchant_id = ?2 AND channel = ?3"
+            ))
+            .and_then(|mut st| st.query_map(params![now, merchant_id, channel.code()], rows::order)?.collect()),
+        None => conn
+            .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 LIMIT 1000"))
+            .and_then(|mut st| st.query_map(params![now], rows::order)?.collect()),
+    }
+    .map_err(backend)?;
+    let mut expired = Vec::with_capacity(due.len());
+    for order in due {
+        if let TransitionOutcome::Applied(o) = apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
+            expired.push(o);
+        }
+    }
+    Ok(expired)
+}
+
+/// Frees payable amounts whose quarantine is over.
+pub fn release_slots(conn: &Connection, scope: Option<(i64, Channel)>, now: i64) -> Result<usize> {
+    match scope {
+        Some((merchant_id, channel)) => conn.execute(
+            "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1 \
+             AND merchant_id = ?2 AND channel = ?3",
+            params![now, merchant_id, channel.code()],
+        ),
+        None => conn.execute(
+            "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1",
+            params![now],
+        ),
+    }
+    .map_err(backend)
+}
+
+pub fn transition(conn: &Connection, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+    let mut order = load(conn, id)?.ok_or(StoreError::NotFound)?;
+    // Lazy expiry: time ran out before the timer noticed.
+    if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {
+        order = match apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
+            TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => o,
+        };
+    }
+    apply(conn, order, change, now)
+}
+
+fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+    if change.transition == Transition::Confirm && order.state == OrderState::Confirmed {
+        let same = change.payment.as_ref().map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref()).unwrap_or(false);
+        if same {
+            return Ok(TransitionOutcome::AlreadyApplied(order));
+        }
+    }
+    let from = order.state;
+    let next = from.apply(change.transition)?;
+    let updated = match change.transition {
+        Transition::Claim => conn.execute(
+            "UPDATE orders SET state = ?1, claimed_at = ?2 WHERE id = ?3 AND state = ?4",
+            params![next.code(), now, order.id, from.code()],
+        ),
+        Transition::RejectClaim => conn.execute(
+            "UPDATE orders SET state = ?1, claimed_at = NULL WHERE id = ?2 AND state = ?3",
+            params![next.code(), order.id, from.code()],
+        ),
+        Transition::Close => conn.execute(
+            "UPDATE orders SET state = ?1, quarantine_until = ?2 + (quarantine_until - expire_at) WHERE id = ?3 AND state = ?4",
+            params![next.code(), now, order.id, from.code()],
+        ),
+        Transition::Confirm => {
+            let payment = change.payment.as_ref();
+            let n = conn
+                .execute(
+                    "UPDATE orders SET state = ?1, slot_held = 0, paid_at = ?2, paid_fen = ?3, confirmed_by = ?4, evidence_id = ?5, \
+                     evidence_json = ?6 WHERE id = ?7 AND state = ?8",
+                    params![
+                        next.code(),
+                        now,
+                        payment.map(|p| p.paid_fen.0).unwrap_or(order.payable_fen.0),
+                        change.actor,
+                        payment.map(|p| p.evidence_id.as_str()),
+                        payment.map(|p| p.evidence_json.as_str()),
+                        order.id,
+                        from.code()
+                    ],
+                )
+                .map_err(backend)?;
+            // The outbox row, in the same transaction as the state change.
+            conn.execute(
+                "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
+                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) ON CONFLICT (order_id) DO NOTHING",
+                params![order.id, order.merchant_id, order.notify_url, now],
+            )
+            .map_err(backend)?;
+            Ok(n)
+        }
+        Transition::Expire | Transition::AssignCode | Transition::IssueCode => conn.execute(
+            "UPDATE orders SET state = ?1 WHERE id = ?2 AND state = ?3",
+            params![next.code(), order.id, from.code()],
+        ),
+    }
+    .map_err(backend)?;
+    if updated != 1 {
+        return Err(StoreError::Conflict(format!("order {} changed underneath", order.id)));
+    }
+    let order = load(conn, &order.id)?.ok_or(StoreError::NotFound)?;
+    insert_event(conn, &order, Some(from), &change.actor, &change.reason, now)?;
+    Ok(TransitionOutcome::Applied(order))
+}
+

@@ -1,0 +1,106 @@
+//! Storage for the gateway. [`Store`] is the only way the gateway reads or
+//! writes durable state; each backend (`jiufu-store-sqlite`, later
+//! PostgreSQL) lives in its own crate with its own migrations and runs the
+//! shared suite in [`testsuite`].
+//!
+//! Money is integer fen and times are epoch seconds throughout.
+
+mod records;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use jiufu_protocol::{OrderState, Transition, TransitionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- merchants -------------------------------------------------------
+    async fn create_merchant(&self, new: NewMerchant, now: i64) -> Result<Merchant>;
+    async fn merchant(&self, id: i64) -> Result<Option<Merchant>>;
+    async fn merchants(&self) -> Result<Vec<Merchant>>;
+
+    // --- receiving codes -------------------------------------------------
+    async fn add_code(&self, new: NewCode, now: i64) -> Result<Code>;
+    async fn codes(&self, merchant_id: i64) -> Result<Vec<Code>>;
+    /// Replaces every code that came from `device_id` with `codes`.
+    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize>;
+
+    // --- orders ----------------------------------------------------------
+    /// Creates an order in one transaction: idempotency check on
+    /// (merchant, order_no), lazy expiry of the merchant's channel,
+    /// choice of the first free payable amount among `new.candidates`
+    /// (with a code for it), insert, and the creation event.
+    async fn create_order(&self, new: NewOrder, now: i64) -> Result<CreateOutcome>;
+    async fn order(&self, id: &str) -> Result<Option<Order>>;
+    async fn order_by_no(&self, merchant_id: i64, order_no: &str) -> Result<Option<Order>>;
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
+    /// Applies a state-machine transition. A transition to 9 also records
+    /// the payment and enqueues the merchant notification in the same
+    /// transaction.
+    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome>;
+    /// Expires every open order whose time is up and releases the amount
+    /// slots whose quarantine is over. Returns the orders it expired.
+    async fn expire_due(&self, now: i64) -> Result<Vec<Order>>;
+    /// Order changes after `after` for one merchant, oldest first.
+    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
+    async fn last_event_seq(&self) -> Result<i64>;
+    async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>>;
+
+    // --- notifications (outbox) -----------------------------------------
+    async fn due_notifications(&self, now: i64, limit: usize) -> Result<Vec<Notification>>;
+    async fn record_attempt(&self, attempt: NotifyAttempt, next: NotifyNext) -> Result<()>;
+    async fn notification(&self, order_id: &str) -> Result<Option<Notification>>;
+    async fn notify_attempts(&self, order_id: &str) -> Result<Vec<NotifyAttempt>>;
+    /// Makes a notification due now again (operator resend).
+    async fn resend_notification(&self, order_id: &str, now: i64) -> Result<()>;
+
+    // --- collectors ------------------------------------------------------
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()>;
+    /// Uses a pairing token once and creates the device it pairs.
+    async fn redeem_pairing_token(&self, token_hash: &str, device: NewDevice, now: i64) -> Result<Option<Device>>;
+    async fn device(&self, id: &str) -> Result<Option<Device>>;
+    async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>>;
+    /// Records a request nonce; false when it was seen before (a replay).
+    async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
+    async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()>;
+    /// Idempotent on (device, observation id).
+    async fn record_unmatched(&self, payment: UnmatchedPayment) -> Result<bool>;
+    async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>>;
+}
+
+/// True while an order still holds its payable amount.
+pub fn holds_slot(state: OrderState) -> bool {
+    state.is_open() || matches!(state, OrderState::Expired | OrderState::Closed)
+}
+
+impl StateChange {
+    pub fn new(transition: Transition, actor: impl Into<String>) -> Self {
+        StateChange { transition, actor: actor.into(), reason: String::new(), payment: None }
+    }
+
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
+    }
+
+    pub fn payment(mut self, payment: PaymentRecord) -> Self {
+        self.payment = Some(payment);
+        self
+    }
+}

@@ -1,0 +1,291 @@
+//! Plain records that cross the [`crate::Store`] boundary.
+
+use jiufu_protocol::{Channel, Fen, OrderState, Secret, Transition};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub id: i64,
+    pub name: String,
+    pub key: Secret,
+    pub settings: MerchantSettings,
+}
+
+/// Per-merchant policy; every field has a sensible default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantSettings {
+    pub min_fen: i64,
+    pub max_fen: i64,
+    /// Step payable amounts downwards (true, the default) or upwards.
+    pub step_down: bool,
+    pub step_count: i64,
+    pub order_ttl_secs: i64,
+    pub quarantine_secs: i64,
+    /// Refuse new orders (1009) when no collector can confirm the channel.
+    pub require_collector: bool,
+}
+
+impl Default for MerchantSettings {
+    fn default() -> Self {
+        MerchantSettings {
+            min_fen: 1,
+            max_fen: 5_000_000,
+            step_down: true,
+            step_count: 99,
+            order_ttl_secs: 300,
+            quarantine_secs: 600,
+            require_collector: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub id: i64,
+    pub name: String,
+    pub key: Secret,
+    pub enabled: bool,
+    pub settings: MerchantSettings,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    pub merchant_id: i64,
+    pub channel: Channel,
+    pub qr_text: String,
+    pub amount: Option<Fen>,
+    pub name: String,
+    pub enabled: bool,
+    /// `server`, or the id of the device the code came from.
+    pub origin: String,
+    /// The origin's own id for the code.
+    pub uid: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Code {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub channel: Channel,
+    pub qr_text: String,
+    pub amount: Option<Fen>,
+    pub name: String,
+    pub enabled: bool,
+    pub origin: String,
+    pub uid: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub id: String,
+    pub merchant_id: i64,
+    pub order_no: String,
+    pub subject: String,
+    pub channel: Channel,
+    pub order_fen: Fen,
+    /// Payable amounts to try, in order of preference.
+    pub candidates: Vec<Fen>,
+    pub notify_url: String,
+    pub return_url: String,
+    pub ip: String,
+    pub order_time: String,
+    pub ttl_secs: i64,
+    pub quarantine_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: String,
+    pub merchant_id: i64,
+    pub order_no: String,
+    pub subject: String,
+    pub channel: Channel,
+    pub state: OrderState,
+    pub order_fen: Fen,
+    pub payable_fen: Fen,
+    pub code_id: i64,
+    pub qr_text: String,
+    pub notify_url: String,
+    pub return_url: String,
+    pub ip: String,
+    pub order_time: String,
+    pub created_at: i64,
+    pub expire_at: i64,
+    pub quarantine_until: i64,
+    pub claimed_at: Option<i64>,
+    pub paid_at: Option<i64>,
+    pub paid_fen: Option<Fen>,
+    pub confirmed_by: Option<String>,
+    pub evidence_id: Option<String>,
+    /// The merchant acknowledged the notification.
+    pub notified: bool,
+}
+
+impl Order {
+    /// The state as of `now`: an open order past its expiry reads as expired
+    /// even before the timer has written it.
+    pub fn state_at(&self, now: i64) -> OrderState {
+        if self.state.is_open() && now >= self.expire_at { OrderState::Expired } else { self.state }
+    }
+
+    pub fn ttl_secs(&self) -> i64 {
+        self.expire_at - self.created_at
+    }
+
+    /// True when `new` would create exactly this order again.
+    pub fn same_request(&self, new: &NewOrder) -> bool {
+        self.subject == new.subject
+            && self.channel == new.channel
+            && self.order_fen == new.order_fen
+            && self.notify_url == new.notify_url
+            && self.return_url == new.return_url
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created(Order),
+    /// The same request again: the order it created before.
+    Existing(Order),
+    /// The order number was used with different fields, or the order it
+    /// names is finished.
+    OrderNoReused,
+    /// The merchant has no enabled code for the channel.
+    NoCode,
+    /// Every candidate payable amount is taken.
+    NoFreeAmount,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub merchant_id: Option<i64>,
+    pub state: Option<OrderState>,
+    pub limit: Option<usize>,
+}
+
+/// A requested change of state, with who asked for it and why.
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    pub transition: Transition,
+    pub actor: String,
+    pub reason: String,
+    pub payment: Option<PaymentRecord>,
+}
+
+/// The money that moved an order to 9.
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    pub paid_fen: Fen,
+    pub evidence_id: String,
+    pub evidence_json: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum TransitionOutcome {
+    Applied(Order),
+    /// The order was already in the target state through this same evidence.
+    AlreadyApplied(Order),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderEvent {
+    pub seq: i64,
+    pub order_id: String,
+    pub from_state: Option<OrderState>,
+    pub to_state: OrderState,
+    pub actor: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyStatus {
+    Pending,
+    Delivered,
+    /// Every scheduled attempt failed; only a manual resend tries again.
+    GaveUp,
+}
+
+impl NotifyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyStatus::Pending => "pending",
+            NotifyStatus::Delivered => "delivered",
+            NotifyStatus::GaveUp => "gave_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NotifyStatus> {
+        Some(match s {
+            "pending" => NotifyStatus::Pending,
+            "delivered" => NotifyStatus::Delivered,
+            "gave_up" => NotifyStatus::GaveUp,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the notification outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub order_id: String,
+    pub merchant_id: i64,
+    pub url: String,
+    pub status: NotifyStatus,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyAttempt {
+    pub order_id: String,
+    pub at: i64,
+    pub http_status: Option<i64>,
+    pub body_excerpt: String,
+    pub error: String,
+    pub delivered: bool,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyNext {
+    Delivered,
+    RetryAt(i64),
+    GiveUp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: String,
+    pub name: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: String,
+    pub merchant_id: i64,
+    pub name: String,
+    pub secret: Secret,
+    pub created_at: i64,
+    pub last_seen: Option<i64>,
+    pub sources_json: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnmatchedPayment {
+    pub merchant_id: i64,
+    pub device_id: String,
+    pub observation_id: String,
+    pub channel: Channel,
+    pub amount: Fen,
+    pub observed_at: i64,
+    pub source: String,
+    pub raw_text: String,
+    pub reported_at: i64,
+}
