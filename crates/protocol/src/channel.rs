@@ -46,16 +46,6 @@ impl Channel {
         }
     }
 
-    /// The brand colour used on checkout pages.
-    pub fn colour(self) -> &'static str {
-        match self {
-            Channel::P901 => "#1677ff",
-            Channel::P902 => "#07c160",
-            Channel::P903 => "#12b7f5",
-            Channel::P904 => "#e60012",
-        }
-    }
-
     /// The `type` number used by the V免签 monitor app protocol.
     pub fn vmq_type(self) -> u8 {
         match self {

@@ -107,9 +107,9 @@ impl Store for SqliteStore {
             let limit = filter.limit.unwrap_or(1000) as i64;
             c.prepare(&format!(
                 "SELECT {ORDER_COLUMNS} FROM orders WHERE (?1 IS NULL OR merchant_id = ?1) AND (?2 IS NULL OR state = ?2) \
-                 ORDER BY created_at DESC, id LIMIT ?3"
+                 AND (?4 = 0 OR slot_held = 1) ORDER BY created_at DESC, id LIMIT ?3"
             ))?
-            .query_map(params![filter.merchant_id, filter.state.map(|s| s.code()), limit], rows::order)?
+            .query_map(params![filter.merchant_id, filter.state.map(|s| s.code()), limit, filter.holding_amount], rows::order)?
             .collect()
         })
         .await

@@ -162,6 +162,8 @@ pub enum CreateOutcome {
 pub struct OrderFilter {
     pub merchant_id: Option<i64>,
     pub state: Option<OrderState>,
+    /// Only orders that still hold their payable amount (open, or in quarantine).
+    pub holding_amount: bool,
     pub limit: Option<usize>,
 }
 

@@ -1,0 +1,294 @@
+//! The `jiufu-gateway` command line (`operations.md`).
+
+use crate::config::Config;
+use crate::{App, Shared, clock, health, order, qr};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{Channel, Fen, OrderState, Secret, Transition, sign};
+use jiufu_store::{MerchantSettings, NewCode, NewMerchant, OrderFilter, PaymentRecord, StateChange};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "jiufu-gateway", version, about = "就付 Jiufu gateway: the merchant API, checkout pages and the collector link")]
+pub struct Cli {
+    /// A TOML configuration file (environment variables override it).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve {
+        /// With an empty database, create a demo merchant and codes and print how to try a payment.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCmd),
+    /// Receiving codes kept on the server.
+    #[command(subcommand)]
+    Code(CodeCmd),
+    /// Paired collectors.
+    #[command(subcommand)]
+    Collector(CollectorCmd),
+    /// Orders.
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Merchant notifications.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
+}
+
+#[derive(Subcommand)]
+enum MerchantCmd {
+    /// Add a merchant; prints its key (generated when not given).
+    Add {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        key: Option<String>,
+        /// Refuse new orders (1009) when no collector can confirm the channel.
+        #[arg(long)]
+        require_collector: bool,
+        /// How long an order may be paid, in seconds.
+        #[arg(long, default_value_t = MerchantSettings::default().order_ttl_secs)]
+        order_ttl: i64,
+        /// How long an expired order's amount stays reserved, in seconds.
+        #[arg(long, default_value_t = MerchantSettings::default().quarantine_secs)]
+        quarantine: i64,
+        /// How many 0.01 steps a payable amount may move from the order amount.
+        #[arg(long, default_value_t = MerchantSettings::default().step_count)]
+        steps: i64,
+        /// Step payable amounts up instead of down.
+        #[arg(long)]
+        step_up: bool,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum CodeCmd {
+    Add {
+        #[arg(long)]
+        merchant: i64,
+        #[arg(long)]
+        channel: String,
+        /// The text the QR code encodes.
+        #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+        qr: Option<String>,
+        /// A PNG or JPEG of the QR code; it is decoded here.
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// For a fixed-amount code: its amount.
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        merchant: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum CollectorCmd {
+    /// Print a one-time pairing token (valid 24 hours) on a single line.
+    Pair {
+        #[arg(long)]
+        merchant: i64,
+    },
+    /// Paired collectors and whether they are online.
+    List {
+        #[arg(long)]
+        merchant: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrderCmd {
+    List {
+        #[arg(long)]
+        merchant: Option<i64>,
+        #[arg(long, allow_hyphen_values = true)]
+        state: Option<i32>,
+    },
+    /// Show one order as JSON, with its history and notification attempts.
+    Show { order_id: String },
+    /// Operator: the money arrived (→ 9); the merchant is notified.
+    Confirm { order_id: String },
+    /// Close an unpaid order (→ -2).
+    Close { order_id: String },
+}
+
+#[derive(Subcommand)]
+enum NotifyCmd {
+    /// Send an order's notification again now.
+    Resend { order_id: String },
+}
+
+fn channel(text: &str) -> anyhow::Result<Channel> {
+    text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let config = Config::load(self.config.as_deref())?;
+        if let Command::Serve { demo } = self.command {
+            return serve(config, demo).await;
+        }
+        let app = App::open(config).await?;
+        let now = clock::now();
+        let mut out = std::io::stdout().lock();
+        match self.command {
+            Command::Serve { .. } => unreachable!("handled above"),
+            Command::Merchant(MerchantCmd::Add { id, name, key, require_collector, order_ttl, quarantine, steps, step_up }) => {
+                if id <= 0 {
+                    bail!("--id must be a positive number");
+                }
+                if !(1..=86_400).contains(&order_ttl) || !(0..=86_400).contains(&quarantine) || !(0..=999).contains(&steps) {
+                    bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
+                }
+                let key = match key {
+                    Some(k) if k.len() < 8 => bail!("--key must be at least 8 characters"),
+                    Some(k) => Secret::new(k),
+                    None => Secret::generate(),
+                };
+                let settings = MerchantSettings {
+                    require_collector,
+                    order_ttl_secs: order_ttl,
+                    quarantine_secs: quarantine,
+                    step_count: steps,
+                    step_down: !step_up,
+                    ..Default::default()
+                };
+                let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
+                writeln!(out, "{}", m.key.expose())?;
+            }
+            Command::Merchant(MerchantCmd::List) => {
+                for m in app.store.merchants().await? {
+                    writeln!(out, "{}\t{}\t{}", m.id, m.name, if m.enabled { "enabled" } else { "disabled" })?;
+                }
+            }
+            Command::Code(CodeCmd::Add { merchant, channel: ch, qr: text, image, amount, name }) => {
+                let channel = channel(&ch)?;
+                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
+                let qr_text = match (text, image) {
+                    (Some(t), _) if !t.trim().is_empty() => t.trim().to_owned(),
+                    (_, Some(path)) => {
+                        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                        qr::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    }
+                    _ => bail!("give --qr TEXT or --image FILE"),
+                };
+                let amount = amount.map(|a| Fen::parse_yuan(&a).map_err(|e| anyhow::anyhow!("--amount {a:?}: {e}"))).transpose()?;
+                let new = NewCode { merchant_id: merchant, channel, qr_text, amount, name, enabled: true, origin: "server".into(), uid: random_token(9) };
+                let code = app.store.add_code(new, now).await?;
+                writeln!(out, "code {} added: {} {}", code.id, code.channel, code.qr_text)?;
+            }
+            Command::Code(CodeCmd::List { merchant }) => {
+                for c in app.store.codes(merchant).await? {
+                    let amount = c.amount.map(|a| a.to_string()).unwrap_or_else(|| "any".into());
+                    writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}", c.id, c.channel, amount, c.origin, c.name, c.qr_text)?;
+                }
+            }
+            Command::Collector(CollectorCmd::Pair { merchant }) => {
+                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
+                let token = format!("jfp_{}", random_token(24));
+                app.store.create_pairing_token(&sign::sha256_hex(token.as_bytes()), merchant, now + 86_400, now).await?;
+                writeln!(out, "{token}")?;
+            }
+            Command::Collector(CollectorCmd::List { merchant }) => {
+                for d in app.store.devices(merchant).await? {
+                    let h = health::device_health(&d, now);
+                    writeln!(out, "{}", serde_json::to_string(&h)?)?;
+                }
+            }
+            Command::Order(OrderCmd::List { merchant, state }) => {
+                let state = state.map(|s| OrderState::from_code(s).with_context(|| format!("no order state {s}"))).transpose()?;
+                for o in app.store.orders(OrderFilter { merchant_id: merchant, state, ..Default::default() }).await? {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        o.id,
+                        o.merchant_id,
+                        o.order_no,
+                        o.state_at(now),
+                        o.channel,
+                        o.payable_fen,
+                        clock::format(o.created_at, app.config.timezone)
+                    )?;
+                }
+            }
+            Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
+            Command::Order(OrderCmd::Confirm { order_id }) => {
+                let o = order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                let payment = PaymentRecord { paid_fen: o.payable_fen, evidence_id: format!("operator-cli-{now}"), evidence_json: "{}".into() };
+                let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
+                order::change(&app, &order_id, change).await?;
+                writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
+            }
+            Command::Order(OrderCmd::Close { order_id }) => {
+                order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                order::change(&app, &order_id, StateChange::new(Transition::Close, "operator:cli")).await?;
+                writeln!(out, "order {order_id} closed")?;
+            }
+            Command::Notify(NotifyCmd::Resend { order_id }) => {
+                app.store.resend_notification(&order_id, now).await?;
+                writeln!(out, "notification for {order_id} queued")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let o = order::find(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+    let history = app.store.order_history(order_id).await?;
+    let notification = app.store.notification(order_id).await?;
+    let attempts = app.store.notify_attempts(order_id).await?;
+    let state = o.state_at(clock::now());
+    let body = serde_json::json!({
+        "order": o, "effective_state": state, "history": history,
+        "notification": notification, "notify_attempts": attempts,
+    });
+    writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;
+    Ok(())
+}
+
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    if config.public_url.ends_with(":0") {
+        // Bound to a port chosen by the system: links must name the real one.
+        config.public_url = format!("http://{addr}");
+    }
+    let app = App::open(config).await?;
+    if demo {
+        crate::demo::seed(&app).await?;
+    }
+    // Tests and scripts read this line to learn the port.
+    println!("jiufu-gateway listening on http://{addr}");
+    std::io::stdout().flush()?;
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+    };
+    let extra = if demo { crate::demo::routes() } else { axum::Router::new() };
+    crate::serve(app, listener, extra, shutdown).await
+}

@@ -1,0 +1,141 @@
+//! Configuration: environment variables, optionally over a TOML file (env wins).
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: Database,
+    pub public_url: String,
+    pub timezone: chrono_tz::Tz,
+    pub allow_private_notify: bool,
+    pub notify_schedule: RetrySchedule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// Delays between notification attempts, as data. After the last delay's
+/// attempt fails the notification gives up (an operator can resend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<Duration>);
+
+impl Default for RetrySchedule {
+    /// 15 s, 1 m, 3 m, 10 m, 30 m, 1 h, 2 h, 6 h, 15 h: about 24 h 44 m in all.
+    fn default() -> Self {
+        RetrySchedule([15, 60, 180, 600, 1800, 3600, 7200, 21600, 54000].into_iter().map(Duration::from_secs).collect())
+    }
+}
+
+impl RetrySchedule {
+    pub fn parse(text: &str) -> anyhow::Result<RetrySchedule> {
+        let delays = text
+            .split(',')
+            .map(|s| s.trim().parse::<u64>().map(Duration::from_secs))
+            .collect::<Result<Vec<_>, _>>()
+            .context("JIUFU_NOTIFY_RETRY_SECS must be comma-separated whole seconds")?;
+        if delays.is_empty() {
+            bail!("JIUFU_NOTIFY_RETRY_SECS is empty");
+        }
+        Ok(RetrySchedule(delays))
+    }
+
+    /// The delay after the `attempts`-th failed attempt, or None to give up.
+    pub fn after(&self, attempts: usize) -> Option<Duration> {
+        self.0.get(attempts.saturating_sub(1)).copied()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    timezone: Option<String>,
+    allow_private_notify: Option<bool>,
+    notify_retry_secs: Option<String>,
+}
+
+impl Config {
+    /// Reads the configuration from `file` (if any) and the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let file_cfg: FileConfig = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let bind_text = env("JIUFU_BIND").or(file_cfg.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().with_context(|| format!("JIUFU_BIND {bind_text:?} is not an address like 127.0.0.1:8080"))?;
+        let db_text = env("JIUFU_DATABASE_URL").or(file_cfg.database_url).unwrap_or_else(|| "sqlite://./data/gateway.db".into());
+        let database = Database::parse(&db_text)?;
+        let public_url = env("JIUFU_PUBLIC_URL").or(file_cfg.public_url).unwrap_or_else(|| format!("http://{bind_text}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        url::Url::parse(&public_url).with_context(|| format!("JIUFU_PUBLIC_URL {public_url:?} is not a URL"))?;
+        let tz_text = env("JIUFU_TIMEZONE").or(file_cfg.timezone).unwrap_or_else(|| "Asia/Shanghai".into());
+        let timezone: chrono_tz::Tz = tz_text.parse().map_err(|_| anyhow::anyhow!("JIUFU_TIMEZONE {tz_text:?} is not a known time zone"))?;
+        let allow_private_notify = match env("JIUFU_ALLOW_PRIVATE_NOTIFY") {
+            Some(v) => parse_bool(&v).context("JIUFU_ALLOW_PRIVATE_NOTIFY must be true or false")?,
+            None => file_cfg.allow_private_notify.unwrap_or(false),
+        };
+        let notify_schedule = match env("JIUFU_NOTIFY_RETRY_SECS").or(file_cfg.notify_retry_secs) {
+            Some(v) => RetrySchedule::parse(&v)?,
+            None => RetrySchedule::default(),
+        };
+        Ok(Config { bind, database, public_url, timezone, allow_private_notify, notify_schedule })
+    }
+}
+
+impl Database {
+    pub fn parse(text: &str) -> anyhow::Result<Database> {
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                bail!("JIUFU_DATABASE_URL sqlite:// needs a path");
+            }
+            Ok(Database::Sqlite(PathBuf::from(path)))
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Database::Postgres(text.to_owned()))
+        } else {
+            bail!("JIUFU_DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> anyhow::Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("not a boolean: {v}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_covers_a_day() {
+        let total: u64 = RetrySchedule::default().0.iter().map(|d| d.as_secs()).sum();
+        assert!(total >= 24 * 3600, "{total}");
+        assert_eq!(RetrySchedule::default().after(1), Some(Duration::from_secs(15)));
+        assert_eq!(RetrySchedule::default().after(10), None);
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(Database::parse("sqlite://./data/g.db").unwrap(), Database::Sqlite("./data/g.db".into()));
+        assert!(matches!(Database::parse("postgres://x/y").unwrap(), Database::Postgres(_)));
+        assert!(Database::parse("mysql://x").is_err());
+        assert!(Database::parse("sqlite://").is_err());
+    }
+}

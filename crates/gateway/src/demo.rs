@@ -1,0 +1,62 @@
+//! `serve --demo`: on an empty database, a demo merchant with demo codes and
+//! a ready-to-paste command to create an order.
+
+use crate::{Shared, clock};
+use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{Channel, Secret, sign};
+use jiufu_store::{MerchantSettings, NewCode, NewMerchant};
+
+/// A merchant notification sink for the demo: logs the call and acknowledges it.
+pub fn routes() -> axum::Router {
+    axum::Router::new().route(
+        "/demo/notify",
+        axum::routing::get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+            tracing::info!(query = q.unwrap_or_default(), "demo shop received a payment notification");
+            "success"
+        }),
+    )
+}
+
+pub const DEMO_MERCHANT: i64 = 10001;
+
+pub async fn seed(app: &Shared) -> anyhow::Result<()> {
+    let now = clock::now();
+    if !app.store.merchants().await?.is_empty() {
+        println!("demo: the database already has merchants; nothing seeded (merchant list shows them)");
+        return Ok(());
+    }
+    let key = Secret::generate();
+    app.store
+        .create_merchant(NewMerchant { id: DEMO_MERCHANT, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default() }, now)
+        .await?;
+    for (channel, text) in [(Channel::P901, "https://qr.alipay.com/jiufu-demo-code"), (Channel::P902, "wxp://jiufu-demo-code")] {
+        let code = NewCode {
+            merchant_id: DEMO_MERCHANT,
+            channel,
+            qr_text: text.into(),
+            amount: None,
+            name: "demo".into(),
+            enabled: true,
+            origin: "server".into(),
+            uid: random_token(9),
+        };
+        app.store.add_code(code, now).await?;
+    }
+    let base = &app.config.public_url;
+    let order_no = format!("demo-{now}");
+    let sign = sign::create_order_sign(&DEMO_MERCHANT.to_string(), &order_no, "P901", "0.01", "", key.expose());
+    println!(
+        "\n=== 就付 Jiufu demo ===\n\
+         merchant id : {DEMO_MERCHANT}\n\
+         merchant key: {key}\n\
+         codes       : P901 (Alipay) and P902 (WeChat) demo codes\n\n\
+         1. Create an order of 0.01 yuan:\n   \
+         curl -s -X POST {base}/gateway -d userid={DEMO_MERCHANT} -d subject=demo -d order_no={order_no} -d order_type=P901 \
+         -d amount=0.01 -d notify_url={base}/demo/notify -d sign={sign}\n\
+         2. Open the checkout page it names: {base}/transfer/ORDER_ID\n\
+         3. Confirm the payment as the payee would: jiufu-gateway order confirm ORDER_ID\n\
+         (or pair a collector: jiufu-gateway collector pair --merchant {DEMO_MERCHANT})\n",
+        key = key.expose()
+    );
+    Ok(())
+}

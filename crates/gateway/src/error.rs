@@ -1,0 +1,51 @@
+//! Errors of the merchant API: always HTTP 200 with the 就付 envelope
+//! `{"success":false,"errorCode":N,"errorMsg":"…"}`. Storage failures are
+//! logged with their cause and shown to the client only as 1004 / a
+//! generic message.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use jiufu_protocol::ErrorCode;
+use jiufu_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        ApiError { code, message: code.message().to_owned() }
+    }
+
+    /// A client error whose message says exactly what was wrong.
+    pub fn field(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
+        ApiError { code, message: format!("{}: {detail}", code.message()) }
+    }
+
+    /// An internal failure: the cause goes to the log, the client sees `code`.
+    pub fn internal(code: ErrorCode, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, code = code.code(), "internal failure");
+        ApiError::new(code)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::new(ErrorCode::OrderNotFound),
+            StoreError::Transition(t) => ApiError::field(ErrorCode::WrongState, t),
+            other => ApiError::internal(ErrorCode::CreateFailed, other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        Json(json!({"success": false, "errorCode": self.code.code(), "errorMsg": self.message})).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

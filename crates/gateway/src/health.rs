@@ -1,0 +1,42 @@
+//! Who can confirm payments right now: paired collectors and their sources,
+//! as told by their heartbeats.
+
+use crate::Shared;
+use jiufu_protocol::Channel;
+use jiufu_protocol::collector::SourceStatus;
+use jiufu_store::{Device, StoreError};
+use serde::Serialize;
+
+/// A collector counts as online for this long after its last heartbeat.
+pub const ONLINE_WINDOW_SECS: i64 = 90;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceHealth {
+    pub device_id: String,
+    pub name: String,
+    pub online: bool,
+    pub last_seen: Option<i64>,
+    pub sources: Vec<SourceStatus>,
+}
+
+pub fn device_health(device: &Device, now: i64) -> DeviceHealth {
+    let online = device.last_seen.is_some_and(|t| now - t <= ONLINE_WINDOW_SECS);
+    let sources: Vec<SourceStatus> = serde_json::from_str(&device.sources_json).unwrap_or_default();
+    DeviceHealth {
+        device_id: device.id.clone(),
+        name: device.name.clone(),
+        online,
+        last_seen: device.last_seen,
+        // A source of an offline collector is offline too.
+        sources: sources.into_iter().map(|s| SourceStatus { online: s.online && online, ..s }).collect(),
+    }
+}
+
+/// True when an online collector of the merchant has an online source that
+/// covers `channel` (a source naming no channels covers all).
+pub async fn can_confirm(app: &Shared, merchant_id: i64, channel: Channel, now: i64) -> Result<bool, StoreError> {
+    let devices = app.store.devices(merchant_id).await?;
+    Ok(devices.iter().map(|d| device_health(d, now)).any(|h| {
+        h.online && h.sources.iter().any(|s| s.online && (s.channels.is_empty() || s.channels.contains(&channel)))
+    }))
+}

@@ -1,0 +1,94 @@
+//! The Jiufu gateway as a library: the binary in `main.rs` and the tests
+//! build the same [`App`].
+
+pub mod amount;
+pub mod checkout;
+pub mod cli;
+pub mod demo;
+pub mod clock;
+pub mod collector_api;
+pub mod config;
+pub mod error;
+pub mod expiry;
+pub mod health;
+pub mod merchant_api;
+pub mod net;
+pub mod notify;
+pub mod order;
+pub mod qr;
+
+use anyhow::Context;
+use axum::Router;
+use config::{Config, Database};
+use jiufu_store::Store;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+/// Everything a request handler or background worker needs.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub qr: qr::QrCache,
+    /// Bumped after every committed change of any order, so long polls wake.
+    pub order_changes: watch::Sender<u64>,
+    /// Wakes the notification worker when a new notification is due now.
+    pub notify_wake: Notify,
+    pub http: reqwest::Client,
+}
+
+pub type Shared = Arc<App>;
+
+impl App {
+    pub async fn open(config: Config) -> anyhow::Result<Shared> {
+        let store = open_store(&config.database)?;
+        let http = net::notify_client(config.allow_private_notify)?;
+        Ok(Arc::new(App {
+            store,
+            config,
+            qr: qr::QrCache::default(),
+            order_changes: watch::Sender::new(0),
+            notify_wake: Notify::new(),
+            http,
+        }))
+    }
+
+    /// Tells waiting collectors and the notifier that orders changed.
+    pub fn orders_changed(&self) {
+        self.order_changes.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+pub fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    match database {
+        Database::Sqlite(path) => {
+            let store = jiufu_store_sqlite::SqliteStore::open(path)
+                .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        Database::Postgres(_) => anyhow::bail!("the PostgreSQL backend is not built into this version; use sqlite://PATH"),
+    }
+}
+
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .merge(merchant_api::routes())
+        .merge(checkout::routes())
+        .merge(collector_api::routes())
+        .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
+        .with_state(app)
+}
+
+/// Runs the server and its background workers until `shutdown` resolves.
+pub async fn serve(
+    app: Shared,
+    listener: TcpListener,
+    extra: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let workers = [tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
+    let result = axum::serve(listener, router(app).merge(extra)).with_graceful_shutdown(shutdown).await;
+    for w in workers {
+        w.abort();
+    }
+    result.context("server failed")
+}

@@ -1,0 +1,108 @@
+//! `POST /gateway`: create an order.
+
+use super::fields::Fields;
+use crate::error::{ApiError, ApiResult};
+use crate::{Shared, net, order};
+use axum::Json;
+use axum::extract::{Request, State};
+use jiufu_protocol::{Channel, ErrorCode, Fen, OrderNo, sign};
+use jiufu_store::Merchant;
+use serde_json::{Value, json};
+
+/// A create request whose fields are all valid and whose signature matched.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub merchant: Merchant,
+    pub subject: String,
+    pub order_no: OrderNo,
+    pub channel: Channel,
+    pub amount: Fen,
+    pub notify_url: String,
+    pub return_url: String,
+    pub ip: String,
+    pub order_time: String,
+}
+
+pub async fn handle(State(app): State<Shared>, req: Request) -> ApiResult<Json<Value>> {
+    let fields = Fields::read(req).await?;
+    let request = CreateRequest::parse(&app, &fields).await?;
+    let order = order::create(&app, request).await?;
+    Ok(Json(json!({"success": true, "errorCode": 0, "errorMsg": null, "order_id": order.id})))
+}
+
+impl CreateRequest {
+    /// Checks in this order: required fields present, merchant known,
+    /// signature, then each field's rules — so nothing is said about a
+    /// request's content before it is authenticated.
+    pub async fn parse(app: &Shared, f: &Fields) -> ApiResult<CreateRequest> {
+        let userid = f.required("userid")?;
+        let order_no = f.required("order_no")?;
+        let order_type = f.required("order_type")?;
+        let amount = f.required("amount")?;
+        let subject = f.required("subject")?;
+        let notify_url = f.required("notify_url")?;
+        let given_sign = f.required("sign")?;
+        let return_url = f.get("return_url").unwrap_or("");
+
+        let merchant_id = parse_userid(userid)?;
+        let merchant = match app.store.merchant(merchant_id).await? {
+            Some(m) if m.enabled => m,
+            _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
+        };
+        let expected = sign::create_order_sign(userid, order_no, order_type, amount, return_url, merchant.key.expose());
+        if !sign::hex_digest_eq(&expected, given_sign) {
+            return Err(ApiError::new(ErrorCode::BadSignature));
+        }
+
+        let order_no = OrderNo::parse(order_no).map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
+        let channel: Channel = order_type.parse().map_err(|e| ApiError::field(ErrorCode::MalformedField, format!("order_type: {e}")))?;
+        let subject = text_field("subject", subject, 128)?;
+        let allow_private = app.config.allow_private_notify;
+        net::check_callback_url(notify_url, allow_private).map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("notify_url {why}")))?;
+        if !return_url.is_empty() {
+            net::check_callback_url(return_url, allow_private)
+                .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("return_url {why}")))?;
+        }
+        let ip = text_field("ip", f.get("ip").unwrap_or(""), 64)?;
+        let order_time = text_field("order_time", f.get("order_time").unwrap_or(""), 64)?;
+
+        let amount = Fen::parse_yuan(amount).map_err(|e| ApiError::field(ErrorCode::InvalidAmount, e))?;
+        let s = &merchant.settings;
+        if amount.0 < s.min_fen || amount.0 > s.max_fen {
+            return Err(ApiError::field(
+                ErrorCode::InvalidAmount,
+                format!("amount must be between {} and {}", Fen(s.min_fen), Fen(s.max_fen)),
+            ));
+        }
+        Ok(CreateRequest {
+            merchant,
+            subject,
+            order_no,
+            channel,
+            amount,
+            notify_url: notify_url.to_owned(),
+            return_url: return_url.to_owned(),
+            ip,
+            order_time,
+        })
+    }
+}
+
+pub fn parse_userid(text: &str) -> ApiResult<i64> {
+    let bad = || ApiError::field(ErrorCode::MalformedField, "userid must be a positive whole number");
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    text.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(bad)
+}
+
+/// A free-text field: at most `max` characters, no control characters.
+fn text_field(name: &str, value: &str, max: usize) -> ApiResult<String> {
+    if value.chars().count() > max {
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} is longer than {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} contains control characters")));
+    }
+    Ok(value.to_owned())
+}

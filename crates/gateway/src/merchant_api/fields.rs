@@ -1,0 +1,123 @@
+//! The fields of a `/gateway` request, from a form, multipart or JSON body.
+//! Values are kept exactly as the client sent them, because they are
+//! signed as sent.
+
+use crate::error::{ApiError, ApiResult};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use jiufu_protocol::ErrorCode;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+/// The largest `/gateway` body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+const MAX_FIELDS: usize = 32;
+
+#[derive(Debug, Default)]
+pub struct Fields(HashMap<String, String>);
+
+impl Fields {
+    pub async fn read(req: Request) -> ApiResult<Fields> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        match content_type.as_str() {
+            "multipart/form-data" => Self::multipart(req).await,
+            "application/json" => Self::json(&body(req).await?),
+            _ => Self::form(&body(req).await?),
+        }
+    }
+
+    fn insert(&mut self, name: String, value: String) -> ApiResult<()> {
+        if self.0.len() >= MAX_FIELDS {
+            return Err(ApiError::field(ErrorCode::MalformedField, "too many fields"));
+        }
+        if self.0.contains_key(&name) {
+            return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once")));
+        }
+        self.0.insert(name, value);
+        Ok(())
+    }
+
+    fn form(bytes: &[u8]) -> ApiResult<Fields> {
+        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not valid UTF-8"))?;
+        let mut fields = Fields::default();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode_component(k)?;
+            let v = decode_component(v)?;
+            fields.insert(k, v)?;
+        }
+        Ok(fields)
+    }
+
+    fn json(bytes: &[u8]) -> ApiResult<Fields> {
+        let map: HashMap<String, Box<RawValue>> = serde_json::from_slice(bytes)
+            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
+        let mut fields = Fields::default();
+        for (k, raw) in map {
+            let text = raw.get();
+            let value = if text.starts_with('"') {
+                serde_json::from_str::<String>(text).map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string")))?
+            } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+                // A number is signed as the text the client sent.
+                text.to_owned()
+            } else if text == "null" {
+                continue;
+            } else {
+                return Err(ApiError::field(ErrorCode::MalformedField, format!("{k} must be a string or a number")));
+            };
+            fields.insert(k, value)?;
+        }
+        Ok(fields)
+    }
+
+    async fn multipart(req: Request) -> ApiResult<Fields> {
+        let mut mp = Multipart::from_request(req, &())
+            .await
+            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "malformed multipart body"))?;
+        let mut fields = Fields::default();
+        let mut total = 0usize;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(_) => return Err(ApiError::field(ErrorCode::MalformedField, "malformed or oversized multipart body")),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let value = field.text().await.map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{name} is not valid UTF-8 text")))?;
+            total += value.len();
+            if total > MAX_BODY {
+                return Err(ApiError::field(ErrorCode::MalformedField, "request body too large"));
+            }
+            fields.insert(name, value)?;
+        }
+        Ok(fields)
+    }
+
+    /// A field's value; absent and empty are both `None`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, name: &str) -> ApiResult<&str> {
+        self.get(name).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, format!("{name} is required")))
+    }
+}
+
+async fn body(req: Request) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(req.into_body(), MAX_BODY)
+        .await
+        .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("request body too large (over {MAX_BODY} bytes)")))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component, refusing
+/// bytes that are not UTF-8 (instead of replacing them).
+fn decode_component(s: &str) -> ApiResult<String> {
+    let plus_as_space = s.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
+}

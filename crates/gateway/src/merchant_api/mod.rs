@@ -1,0 +1,19 @@
+//! The 就付 merchant API (`gateway-api.md`).
+
+mod create;
+mod fields;
+mod lookup;
+
+use crate::Shared;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use create::CreateRequest;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/gateway", post(create::handle))
+        .route("/query/{order_id}", get(lookup::query))
+        .route("/qrcode/{order_id}", get(lookup::qrcode))
+        .route("/order/{userid}/{order_no}/{sign}", get(lookup::merchant_lookup))
+}

@@ -1,0 +1,156 @@
+//! Merchant notifications: a worker drains the outbox that the move to 9
+//! filled in the same transaction. Every attempt is recorded; delivery
+//! counts only on HTTP 2xx with the body `success`.
+
+use crate::{Shared, clock};
+use jiufu_protocol::sign;
+use jiufu_store::{Notification, NotifyAttempt, NotifyNext, Order};
+use std::time::Duration;
+
+/// How many notifications are attempted at once.
+const BATCH: usize = 64;
+/// How often the outbox is looked at when nothing wakes the worker.
+const POLL: Duration = Duration::from_secs(1);
+const EXCERPT: usize = 256;
+
+pub async fn run_worker(app: Shared) {
+    loop {
+        match app.store.due_notifications(clock::now(), BATCH).await {
+            Ok(due) if !due.is_empty() => {
+                let full = due.len() == BATCH;
+                futures::future::join_all(due.into_iter().map(|n| deliver(&app, n))).await;
+                if full {
+                    continue;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the notification outbox"),
+        }
+        let _ = tokio::time::timeout(POLL, app.notify_wake.notified()).await;
+    }
+}
+
+/// `{notify_url}?order_no=…&amount=…&state=9&sign=…` (`&` when the URL has a query).
+pub fn notify_url(order: &Order, key: &str) -> String {
+    let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
+    let query = serde_urlencoded::to_string([
+        ("order_no", order.order_no.as_str()),
+        ("amount", &order.order_fen.to_string()),
+        ("state", "9"),
+        ("sign", &sign),
+    ])
+    .unwrap_or_default();
+    let sep = if order.notify_url.contains('?') { '&' } else { '?' };
+    format!("{}{sep}{query}", order.notify_url)
+}
+
+async fn deliver(app: &Shared, n: Notification) {
+    let (order, merchant) = match (app.store.order(&n.order_id).await, app.store.merchant(n.merchant_id).await) {
+        (Ok(Some(o)), Ok(Some(m))) => (o, m),
+        (o, m) => {
+            tracing::error!(order = %n.order_id, ?o, m = ?m.map(|m| m.map(|m| m.id)), "notification without its order or merchant");
+            return;
+        }
+    };
+    let url = notify_url(&order, merchant.key.expose());
+    let at = clock::now();
+    let mut attempt = NotifyAttempt { order_id: n.order_id.clone(), at, http_status: None, body_excerpt: String::new(), error: String::new(), delivered: false };
+    match app.http.get(&url).send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            attempt.http_status = Some(i64::from(status.as_u16()));
+            match read_limited(resp).await {
+                Ok(body) => {
+                    attempt.delivered = status.is_success() && body.trim().eq_ignore_ascii_case("success");
+                    attempt.body_excerpt = body.chars().take(EXCERPT).collect();
+                }
+                Err(e) => attempt.error = format!("reading the body: {e}"),
+            }
+        }
+        Err(e) => attempt.error = describe(&e),
+    }
+    let attempts = (n.attempts + 1) as usize;
+    let next = if attempt.delivered {
+        NotifyNext::Delivered
+    } else {
+        match app.config.notify_schedule.after(attempts) {
+            Some(delay) => NotifyNext::RetryAt(clock::now() + delay.as_secs() as i64),
+            None => NotifyNext::GiveUp,
+        }
+    };
+    tracing::info!(order = %n.order_id, attempt = attempts, delivered = attempt.delivered, status = ?attempt.http_status, error = %attempt.error, ?next, "notification attempt");
+    if let Err(e) = app.store.record_attempt(attempt, next).await {
+        tracing::error!(order = %n.order_id, error = %e, "cannot record a notification attempt; it will be retried");
+    }
+}
+
+/// Reads at most 4 KiB of a response body as text.
+async fn read_limited(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= 4096 {
+            buf.truncate(4096);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg.chars().take(EXCERPT).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiufu_protocol::{Channel, Fen, OrderState};
+
+    #[test]
+    fn notify_url_follows_the_contract() {
+        let order = Order {
+            id: "x".into(),
+            merchant_id: 10001,
+            order_no: "20191118123424".into(),
+            subject: String::new(),
+            channel: Channel::P901,
+            state: OrderState::Confirmed,
+            order_fen: Fen(30000),
+            payable_fen: Fen(29999),
+            code_id: 1,
+            qr_text: String::new(),
+            notify_url: "https://shop.example.com/n".into(),
+            return_url: String::new(),
+            ip: String::new(),
+            order_time: String::new(),
+            created_at: 0,
+            expire_at: 0,
+            quarantine_until: 0,
+            claimed_at: None,
+            paid_at: None,
+            paid_fen: None,
+            confirmed_by: None,
+            evidence_id: None,
+            notified: false,
+        };
+        assert_eq!(
+            notify_url(&order, "Jf8x2kQm9TzR4wLp"),
+            "https://shop.example.com/n?order_no=20191118123424&amount=300.00&state=9&sign=d610b8a667e49d3124fbbdd4963fc169"
+        );
+        let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order };
+        assert!(notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no="));
+    }
+}
