@@ -4,10 +4,10 @@
 pub mod amount;
 pub mod checkout;
 pub mod cli;
-pub mod demo;
 pub mod clock;
 pub mod collector_api;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod expiry;
 pub mod health;
@@ -66,7 +66,9 @@ pub fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
-        Database::Postgres(_) => anyhow::bail!("the PostgreSQL backend is not built into this version; use sqlite://PATH"),
+        Database::Postgres(_) => anyhow::bail!(
+            "the PostgreSQL backend is not built into this version; use sqlite://PATH"
+        ),
     }
 }
 
@@ -75,7 +77,10 @@ pub fn router(app: Shared) -> Router {
         .merge(merchant_api::routes())
         .merge(checkout::routes())
         .merge(collector_api::routes())
-        .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        )
         .with_state(app)
 }
 
@@ -84,9 +89,15 @@ pub async fn serve(
     app: Shared,
     listener: TcpListener,
     extra: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let workers = [tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
-    let result = axum::serve(listener, router(app).merge(extra)).with_graceful_shutdown(shutdown).await;
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let workers = [
+        tokio::spawn(notify::run_worker(app.clone())),
+        tokio::spawn(expiry::run_timer(app.clone())),
+    ];
+    let result = axum::serve(listener, router(app).merge(extra))
+        .with_graceful_shutdown(shutdown)
+        .await;
     for w in workers {
         w.abort();
     }

@@ -48,7 +48,11 @@ pub fn is_private(ip: IpAddr) -> bool {
             Some(v4) => is_private_v4(v4),
             None => {
                 let first = v6.segments()[0];
-                v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80 || v6 == Ipv6Addr::LOCALHOST
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+                    || v6 == Ipv6Addr::LOCALHOST
             }
         },
     }
@@ -74,7 +78,10 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|a| !is_private(a.ip())).collect();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_private(a.ip()))
+                .collect();
             if addrs.is_empty() {
                 return Err(format!("{host} resolves to no public address").into());
             }
@@ -105,10 +112,24 @@ mod tests {
     #[test]
     fn callback_urls() {
         assert!(check_callback_url("https://shop.example.com/notify?x=1", false).is_ok());
-        for bad in ["ftp://shop.example.com/", "/notify", "notify", "https://user:pw@shop.example.com/", "javascript:alert(1)"] {
+        for bad in [
+            "ftp://shop.example.com/",
+            "/notify",
+            "notify",
+            "https://user:pw@shop.example.com/",
+            "javascript:alert(1)",
+        ] {
             assert!(check_callback_url(bad, true).is_err(), "{bad}");
         }
-        for private in ["http://127.0.0.1:9/", "http://localhost/", "http://10.1.2.3/", "http://[::1]/", "http://192.168.1.1/", "http://169.254.169.254/", "http://intranet/"] {
+        for private in [
+            "http://127.0.0.1:9/",
+            "http://localhost/",
+            "http://10.1.2.3/",
+            "http://[::1]/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/",
+            "http://intranet/",
+        ] {
             assert!(check_callback_url(private, false).is_err(), "{private}");
             assert!(check_callback_url(private, true).is_ok(), "{private}");
         }

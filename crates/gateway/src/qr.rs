@@ -39,7 +39,11 @@ impl QrCache {
 
 pub fn render_png(text: &str) -> Option<Vec<u8>> {
     let code = QrCode::new(text.as_bytes()).ok()?;
-    let img = code.render::<Luma<u8>>().min_dimensions(256, 256).quiet_zone(true).build();
+    let img = code
+        .render::<Luma<u8>>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, ImageFormat::Png).ok()?;
     Some(out.into_inner())
@@ -47,11 +51,15 @@ pub fn render_png(text: &str) -> Option<Vec<u8>> {
 
 /// The text of the first QR code found in a PNG or JPEG image.
 pub fn decode(image_bytes: &[u8]) -> Result<String, String> {
-    let img = image::load_from_memory(image_bytes).map_err(|e| format!("not a PNG or JPEG image: {e}"))?.to_luma8();
+    let img = image::load_from_memory(image_bytes)
+        .map_err(|e| format!("not a PNG or JPEG image: {e}"))?
+        .to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
     let grid = grids.first().ok_or("no QR code found in the image")?;
-    let (_, text) = grid.decode().map_err(|e| format!("the QR code cannot be read: {e}"))?;
+    let (_, text) = grid
+        .decode()
+        .map_err(|e| format!("the QR code cannot be read: {e}"))?;
     if text.is_empty() {
         return Err("the QR code is empty".into());
     }

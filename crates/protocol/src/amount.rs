@@ -37,7 +37,10 @@ impl Fen {
         if text.is_empty() {
             return Err(AmountError::Empty);
         }
-        if text.starts_with('-') && text.len() > 1 && text[1..].bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if text.starts_with('-')
+            && text.len() > 1
+            && text[1..].bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        {
             return Err(AmountError::NotPositive);
         }
         let (int_part, frac_part) = match text.split_once('.') {
@@ -66,7 +69,11 @@ impl Fen {
         if digits.len() > 12 {
             return Err(AmountError::TooLarge);
         }
-        let yuan: i64 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| AmountError::Format)? };
+        let yuan: i64 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| AmountError::Format)?
+        };
         let fen = yuan
             .checked_mul(100)
             .and_then(|v| v.checked_add(frac))
@@ -141,7 +148,22 @@ mod tests {
 
     #[test]
     fn refuses_everything_else() {
-        for bad in ["1.001", "1e3", "NaN", "inf", "１.００", " 1", "1 ", "1,000", ".5", "5.", "+1", "0x10", "1.-1", "¥1"] {
+        for bad in [
+            "1.001",
+            "1e3",
+            "NaN",
+            "inf",
+            "１.００",
+            " 1",
+            "1 ",
+            "1,000",
+            ".5",
+            "5.",
+            "+1",
+            "0x10",
+            "1.-1",
+            "¥1",
+        ] {
             assert!(Fen::parse_yuan(bad).is_err(), "{bad} should be refused");
         }
         assert_eq!(Fen::parse_yuan("1.001"), Err(AmountError::TooPrecise));
@@ -150,7 +172,10 @@ mod tests {
         assert_eq!(Fen::parse_yuan("0.00"), Err(AmountError::NotPositive));
         assert_eq!(Fen::parse_yuan(""), Err(AmountError::Empty));
         assert_eq!(Fen::parse_yuan("10000000.01"), Err(AmountError::TooLarge));
-        assert_eq!(Fen::parse_yuan("99999999999999999999999"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Fen::parse_yuan("99999999999999999999999"),
+            Err(AmountError::TooLarge)
+        );
     }
 
     #[test]

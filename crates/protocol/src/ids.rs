@@ -23,7 +23,10 @@ impl OrderNo {
         if text.is_empty() || text.len() > 64 {
             return Err("order_no must be 1-64 characters");
         }
-        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err("order_no may contain only A-Z a-z 0-9 _ -");
         }
         Ok(OrderNo(text.to_owned()))
@@ -52,8 +55,11 @@ impl OrderId {
     /// Accepts only what [`OrderId::generate`] can produce, so a lookup
     /// with anything else never reaches storage.
     pub fn parse(text: &str) -> Option<OrderId> {
-        (text.len() == 22 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-            .then(|| OrderId(text.to_owned()))
+        (text.len() == 22
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .then(|| OrderId(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

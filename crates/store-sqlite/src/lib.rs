@@ -14,8 +14,8 @@ mod writer;
 use jiufu_store::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use writer::{Writer, backend};
 
 const READERS: usize = 4;
@@ -40,25 +40,39 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = Connection::open(&path).map_err(backend)?;
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!("journal_mode is {mode}, WAL is required")));
+            return Err(StoreError::Backend(format!(
+                "journal_mode is {mode}, WAL is required"
+            )));
         }
         configure(&conn).map_err(backend)?;
         migrate::run(&mut conn)?;
         let readers = (0..READERS)
             .map(|_| {
-                let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                let c = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
                 configure(&c)?;
                 Ok(Mutex::new(c))
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(backend)?
             .into();
-        Ok(SqliteStore { writer: Writer::start(conn), readers, next_reader: AtomicUsize::new(0), path })
+        Ok(SqliteStore {
+            writer: Writer::start(conn),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -81,7 +95,9 @@ impl SqliteStore {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
-            let conn = readers[i].lock().map_err(|_| StoreError::Backend("reader poisoned".into()))?;
+            let conn = readers[i]
+                .lock()
+                .map_err(|_| StoreError::Backend("reader poisoned".into()))?;
             f(&conn).map_err(backend)
         })
         .await

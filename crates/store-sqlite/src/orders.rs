@@ -2,8 +2,10 @@
 
 use crate::rows::{self, ORDER_COLUMNS};
 use crate::writer::backend;
-use jiufu_protocol::{Channel, OrderState, Transition};
-use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
+use jiufu_protocol::{OrderState, Transition};
+use jiufu_store::{
+    CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 
@@ -14,12 +16,24 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
 }
 
 pub fn load_by_no(conn: &Connection, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
-    conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))
-        .and_then(|mut st| st.query_row(params![merchant_id, order_no], rows::order).optional())
-        .map_err(backend)
+    conn.prepare_cached(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"
+    ))
+    .and_then(|mut st| {
+        st.query_row(params![merchant_id, order_no], rows::order)
+            .optional()
+    })
+    .map_err(backend)
 }
 
-fn insert_event(conn: &Connection, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
+fn insert_event(
+    conn: &Connection,
+    order: &Order,
+    from: Option<OrderState>,
+    actor: &str,
+    reason: &str,
+    at: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
@@ -33,10 +47,15 @@ fn insert_event(conn: &Connection, order: &Order, from: Option<OrderState>, acto
 pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcome> {
     if let Some(existing) = load_by_no(conn, new.merchant_id, &new.order_no)? {
         let open = existing.state_at(now).is_open();
-        return Ok(if open && existing.same_request(&new) { CreateOutcome::Existing(existing) } else { CreateOutcome::OrderNoReused });
+        return Ok(if open && existing.same_request(&new) {
+            CreateOutcome::Existing(existing)
+        } else {
+            CreateOutcome::OrderNoReused
+        });
     }
-    expire_open(conn, Some((new.merchant_id, new.channel)), now)?;
-    release_slots(conn, Some((new.merchant_id, new.channel)), now)?;
+    // Expired orders keep their amount through quarantine anyway, and the
+    // timer frees finished quarantines every second: nothing to sweep here,
+    // which keeps a creation independent of how many orders are open.
 
     let codes: Vec<(i64, Option<i64>, String)> = conn
         .prepare_cached(
@@ -61,15 +80,21 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         .map_err(backend)?;
 
     let general = codes.iter().find(|c| c.1.is_none());
-    let choice = new.candidates.iter().filter(|fen| !taken.contains(&fen.0)).find_map(|fen| {
-        let fixed = codes.iter().find(|c| c.1 == Some(fen.0));
-        fixed.or(general).map(|code| (*fen, code))
-    });
+    let choice = new
+        .candidates
+        .iter()
+        .filter(|fen| !taken.contains(&fen.0))
+        .find_map(|fen| {
+            let fixed = codes.iter().find(|c| c.1 == Some(fen.0));
+            fixed.or(general).map(|code| (*fen, code))
+        });
     let Some((payable, code)) = choice else {
         return Ok(CreateOutcome::NoFreeAmount);
     };
 
-    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
+    let state = OrderState::Accepted
+        .apply(Transition::AssignCode)?
+        .apply(Transition::IssueCode)?;
     let order = Order {
         id: new.id,
         merchant_id: new.merchant_id,
@@ -127,26 +152,31 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         }
         e => backend(e),
     })?;
-    insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
+    insert_event(
+        conn,
+        &order,
+        None,
+        "merchant",
+        "created; code assigned and issued",
+        now,
+    )?;
     Ok(CreateOutcome::Created(order))
 }
 
-/// Expires open orders whose time is up (for one merchant's channel, or all).
-pub fn expire_open(conn: &Connection, scope: Option<(i64, Channel)>, now: i64) -> Result<Vec<Order>> {
-    let due: Vec<Order> = match scope {
-        Some((merchant_id, channel)) => conn
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 AND merchant_id = ?2 AND channel = ?3"
-            ))
-            .and_then(|mut st| st.query_map(params![now, merchant_id, channel.code()], rows::order)?.collect()),
-        None => conn
-            .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 LIMIT 1000"))
-            .and_then(|mut st| st.query_map(params![now], rows::order)?.collect()),
-    }
-    .map_err(backend)?;
+/// Expires open orders whose time is up (at most 1000 a call).
+pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
+    let due: Vec<Order> = conn
+        .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 LIMIT 1000"))
+        .and_then(|mut st| st.query_map(params![now], rows::order)?.collect())
+        .map_err(backend)?;
     let mut expired = Vec::with_capacity(due.len());
     for order in due {
-        if let TransitionOutcome::Applied(o) = apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
+        if let TransitionOutcome::Applied(o) = apply(
+            conn,
+            order,
+            &StateChange::new(Transition::Expire, "timer"),
+            now,
+        )? {
             expired.push(o);
         }
     }
@@ -154,35 +184,44 @@ pub fn expire_open(conn: &Connection, scope: Option<(i64, Channel)>, now: i64) -
 }
 
 /// Frees payable amounts whose quarantine is over.
-pub fn release_slots(conn: &Connection, scope: Option<(i64, Channel)>, now: i64) -> Result<usize> {
-    match scope {
-        Some((merchant_id, channel)) => conn.execute(
-            "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1 \
-             AND merchant_id = ?2 AND channel = ?3",
-            params![now, merchant_id, channel.code()],
-        ),
-        None => conn.execute(
-            "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1",
-            params![now],
-        ),
-    }
-    .map_err(backend)
+pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
+    conn.execute("UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1", params![now])
+        .map_err(backend)
 }
 
-pub fn transition(conn: &Connection, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+pub fn transition(
+    conn: &Connection,
+    id: &str,
+    change: &StateChange,
+    now: i64,
+) -> Result<TransitionOutcome> {
     let mut order = load(conn, id)?.ok_or(StoreError::NotFound)?;
     // Lazy expiry: time ran out before the timer noticed.
     if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {
-        order = match apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
+        order = match apply(
+            conn,
+            order,
+            &StateChange::new(Transition::Expire, "timer"),
+            now,
+        )? {
             TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => o,
         };
     }
     apply(conn, order, change, now)
 }
 
-fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+fn apply(
+    conn: &Connection,
+    order: Order,
+    change: &StateChange,
+    now: i64,
+) -> Result<TransitionOutcome> {
     if change.transition == Transition::Confirm && order.state == OrderState::Confirmed {
-        let same = change.payment.as_ref().map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref()).unwrap_or(false);
+        let same = change
+            .payment
+            .as_ref()
+            .map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref())
+            .unwrap_or(false);
         if same {
             return Ok(TransitionOutcome::AlreadyApplied(order));
         }
@@ -236,10 +275,12 @@ fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Res
     }
     .map_err(backend)?;
     if updated != 1 {
-        return Err(StoreError::Conflict(format!("order {} changed underneath", order.id)));
+        return Err(StoreError::Conflict(format!(
+            "order {} changed underneath",
+            order.id
+        )));
     }
     let order = load(conn, &order.id)?.ok_or(StoreError::NotFound)?;
     insert_event(conn, &order, Some(from), &change.actor, &change.reason, now)?;
     Ok(TransitionOutcome::Applied(order))
 }
-

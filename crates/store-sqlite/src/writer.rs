@@ -46,8 +46,11 @@ impl Writer {
                 let _ = tx.send(committed.and(result));
             })
         });
-        self.jobs.send(job).map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Backend("the writer dropped a job".into()))?
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the writer dropped a job".into()))?
     }
 }
 
@@ -59,7 +62,8 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
             Ok(v)
         }
         Err(e) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(backend)?;
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+                .map_err(backend)?;
             Err(e)
         }
     }

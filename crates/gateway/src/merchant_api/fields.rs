@@ -22,7 +22,13 @@ impl Fields {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         match content_type.as_str() {
             "multipart/form-data" => Self::multipart(req).await,
@@ -33,17 +39,24 @@ impl Fields {
 
     fn insert(&mut self, name: String, value: String) -> ApiResult<()> {
         if self.0.len() >= MAX_FIELDS {
-            return Err(ApiError::field(ErrorCode::MalformedField, "too many fields"));
+            return Err(ApiError::field(
+                ErrorCode::MalformedField,
+                "too many fields",
+            ));
         }
         if self.0.contains_key(&name) {
-            return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once")));
+            return Err(ApiError::field(
+                ErrorCode::MalformedField,
+                format!("{name} given more than once"),
+            ));
         }
         self.0.insert(name, value);
         Ok(())
     }
 
     fn form(bytes: &[u8]) -> ApiResult<Fields> {
-        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not valid UTF-8"))?;
         let mut fields = Fields::default();
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -61,14 +74,19 @@ impl Fields {
         for (k, raw) in map {
             let text = raw.get();
             let value = if text.starts_with('"') {
-                serde_json::from_str::<String>(text).map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string")))?
+                serde_json::from_str::<String>(text).map_err(|_| {
+                    ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string"))
+                })?
             } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
                 // A number is signed as the text the client sent.
                 text.to_owned()
             } else if text == "null" {
                 continue;
             } else {
-                return Err(ApiError::field(ErrorCode::MalformedField, format!("{k} must be a string or a number")));
+                return Err(ApiError::field(
+                    ErrorCode::MalformedField,
+                    format!("{k} must be a string or a number"),
+                ));
             };
             fields.insert(k, value)?;
         }
@@ -85,13 +103,26 @@ impl Fields {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
-                Err(_) => return Err(ApiError::field(ErrorCode::MalformedField, "malformed or oversized multipart body")),
+                Err(_) => {
+                    return Err(ApiError::field(
+                        ErrorCode::MalformedField,
+                        "malformed or oversized multipart body",
+                    ));
+                }
             };
             let name = field.name().unwrap_or_default().to_owned();
-            let value = field.text().await.map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{name} is not valid UTF-8 text")))?;
+            let value = field.text().await.map_err(|_| {
+                ApiError::field(
+                    ErrorCode::MalformedField,
+                    format!("{name} is not valid UTF-8 text"),
+                )
+            })?;
             total += value.len();
             if total > MAX_BODY {
-                return Err(ApiError::field(ErrorCode::MalformedField, "request body too large"));
+                return Err(ApiError::field(
+                    ErrorCode::MalformedField,
+                    "request body too large",
+                ));
             }
             fields.insert(name, value)?;
         }
@@ -100,18 +131,28 @@ impl Fields {
 
     /// A field's value; absent and empty are both `None`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, name: &str) -> ApiResult<&str> {
-        self.get(name).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, format!("{name} is required")))
+        self.get(name).ok_or_else(|| {
+            ApiError::field(ErrorCode::MalformedField, format!("{name} is required"))
+        })
     }
 }
 
 async fn body(req: Request) -> ApiResult<axum::body::Bytes> {
     axum::body::to_bytes(req.into_body(), MAX_BODY)
         .await
-        .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("request body too large (over {MAX_BODY} bytes)")))
+        .map_err(|_| {
+            ApiError::field(
+                ErrorCode::MalformedField,
+                format!("request body too large (over {MAX_BODY} bytes)"),
+            )
+        })
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component, refusing
@@ -119,5 +160,6 @@ async fn body(req: Request) -> ApiResult<axum::body::Bytes> {
 fn decode_component(s: &str) -> ApiResult<String> {
     let plus_as_space = s.replace('+', " ");
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus_as_space).collect();
-    String::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
 }

@@ -48,7 +48,10 @@ pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiRes
     let order = order::find(&app, &id).await?;
     let state = order.state_at(clock::now());
     if state != OrderState::CodeIssued {
-        return Err(ApiError::field(ErrorCode::WrongState, format!("order state is {state}, the QR code is shown only in state 5")));
+        return Err(ApiError::field(
+            ErrorCode::WrongState,
+            format!("order state is {state}, the QR code is shown only in state 5"),
+        ));
     }
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
     Ok(Json(json!({
@@ -64,7 +67,10 @@ pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiRes
     })))
 }
 
-pub async fn merchant_lookup(State(app): State<Shared>, Path((userid, order_no, given)): Path<(String, String, String)>) -> ApiResult<Json<Value>> {
+pub async fn merchant_lookup(
+    State(app): State<Shared>,
+    Path((userid, order_no, given)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
     // The seed prints the path as `/order/:{商户ID}/…`; tolerate the colon.
     let userid = userid.strip_prefix(':').unwrap_or(&userid);
     let merchant_id = parse_userid(userid)?;
@@ -76,10 +82,19 @@ pub async fn merchant_lookup(State(app): State<Shared>, Path((userid, order_no, 
     if !sign::hex_digest_eq(&expected, &given) {
         return Err(ApiError::new(ErrorCode::BadSignature));
     }
-    let order = app.store.order_by_no(merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
+    let order = app
+        .store
+        .order_by_no(merchant_id, &order_no)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
     let state = order.state_at(clock::now());
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
-    let attempts = app.store.notification(&order.id).await?.map(|n| n.attempts).unwrap_or(0);
+    let attempts = app
+        .store
+        .notification(&order.id)
+        .await?
+        .map(|n| n.attempts)
+        .unwrap_or(0);
     let tz = app.config.timezone;
     Ok(Json(json!({
         "success": true, "errorCode": 0, "errorMsg": null,
