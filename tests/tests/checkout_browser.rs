@@ -13,12 +13,15 @@ async fn checkout_flow_in_chromium_phone_and_desktop() {
     let sink = sink::Sink::start(0).await;
     let driver = Driver::chromedriver().await.expect("chromedriver");
     let shots = artifacts_dir();
-    for (label, w, h, mobile) in [("phone", 390, 844, true), ("desktop", 1280, 800, false)] {
+    for (label, w, h, mobile, amount, payable) in [
+        ("phone", 390, 844, true, "10.00", "9.99"),
+        ("desktop", 1280, 800, false, "20.00", "19.99"),
+    ] {
         let no = unique(label);
-        let mut o = NewOrder::new(&no, "P901", "10.00", &sink.url);
+        let mut o = NewOrder::new(&no, "P901", amount, &sink.url);
         o.set("return_url", &format!("{}/return", sink.base)).sign();
-        // one order of 10.00 is already open, so this one pays 9.99
-        NewOrder::new(&unique("first"), "P901", "10.00", &sink.url)
+        // one order of the same amount is already open, so this one pays 0.01 less
+        NewOrder::new(&unique("first"), "P901", amount, &sink.url)
             .create(&gw)
             .await;
         let id = o.create(&gw).await;
@@ -26,21 +29,19 @@ async fn checkout_flow_in_chromium_phone_and_desktop() {
             .chromium(w, h, mobile)
             .await
             .expect("chromium session");
-        page.goto(&format!("{}/transfer/{id}", gw.url))
+        page.goto(&format!("{}/transfer/{id}?lang=zh", gw.url))
             .await
             .unwrap();
 
-        let amount = page.text("#amount").await.unwrap();
+        let shown = page.text("#amount").await.unwrap();
         assert!(
-            amount.contains("9.99"),
-            "{label}: payable amount shown: {amount}"
+            shown.contains(payable),
+            "{label}: payable amount shown: {shown}"
         );
+        let warning = page.text("#exact-warning").await.unwrap();
         assert!(
-            page.text("#exact-warning")
-                .await
-                .unwrap()
-                .contains("按此金额"),
-            "{label}: exact-amount warning"
+            warning.contains("按此金额"),
+            "{label}: exact-amount warning: {warning:?}"
         );
         let qr_ok = page.script("const i = document.getElementById('qr'); return i.complete && i.naturalWidth > 100;").await.unwrap();
         assert_eq!(qr_ok, true, "{label}: QR image loaded");
@@ -85,7 +86,7 @@ async fn checkout_flow_in_chromium_phone_and_desktop() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let expected = format!(
-            "{}/return?order_no={no}&amount=10.00&state=9&sign={}",
+            "{}/return?order_no={no}&amount={amount}&state=9&sign={}",
             sink.base,
             jiufu_protocol::sign::order_sign("10001", &no, KEY)
         );
