@@ -128,17 +128,29 @@ enum OrderCmd {
         state: Option<i32>,
     },
     /// Show one order as JSON, with its history and notification attempts.
-    Show { order_id: String },
+    Show {
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+    },
     /// Operator: the money arrived (→ 9); the merchant is notified.
-    Confirm { order_id: String },
+    Confirm {
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+    },
     /// Close an unpaid order (→ -2).
-    Close { order_id: String },
+    Close {
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum NotifyCmd {
     /// Send an order's notification again now.
-    Resend { order_id: String },
+    Resend {
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+    },
 }
 
 fn channel(text: &str) -> anyhow::Result<Channel> {

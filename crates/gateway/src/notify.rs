@@ -32,6 +32,12 @@ pub async fn run_worker(app: Shared) {
 
 /// `{notify_url}?order_no=…&amount=…&state=9&sign=…` (`&` when the URL has a query).
 pub fn notify_url(order: &Order, key: &str) -> String {
+    with_notify_params(&order.notify_url, order, key)
+}
+
+/// `base` with the notification's parameters appended: the merchant's
+/// notify URL, and the return URL the customer is sent back to.
+pub fn with_notify_params(base: &str, order: &Order, key: &str) -> String {
     let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
     let query = serde_urlencoded::to_string([
         ("order_no", order.order_no.as_str()),
@@ -40,12 +46,8 @@ pub fn notify_url(order: &Order, key: &str) -> String {
         ("sign", &sign),
     ])
     .unwrap_or_default();
-    let sep = if order.notify_url.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    format!("{}{sep}{query}", order.notify_url)
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{query}")
 }
 
 async fn deliver(app: &Shared, n: Notification) {

@@ -48,8 +48,14 @@ impl fmt::Display for OrderNo {
 pub struct OrderId(String);
 
 impl OrderId {
+    /// Never starts with `-`, so an id is never mistaken for a command-line flag.
     pub fn generate() -> OrderId {
-        OrderId(random_token(16))
+        loop {
+            let token = random_token(16);
+            if !token.starts_with('-') {
+                return OrderId(token);
+            }
+        }
     }
 
     /// Accepts only what [`OrderId::generate`] can produce, so a lookup
@@ -95,5 +101,7 @@ mod tests {
         assert_eq!(a.as_str().len(), 22);
         assert!(OrderId::parse(a.as_str()).is_some());
         assert!(OrderId::parse("1").is_none());
+        // a leading '-' would read as a flag in `jiufu-gateway order show ID`
+        assert!((0..20_000).all(|_| !OrderId::generate().as_str().starts_with('-')));
     }
 }

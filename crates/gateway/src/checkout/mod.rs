@@ -16,7 +16,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::{OrderState, sign};
+use jiufu_protocol::OrderState;
 use jiufu_store::Order;
 use serde::Deserialize;
 pub use texts::Lang;
@@ -152,23 +152,8 @@ fn html(
 
 /// Where the customer goes once paid: `return_url` with the notify parameters.
 fn return_link(order: &Order, key: &str) -> Option<String> {
-    if order.return_url.is_empty() {
-        return None;
-    }
-    let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
-    let query = serde_urlencoded::to_string([
-        ("order_no", order.order_no.as_str()),
-        ("amount", &order.order_fen.to_string()),
-        ("state", "9"),
-        ("sign", &sign),
-    ])
-    .ok()?;
-    let sep = if order.return_url.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    Some(format!("{}{sep}{query}", order.return_url))
+    (!order.return_url.is_empty())
+        .then(|| crate::notify::with_notify_params(&order.return_url, order, key))
 }
 
 /// A link that opens the channel's app on the phone, where the app allows it.

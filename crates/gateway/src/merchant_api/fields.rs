@@ -12,6 +12,8 @@ use std::collections::HashMap;
 /// The largest `/gateway` body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_FIELDS: usize = 32;
+/// How much of an oversized body is read (and thrown away) before answering.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Fields(HashMap<String, String>);
@@ -144,15 +146,35 @@ impl Fields {
     }
 }
 
-async fn body(req: Request) -> ApiResult<axum::body::Bytes> {
-    axum::body::to_bytes(req.into_body(), MAX_BODY)
-        .await
-        .map_err(|_| {
+/// Reads the body, refusing more than [`MAX_BODY`] bytes. A larger body is
+/// still read to its end (up to [`DRAIN_LIMIT`]) before the refusal, so the
+/// client gets the error envelope instead of a connection reset mid-upload.
+async fn body(req: Request) -> ApiResult<Vec<u8>> {
+    use futures::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
             ApiError::field(
                 ErrorCode::MalformedField,
-                format!("request body too large (over {MAX_BODY} bytes)"),
+                "the request body could not be read",
             )
-        })
+        })?;
+        total += chunk.len();
+        if total <= MAX_BODY {
+            buf.extend_from_slice(&chunk);
+        } else if total > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if total > MAX_BODY {
+        return Err(ApiError::field(
+            ErrorCode::MalformedField,
+            format!("request body too large (over {MAX_BODY} bytes)"),
+        ));
+    }
+    Ok(buf)
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component, refusing
