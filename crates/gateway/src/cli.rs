@@ -424,5 +424,8 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     } else {
         axum::Router::new()
     };
-    crate::serve(app, listener, extra, shutdown).await
+    // On the worker threads: from block_on's thread the server would be polled by that one thread alone.
+    tokio::spawn(crate::serve(app, listener, extra, shutdown))
+        .await
+        .context("the server task failed")?
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod expiry;
 pub mod health;
 pub mod merchant_api;
+mod merchant_cache;
 pub mod net;
 pub mod notify;
 pub mod order;
@@ -35,6 +36,7 @@ pub struct App {
     /// Wakes the notification worker when a new notification is due now.
     pub notify_wake: Notify,
     pub http: reqwest::Client,
+    merchants: merchant_cache::MerchantCache,
 }
 
 pub type Shared = Arc<App>;
@@ -50,7 +52,17 @@ impl App {
             order_changes: watch::Sender::new(0),
             notify_wake: Notify::new(),
             http,
+            merchants: merchant_cache::MerchantCache::default(),
         }))
+    }
+
+    /// An enabled merchant, from a cache that forgets after a few seconds
+    /// (merchants change rarely, and possibly from another process: the CLI).
+    pub async fn merchant(
+        &self,
+        id: i64,
+    ) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
+        self.merchants.get(self.store.as_ref(), id).await
     }
 
     /// Tells waiting collectors and the notifier that orders changed.

@@ -2,12 +2,11 @@
 
 use crate::rows::{self, ORDER_COLUMNS};
 use crate::writer::backend;
-use jiufu_protocol::{OrderState, Transition};
+use jiufu_protocol::{Fen, OrderState, Transition};
 use jiufu_store::{
     CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashSet;
 
 pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
     conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))
@@ -68,27 +67,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
     if codes.is_empty() {
         return Ok(CreateOutcome::NoCode);
     }
-    let (lo, hi) = match (new.candidates.iter().min(), new.candidates.iter().max()) {
-        (Some(lo), Some(hi)) => (lo.0, hi.0),
-        _ => return Ok(CreateOutcome::NoFreeAmount),
-    };
-    let taken: HashSet<i64> = conn
-        .prepare_cached(
-            "SELECT payable_fen FROM orders WHERE merchant_id = ?1 AND channel = ?2 AND slot_held = 1 AND payable_fen BETWEEN ?3 AND ?4",
-        )
-        .and_then(|mut st| st.query_map(params![new.merchant_id, new.channel.code(), lo, hi], |r| r.get(0))?.collect())
-        .map_err(backend)?;
-
-    let general = codes.iter().find(|c| c.1.is_none());
-    let choice = new
-        .candidates
-        .iter()
-        .filter(|fen| !taken.contains(&fen.0))
-        .find_map(|fen| {
-            let fixed = codes.iter().find(|c| c.1 == Some(fen.0));
-            fixed.or(general).map(|code| (*fen, code))
-        });
-    let Some((payable, code)) = choice else {
+    let Some((payable, code)) = choose_amount(conn, &new, &codes)? else {
         return Ok(CreateOutcome::NoFreeAmount);
     };
 
@@ -105,7 +84,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         order_fen: new.order_fen,
         payable_fen: payable,
         code_id: code.0,
-        qr_text: code.2.clone(),
+        qr_text: code.1,
         notify_url: new.notify_url,
         return_url: new.return_url,
         ip: new.ip,
@@ -161,6 +140,61 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         now,
     )?;
     Ok(CreateOutcome::Created(order))
+}
+
+/// The first candidate amount that is free and has a code (a fixed-amount
+/// code for exactly that amount, else a general one). The taken amounts are
+/// read in the candidates' order and merged with them, so the usual case
+/// (the first candidate is free) reads one row.
+fn choose_amount(
+    conn: &Connection,
+    new: &NewOrder,
+    codes: &[(i64, Option<i64>, String)],
+) -> Result<Option<(Fen, (i64, String))>> {
+    let (Some(first), Some(last)) = (new.candidates.first(), new.candidates.last()) else {
+        return Ok(None);
+    };
+    let descending = first >= last;
+    let (lo, hi) = if descending {
+        (last.0, first.0)
+    } else {
+        (first.0, last.0)
+    };
+    let sql = if descending {
+        "SELECT payable_fen FROM orders WHERE merchant_id = ?1 AND channel = ?2 AND slot_held = 1 AND payable_fen BETWEEN ?3 AND ?4 \
+         ORDER BY payable_fen DESC"
+    } else {
+        "SELECT payable_fen FROM orders WHERE merchant_id = ?1 AND channel = ?2 AND slot_held = 1 AND payable_fen BETWEEN ?3 AND ?4 \
+         ORDER BY payable_fen ASC"
+    };
+    let mut st = conn.prepare_cached(sql).map_err(backend)?;
+    let mut taken = st
+        .query(params![new.merchant_id, new.channel.code(), lo, hi])
+        .map_err(backend)?;
+    let mut next_taken = || -> Result<Option<i64>> {
+        taken
+            .next()
+            .map_err(backend)?
+            .map(|r| r.get(0))
+            .transpose()
+            .map_err(backend)
+    };
+    let mut head = next_taken()?;
+    let general = codes.iter().find(|c| c.1.is_none());
+    for fen in &new.candidates {
+        while let Some(t) = head
+            && (if descending { t > fen.0 } else { t < fen.0 })
+        {
+            head = next_taken()?;
+        }
+        if head == Some(fen.0) {
+            continue;
+        }
+        if let Some(code) = codes.iter().find(|c| c.1 == Some(fen.0)).or(general) {
+            return Ok(Some((*fen, (code.0, code.2.clone()))));
+        }
+    }
+    Ok(None)
 }
 
 /// Expires open orders whose time is up (at most 1000 a call).

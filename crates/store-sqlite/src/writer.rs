@@ -55,15 +55,20 @@ impl Writer {
 }
 
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT job").map_err(backend)?;
+    let exec = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut st| st.execute([]))
+            .map_err(backend)
+    };
+    exec("SAVEPOINT job")?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE job").map_err(backend)?;
+            exec("RELEASE job")?;
             Ok(v)
         }
         Err(e) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
-                .map_err(backend)?;
+            exec("ROLLBACK TO job")?;
+            exec("RELEASE job")?;
             Err(e)
         }
     }

@@ -139,6 +139,52 @@ async fn unique_amounts<S: Store>(store: &S) {
     ));
     // nothing half-created
     assert!(store.order_by_no(2, "d").await.unwrap().is_none());
+    // stepping up, with a hole in the taken amounts
+    let up = |no: &str| {
+        order(
+            2,
+            no,
+            998,
+            vec![Fen(998), Fen(999), Fen(1000), Fen(1001), Fen(1002)],
+        )
+    };
+    assert_eq!(
+        created(store.create_order(up("u1"), NOW).await.unwrap()).payable_fen,
+        Fen(1001)
+    );
+    assert_eq!(
+        created(store.create_order(up("u2"), NOW).await.unwrap()).payable_fen,
+        Fen(1002)
+    );
+    assert!(matches!(
+        store.create_order(up("u3"), NOW).await.unwrap(),
+        CreateOutcome::NoFreeAmount
+    ));
+    let gap = created(
+        store
+            .create_order(order(2, "g", 2000, steps(2000, 1)), NOW)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(gap.payable_fen, Fen(2000));
+    let around = created(
+        store
+            .create_order(order(2, "h", 2001, steps(2001, 3)), NOW)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(around.payable_fen, Fen(2001));
+    let below = created(
+        store
+            .create_order(order(2, "i", 2001, steps(2001, 3)), NOW)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        below.payable_fen,
+        Fen(1999),
+        "2001 and 2000 taken, 1999 free"
+    );
     // another channel without a code
     let mut wx = order(2, "e", 1000, steps(1000, 3));
     wx.channel = Channel::P902;

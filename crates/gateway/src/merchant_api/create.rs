@@ -47,7 +47,7 @@ impl CreateRequest {
         let return_url = f.get("return_url").unwrap_or("");
 
         let merchant_id = parse_userid(userid)?;
-        let merchant = match app.store.merchant(merchant_id).await? {
+        let merchant = match app.merchant(merchant_id).await? {
             Some(m) if m.enabled => m,
             _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
         };

@@ -74,7 +74,7 @@ pub async fn merchant_lookup(
     // The seed prints the path as `/order/:{商户ID}/…`; tolerate the colon.
     let userid = userid.strip_prefix(':').unwrap_or(&userid);
     let merchant_id = parse_userid(userid)?;
-    let merchant = match app.store.merchant(merchant_id).await? {
+    let merchant = match app.merchant(merchant_id).await? {
         Some(m) if m.enabled => m,
         _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
     };
