@@ -117,6 +117,11 @@ enum CollectorCmd {
         #[arg(long)]
         merchant: i64,
     },
+    /// Payments collectors saw that match no order.
+    Unmatched {
+        #[arg(long)]
+        merchant: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -304,6 +309,11 @@ impl Cli {
                 for d in app.store.devices(merchant).await? {
                     let h = health::device_health(&d, now);
                     writeln!(out, "{}", serde_json::to_string(&h)?)?;
+                }
+            }
+            Command::Collector(CollectorCmd::Unmatched { merchant }) => {
+                for p in app.store.unmatched(merchant).await? {
+                    writeln!(out, "{}", serde_json::to_string(&p)?)?;
                 }
             }
             Command::Order(OrderCmd::List { merchant, state }) => {

@@ -7,6 +7,8 @@ pub mod channel;
 pub mod collector;
 pub mod error_code;
 pub mod ids;
+#[cfg(feature = "qr")]
+pub mod qr_image;
 pub mod secret;
 pub mod sign;
 pub mod state;

@@ -1,0 +1,209 @@
+//! The Jiufu collector core: it learns of incoming payments from
+//! notifications (the payee's phone via forwarder apps, the computer's own
+//! notification bus, the operator), matches each to the gateway's pending
+//! order by channel and exact payable amount, and reports confirmations
+//! through a durable queue. The headless `jiufu-collector` and the desktop
+//! app run this same core.
+
+pub mod cli;
+pub mod link;
+pub mod matcher;
+pub mod parser;
+pub mod run;
+pub mod sources;
+pub mod store;
+
+use anyhow::Context;
+use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{Channel, Fen, Secret};
+use matcher::{Ingested, NewObservation};
+use parser::{Notice, Parser};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use store::Db;
+use tokio::sync::Notify;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_path: PathBuf,
+    pub listen: SocketAddr,
+    /// The V免签 / generic push key; generated and stored when not given.
+    pub key: Option<Secret>,
+    pub smsf_secret: Option<Secret>,
+    /// A user rules file (same shape as the shipped `rules.toml`).
+    pub rules_path: Option<PathBuf>,
+    pub heartbeat: Duration,
+    pub dbus: bool,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Config> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let db_path = match env("JIUFU_COLLECTOR_DB") {
+            Some(p) => PathBuf::from(p),
+            None => default_data_dir().join("collector.db"),
+        };
+        let listen_text = env("JIUFU_COLLECTOR_LISTEN").unwrap_or_else(|| "0.0.0.0:8687".into());
+        let listen = listen_text
+            .parse()
+            .with_context(|| format!("JIUFU_COLLECTOR_LISTEN {listen_text:?} is not an address"))?;
+        let heartbeat = match env("JIUFU_COLLECTOR_HEARTBEAT_SECS") {
+            Some(v) => Duration::from_secs(
+                v.parse()
+                    .context("JIUFU_COLLECTOR_HEARTBEAT_SECS must be whole seconds")?,
+            ),
+            None => Duration::from_secs(30),
+        };
+        Ok(Config {
+            db_path,
+            listen,
+            key: env("JIUFU_COLLECTOR_KEY").map(Secret::new),
+            smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").map(Secret::new),
+            rules_path: env("JIUFU_COLLECTOR_RULES").map(PathBuf::from),
+            heartbeat,
+            dbus: env("JIUFU_COLLECTOR_DBUS")
+                .map(|v| v != "false" && v != "0")
+                .unwrap_or(true),
+        })
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("jiufu");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/jiufu"),
+        None => PathBuf::from("./data"),
+    }
+}
+
+pub struct Collector {
+    pub db: Db,
+    pub parser: Parser,
+    pub config: Config,
+    pub key: Secret,
+    /// Wakes the outbox sender.
+    pub outbox_wake: Notify,
+    /// Epoch ms of the phone app's last heartbeat.
+    pub phone_seen: AtomicI64,
+}
+
+impl Collector {
+    pub async fn open(config: Config) -> anyhow::Result<Arc<Collector>> {
+        let db = Db::open(&config.db_path)?;
+        let rules = match &config.rules_path {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read rules {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let parser = Parser::new(rules.as_deref())?;
+        let key = match (&config.key, db.setting("push_key").await?) {
+            (Some(k), _) => k.clone(),
+            (None, Some(stored)) => Secret::new(stored),
+            (None, None) => {
+                let k = Secret::new(random_token(12));
+                db.set_setting("push_key", k.expose()).await?;
+                eprintln!(
+                    "jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {}",
+                    k.expose()
+                );
+                k
+            }
+        };
+        Ok(Arc::new(Collector {
+            db,
+            parser,
+            config,
+            key,
+            outbox_wake: Notify::new(),
+            phone_seen: AtomicI64::new(0),
+        }))
+    }
+
+    /// The gateway link, once paired.
+    pub async fn link(&self) -> anyhow::Result<Option<link::Link>> {
+        let (url, id, secret) = (
+            self.db.setting("gateway_url").await?,
+            self.db.setting("device_id").await?,
+            self.db.setting("device_secret").await?,
+        );
+        Ok(match (url, id, secret) {
+            (Some(u), Some(i), Some(s)) => Some(link::Link::new(&u, &i, &s)),
+            _ => None,
+        })
+    }
+
+    /// A notification's text: parsed, and if it is a payment, observed.
+    pub async fn observe_notice(
+        &self,
+        source: &str,
+        notice: Notice,
+        observed_at: i64,
+    ) -> anyhow::Result<Option<Ingested>> {
+        match self.parser.parse(&notice) {
+            Ok(p) => Ok(Some(
+                self.observe(source, p.channel, p.amount, observed_at, notice)
+                    .await?,
+            )),
+            Err(why) => {
+                tracing::debug!(source, ?notice, %why, "not a payment");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A payment seen by `source`: stored, deduplicated and matched in one
+    /// transaction before anything else happens.
+    pub async fn observe(
+        &self,
+        source: &str,
+        channel: Channel,
+        amount: Fen,
+        observed_at: i64,
+        notice: Notice,
+    ) -> anyhow::Result<Ingested> {
+        let new = NewObservation {
+            id: format!("obs_{}", random_token(12)),
+            source: source.to_owned(),
+            channel,
+            amount,
+            observed_at,
+            app: notice.app,
+            title: notice.title,
+            text: notice.text,
+        };
+        let now = now_ms();
+        let outcome = self
+            .db
+            .write(move |tx| matcher::ingest(tx, &new, now))
+            .await?;
+        tracing::info!(source, %channel, %amount, ?outcome, "payment observed");
+        self.outbox_wake.notify_one();
+        self.touch(source, None).await;
+        Ok(outcome)
+    }
+
+    /// Notes a source's sign of life (or an error) for the health display.
+    pub async fn touch(&self, source: &str, error: Option<String>) {
+        if source == "vmq" && error.is_none() {
+            self.phone_seen.store(now_ms(), Ordering::Relaxed);
+        }
+        let kind = source.split(':').next().unwrap_or(source).to_owned();
+        if let Err(e) = self.db.touch_source(source, &kind, now_ms(), error).await {
+            tracing::warn!(error = %e, "cannot record source health");
+        }
+    }
+}

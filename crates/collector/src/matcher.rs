@@ -1,0 +1,173 @@
+//! Observations → orders (`collector.md` §3). Everything here runs inside
+//! one store transaction: the observation is written, deduplicated,
+//! matched, and its confirmation or unmatched report queued, together.
+
+use crate::store::Transaction;
+use jiufu_protocol::{Channel, Fen};
+use rusqlite::{OptionalExtension, params};
+
+/// The same payment seen by two sources arrives within this window.
+pub const DEDUP_WINDOW_MS: i64 = 120_000;
+/// A payment may be seen this long before its order was created (clock skew).
+pub const ORDER_LEAD_MS: i64 = 60_000;
+/// How long a payment waits for its order to reach this collector before it
+/// counts as unmatched.
+pub const PENDING_GRACE_MS: i64 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct NewObservation {
+    pub id: String,
+    pub source: String,
+    pub channel: Channel,
+    pub amount: Fen,
+    /// Epoch milliseconds.
+    pub observed_at: i64,
+    pub app: String,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    Matched {
+        observation: String,
+        order: String,
+    },
+    /// Waiting for its order (or, after the grace period, unmatched).
+    Pending {
+        observation: String,
+    },
+    Duplicate {
+        observation: String,
+        of: String,
+    },
+}
+
+/// Stores an observation and matches it.
+///
+/// Dedup: an observation is the same payment as an earlier one from a
+/// *different* source with the same channel and amount within two minutes
+/// (each source reports each payment once, so two from one source are two
+/// payments); an earlier one absorbs at most one duplicate per source.
+pub fn ingest(tx: &Transaction<'_>, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
+    let t = new.observed_at;
+    let original: Option<String> = tx
+        .query_row(
+            "SELECT o.id FROM observations o WHERE o.channel = ?1 AND o.amount_fen = ?2 AND o.observed_at BETWEEN ?3 AND ?4 \
+             AND o.status != 'duplicate' AND o.source != ?5 \
+             AND NOT EXISTS (SELECT 1 FROM observations d WHERE d.duplicate_of = o.id AND d.source = ?5) \
+             ORDER BY abs(o.observed_at - ?6) LIMIT 1",
+            params![new.channel.code(), new.amount.0, t - DEDUP_WINDOW_MS, t + DEDUP_WINDOW_MS, new.source, t],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let status = if original.is_some() {
+        "duplicate"
+    } else {
+        "pending"
+    };
+    tx.execute(
+        "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, duplicate_of, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![new.id, new.source, new.channel.code(), new.amount.0, t, new.app, new.title, new.text, status, original, now_ms],
+    )?;
+    if let Some(of) = original {
+        return Ok(Ingested::Duplicate {
+            observation: new.id.clone(),
+            of,
+        });
+    }
+    Ok(
+        match try_match(tx, &new.id, new.channel, new.amount, t, now_ms)? {
+            Some(order) => Ingested::Matched {
+                observation: new.id.clone(),
+                order,
+            },
+            None => Ingested::Pending {
+                observation: new.id.clone(),
+            },
+        },
+    )
+}
+
+/// Matches a pending observation to the one order it can belong to and
+/// queues the confirmation.
+fn try_match(
+    tx: &Transaction<'_>,
+    id: &str,
+    channel: Channel,
+    amount: Fen,
+    t: i64,
+    now_ms: i64,
+) -> anyhow::Result<Option<String>> {
+    let order: Option<String> = tx
+        .query_row(
+            "SELECT order_id FROM orders WHERE channel = ?1 AND payable_fen = ?2 AND state IN (1, 2, 5, 8, -1) \
+             AND created_at * 1000 - ?3 <= ?4 AND ?4 <= quarantine_until * 1000 \
+             AND order_id NOT IN (SELECT order_id FROM observations WHERE order_id IS NOT NULL AND status IN ('matched', 'confirmed')) \
+             ORDER BY created_at DESC LIMIT 1",
+            params![channel.code(), amount.0, ORDER_LEAD_MS, t],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(order_id) = &order {
+        tx.execute(
+            "UPDATE observations SET status = 'matched', order_id = ?1 WHERE id = ?2",
+            params![order_id, id],
+        )?;
+        enqueue(tx, "confirm", id, Some(order_id), now_ms)?;
+    }
+    Ok(order)
+}
+
+pub fn enqueue(
+    tx: &Transaction<'_>,
+    kind: &str,
+    observation: &str,
+    order: Option<&str>,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES (?1, ?2, ?3, ?4)",
+        params![kind, observation, order, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Retries pending observations (their order may have arrived since) and
+/// gives up on those older than the grace period: they become unmatched and
+/// are reported. Returns (matched, unmatched).
+pub fn rematch_pending(tx: &Transaction<'_>, now_ms: i64) -> anyhow::Result<(usize, usize)> {
+    let pending: Vec<(String, String, i64, i64, i64)> = {
+        let mut st = tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
+        st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let (mut matched, mut unmatched) = (0, 0);
+    for (id, channel, fen, t, created) in pending {
+        let channel: Channel = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if try_match(tx, &id, channel, Fen(fen), t, now_ms)?.is_some() {
+            matched += 1;
+        } else if now_ms - created >= PENDING_GRACE_MS {
+            mark_unmatched(tx, &id, "no open order with this amount", now_ms)?;
+            unmatched += 1;
+        }
+    }
+    Ok((matched, unmatched))
+}
+
+/// An observation that belongs to no order: kept for the operator and reported.
+pub fn mark_unmatched(
+    tx: &Transaction<'_>,
+    id: &str,
+    why: &str,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE observations SET status = 'unmatched', order_id = NULL, note = ?1 WHERE id = ?2",
+        params![why, id],
+    )?;
+    enqueue(tx, "unmatched", id, None, now_ms)
+}

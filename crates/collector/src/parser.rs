@@ -1,0 +1,353 @@
+//! Turning notification text into a payment: rules are data
+//! (`rules.toml`, extensible by the user), the amount is taken from the
+//! payment phrase, and only incoming payments count.
+
+use jiufu_protocol::{Channel, Fen};
+use regex::Regex;
+use serde::Deserialize;
+
+/// What a notification said, from any source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notice {
+    /// Package name (Android) or application name (desktop).
+    pub app: String,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payment {
+    pub channel: Channel,
+    pub amount: Fen,
+}
+
+/// Why a notice is not a payment (shown in the rules "try it" box and logs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotPayment {
+    #[error("no payment app recognised")]
+    UnknownApp,
+    #[error("an outgoing payment, refund or similar: {0}")]
+    Excluded(String),
+    #[error("no incoming-payment phrase with an amount")]
+    NoPhrase,
+    #[error("the amount {0:?} is not valid")]
+    BadAmount(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RuleFile {
+    #[serde(default)]
+    pub channel: Vec<ChannelRule>,
+    #[serde(default)]
+    pub exclude: Exclude,
+    #[serde(default)]
+    pub incoming: Vec<IncomingRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChannelRule {
+    pub channel: Channel,
+    #[serde(default)]
+    pub packages: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct Exclude {
+    #[serde(default)]
+    pub phrases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IncomingRule {
+    pub pattern: String,
+    /// Only for this channel (any when absent).
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+/// An amount as apps write it: `0.01`, `1,234.56`, full-width digits.
+const AMOUNT: &str = r"\s*(?P<amount>[0-9０-９]{1,3}(?:[,，][0-9０-９]{3})+(?:[.．][0-9０-９]{1,2})?|[0-9０-９]+(?:[.．][0-9０-９]{1,2})?)\s*";
+
+pub const DEFAULT_RULES: &str = include_str!("rules.toml");
+
+pub struct Parser {
+    channels: Vec<ChannelRule>,
+    exclude: Vec<String>,
+    incoming: Vec<(Regex, Option<Channel>)>,
+}
+
+impl Parser {
+    /// The shipped rules, with `user` rules (same TOML shape) taking precedence.
+    pub fn new(user: Option<&str>) -> anyhow::Result<Parser> {
+        let mut files = Vec::new();
+        if let Some(text) = user {
+            files.push(
+                toml::from_str::<RuleFile>(text).map_err(|e| anyhow::anyhow!("user rules: {e}"))?,
+            );
+        }
+        files.push(
+            toml::from_str::<RuleFile>(DEFAULT_RULES)
+                .map_err(|e| anyhow::anyhow!("default rules: {e}"))?,
+        );
+        let mut parser = Parser {
+            channels: Vec::new(),
+            exclude: Vec::new(),
+            incoming: Vec::new(),
+        };
+        for f in files {
+            parser.channels.extend(f.channel);
+            parser.exclude.extend(f.exclude.phrases);
+            for rule in f.incoming {
+                let re = Regex::new(&expand(&rule.pattern))
+                    .map_err(|e| anyhow::anyhow!("pattern {:?}: {e}", rule.pattern))?;
+                parser.incoming.push((re, rule.channel));
+            }
+        }
+        Ok(parser)
+    }
+
+    /// The channel a notice belongs to: package first, then keywords in the
+    /// app name or title.
+    pub fn channel(&self, notice: &Notice) -> Option<Channel> {
+        let by_package = self
+            .channels
+            .iter()
+            .find(|r| r.packages.iter().any(|p| p == &notice.app));
+        by_package
+            .or_else(|| {
+                self.channels.iter().find(|r| {
+                    r.keywords.iter().any(|k| {
+                        notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())
+                    })
+                })
+            })
+            .map(|r| r.channel)
+    }
+
+    pub fn parse(&self, notice: &Notice) -> Result<Payment, NotPayment> {
+        let channel = self.channel(notice).ok_or(NotPayment::UnknownApp)?;
+        let text = format!("{} {}", notice.title, notice.text);
+        if let Some(phrase) = self.exclude.iter().find(|p| text.contains(p.as_str())) {
+            return Err(NotPayment::Excluded(phrase.clone()));
+        }
+        for (re, only) in &self.incoming {
+            if only.is_some_and(|c| c != channel) {
+                continue;
+            }
+            if let Some(m) = re.captures(&text).and_then(|c| c.name("amount")) {
+                let raw = m.as_str();
+                let amount =
+                    parse_amount(raw).ok_or_else(|| NotPayment::BadAmount(raw.to_owned()))?;
+                return Ok(Payment { channel, amount });
+            }
+        }
+        Err(NotPayment::NoPhrase)
+    }
+}
+
+/// `1,234.56` / `１．００` / `0.1` → fen.
+pub fn parse_amount(raw: &str) -> Option<Fen> {
+    let ascii: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '，')
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '．' => '.',
+            c => c,
+        })
+        .collect();
+    Fen::parse_yuan(&ascii).ok()
+}
+
+/// A rule's pattern with `{amount}` turned into the amount group.
+fn expand(pattern: &str) -> String {
+    pattern.replace("{amount}", AMOUNT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(app: &str, title: &str, text: &str) -> Notice {
+        Notice {
+            app: app.into(),
+            title: title.into(),
+            text: text.into(),
+        }
+    }
+
+    fn pay(app: &str, title: &str, text: &str) -> Result<Payment, NotPayment> {
+        Parser::new(None).unwrap().parse(&notice(app, title, text))
+    }
+
+    const ALIPAY: &str = "com.eg.android.AlipayGphone";
+    const WECHAT: &str = "com.tencent.mm";
+
+    #[test]
+    fn contract_vectors_incoming() {
+        let cases = [
+            (
+                ALIPAY,
+                "支付宝通知",
+                "张三通过扫码向你付款0.01元",
+                Channel::P901,
+                1,
+            ),
+            (
+                ALIPAY,
+                "收钱码收款",
+                "成功收款0.01元。享免费提现等更多专属服务，点击查看",
+                Channel::P901,
+                1,
+            ),
+            (
+                ALIPAY,
+                "收钱码收款",
+                "你已成功收款0.01元（老顾客消费）",
+                Channel::P901,
+                1,
+            ),
+            (
+                WECHAT,
+                "微信支付",
+                "微信支付收款0.01元(朋友到店)",
+                Channel::P902,
+                1,
+            ),
+            (
+                WECHAT,
+                "微信收款助手",
+                "个人收款码到账¥0.01",
+                Channel::P902,
+                1,
+            ),
+            (
+                WECHAT,
+                "微信收款商业版",
+                "二维码赞赏到账¥0.01",
+                Channel::P902,
+                1,
+            ),
+            (
+                "com.tencent.mobileqq",
+                "QQ钱包",
+                "李四通过扫码向你付款0.01元",
+                Channel::P903,
+                1,
+            ),
+            (
+                "com.unionpay",
+                "云闪付",
+                "您的云闪付收款码收款0.01元",
+                Channel::P904,
+                1,
+            ),
+        ];
+        for (app, title, text, channel, fen) in cases {
+            assert_eq!(
+                pay(app, title, text),
+                Ok(Payment {
+                    channel,
+                    amount: Fen(fen)
+                }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn amounts_in_their_many_forms() {
+        assert_eq!(
+            pay(ALIPAY, "", "成功收款1,234.56元").unwrap().amount,
+            Fen(123_456)
+        );
+        assert_eq!(
+            pay(WECHAT, "", "个人收款码到账￥1,234.56").unwrap().amount,
+            Fen(123_456)
+        );
+        assert_eq!(
+            pay(ALIPAY, "", "成功收款１２.３４元").unwrap().amount,
+            Fen(1234)
+        );
+        assert_eq!(
+            pay(ALIPAY, "", "成功收款12．3元").unwrap().amount,
+            Fen(1230)
+        );
+        assert_eq!(
+            pay(ALIPAY, "", "成功收款 9.99 元").unwrap().amount,
+            Fen(999)
+        );
+        // the payment's amount, not the last or first number in the text
+        assert_eq!(
+            pay(
+                WECHAT,
+                "[3条]微信收款助手",
+                "个人收款码到账¥5.20，今日第12笔，累计100.00元"
+            )
+            .unwrap()
+            .amount,
+            Fen(520)
+        );
+        assert_eq!(
+            pay(ALIPAY, "2024-05-01", "成功收款8.88元，余额1000.00元")
+                .unwrap()
+                .amount,
+            Fen(888)
+        );
+    }
+
+    #[test]
+    fn contract_vectors_negative() {
+        assert!(matches!(
+            pay(ALIPAY, "支付宝", "你已成功付款0.01元"),
+            Err(NotPayment::Excluded(_))
+        ));
+        assert!(matches!(
+            pay(ALIPAY, "支付宝", "支付宝：您有一笔0.01元的退款"),
+            Err(NotPayment::Excluded(_))
+        ));
+        assert_eq!(
+            pay(WECHAT, "[3条]微信支付", "收款到账通知"),
+            Err(NotPayment::NoPhrase)
+        );
+        assert_eq!(
+            pay("com.example.game", "福利", "成功收款0.01元"),
+            Err(NotPayment::UnknownApp)
+        );
+        assert!(pay(WECHAT, "微信支付", "付款成功 ¥5.00").is_err());
+        assert!(pay(WECHAT, "微信支付", "你已转账给张三5.00元").is_err());
+        assert!(pay(ALIPAY, "支付宝", "双十一红包，最高可得888元！").is_err());
+        assert!(pay(ALIPAY, "支付宝", "成功收款0.001元").is_err());
+    }
+
+    #[test]
+    fn desktop_app_names_and_user_rules() {
+        let p = Parser::new(None).unwrap();
+        assert_eq!(
+            p.parse(&notice("支付宝", "收钱码收款", "成功收款0.01元")),
+            Ok(Payment {
+                channel: Channel::P901,
+                amount: Fen(1)
+            })
+        );
+        let user = r#"
+            [[channel]]
+            channel = "P902"
+            packages = ["com.example.wxhelper"]
+            [[incoming]]
+            pattern = "入账{amount}元"
+        "#;
+        let p = Parser::new(Some(user)).unwrap();
+        assert_eq!(
+            p.parse(&notice("com.example.wxhelper", "", "入账3.00元")),
+            Ok(Payment {
+                channel: Channel::P902,
+                amount: Fen(300)
+            })
+        );
+        assert!(Parser::new(Some("[[incoming]]\npattern = \"(\"")).is_err());
+    }
+}

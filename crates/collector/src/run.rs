@@ -1,0 +1,319 @@
+//! `jiufu-collector run`: every enabled source, the matcher and the gateway
+//! link, until stopped. Each loop survives the gateway being away and picks
+//! up where the store says it was.
+
+use crate::link::{Link, LinkError};
+use crate::sources::{dbus, lan};
+use crate::{Collector, matcher, now_ms};
+use jiufu_protocol::Channel;
+use jiufu_protocol::collector::*;
+use rusqlite::params;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Delays between attempts to deliver a queued item, as data.
+pub const RETRY_SECS: [i64; 6] = [1, 2, 5, 10, 30, 60];
+const PHONE_ONLINE_MS: i64 = 60_000;
+
+pub async fn run(
+    c: Arc<Collector>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(c.config.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("jiufu-collector listening on http://{addr}");
+    if c.link().await?.is_none() {
+        eprintln!(
+            "jiufu-collector: not paired with a gateway yet (jiufu-collector pair TOKEN --gateway URL); payments are kept until then"
+        );
+    }
+    let dbus_up = Arc::new(AtomicBool::new(false));
+    let mut tasks = vec![
+        tokio::spawn(orders_loop(c.clone())),
+        tokio::spawn(outbox_loop(c.clone())),
+        tokio::spawn(matcher_loop(c.clone())),
+        tokio::spawn(heartbeat_loop(c.clone(), dbus_up.clone())),
+        tokio::spawn(codes_loop(c.clone())),
+    ];
+    if c.config.dbus {
+        let (c, up) = (c.clone(), dbus_up.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                up.store(true, Ordering::Relaxed);
+                let result = dbus::run(c.clone()).await;
+                up.store(false, Ordering::Relaxed);
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "desktop notifications unavailable; retrying in 30 s");
+                    c.touch("dbus", Some(e.to_string())).await;
+                }
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+        }));
+    }
+    let served = axum::serve(listener, lan::routes(c.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    for t in tasks {
+        t.abort();
+    }
+    Ok(served?)
+}
+
+async fn rematch(c: &Collector) {
+    match c
+        .db
+        .write(|tx| matcher::rematch_pending(tx, now_ms()))
+        .await
+    {
+        Ok((0, 0)) => {}
+        Ok(_) => c.outbox_wake.notify_one(),
+        Err(e) => tracing::error!(error = %e, "matching failed"),
+    }
+}
+
+async fn paired(c: &Collector) -> Link {
+    loop {
+        if let Ok(Some(link)) = c.link().await {
+            return link;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Keeps the orders mirror current: a snapshot, then long polls from its cursor.
+async fn orders_loop(c: Arc<Collector>) {
+    let mut failures = 0usize;
+    loop {
+        let link = paired(&c).await;
+        let mut cursor = match link.get::<OrdersSnapshot>("/collector/v1/orders").await {
+            Ok(snap) => {
+                if let Err(e) = c.db.upsert_orders(snap.orders).await {
+                    tracing::error!(error = %e, "cannot store orders");
+                }
+                rematch(&c).await;
+                snap.cursor
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, "cannot fetch orders; retrying");
+                tokio::time::sleep(Duration::from_secs(
+                    RETRY_SECS[failures.min(RETRY_SECS.len()) - 1] as u64,
+                ))
+                .await;
+                continue;
+            }
+        };
+        failures = 0;
+        loop {
+            match link
+                .get::<EventBatch>(&format!("/collector/v1/events?after={cursor}&wait=25"))
+                .await
+            {
+                Ok(batch) => {
+                    if !batch.events.is_empty() {
+                        let orders = batch.events.into_iter().map(|e| e.order).collect();
+                        if let Err(e) = c.db.upsert_orders(orders).await {
+                            tracing::error!(error = %e, "cannot store orders");
+                            break;
+                        }
+                        rematch(&c).await;
+                    }
+                    cursor = batch.cursor;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "order updates interrupted; catching up");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn matcher_loop(c: Arc<Collector>) {
+    loop {
+        rematch(&c).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Delivers the durable queue: confirmations and unmatched reports.
+async fn outbox_loop(c: Arc<Collector>) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), c.outbox_wake.notified()).await;
+        let Ok(Some(link)) = c.link().await else {
+            continue;
+        };
+        let due = match c.db.due_outbox(now_ms()).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                continue;
+            }
+        };
+        for item in due {
+            let Ok(Some(obs)) = c.db.observation(&item.observation_id).await else {
+                continue;
+            };
+            let evidence = Evidence {
+                observation_id: obs.id.clone(),
+                source: obs.source.clone(),
+                observed_at: obs.observed_at,
+                raw_text: format!("{} {}", obs.title, obs.text).trim().to_owned(),
+            };
+            let result = match (item.kind.as_str(), &item.order_id) {
+                ("confirm", Some(order_id)) => {
+                    let req = ConfirmRequest {
+                        order_id: order_id.clone(),
+                        channel: obs.channel,
+                        amount: obs.amount,
+                        evidence,
+                    };
+                    link.post::<ConfirmResponse>("/collector/v1/confirmations", &req)
+                        .await
+                        .map(|_| ())
+                }
+                ("unmatched", _) => {
+                    let req = UnmatchedReport {
+                        channel: obs.channel,
+                        amount: obs.amount,
+                        evidence,
+                    };
+                    link.post::<serde_json::Value>("/collector/v1/unmatched", &req)
+                        .await
+                        .map(|_| ())
+                }
+                _ => Err(LinkError::Refused {
+                    status: 0,
+                    code: "unknown_kind".into(),
+                    message: item.kind.clone(),
+                }),
+            };
+            let now = now_ms();
+            let (id, kind, obs_id) = (item.id, item.kind.clone(), obs.id.clone());
+            let attempts = item.attempts + 1;
+            let written = c
+                .db
+                .write(move |tx| {
+                    match result {
+                        Ok(()) => {
+                            tx.execute("UPDATE outbox SET done_at = ?1, attempts = ?2 WHERE id = ?3", params![now, attempts, id])?;
+                            if kind == "confirm" {
+                                tx.execute("UPDATE observations SET status = 'confirmed' WHERE id = ?1", [&obs_id])?;
+                            }
+                        }
+                        Err(LinkError::Transport(e)) => {
+                            let delay = RETRY_SECS[(attempts as usize).min(RETRY_SECS.len()) - 1] * 1000;
+                            tx.execute(
+                                "UPDATE outbox SET attempts = ?1, next_at = ?2, last_error = ?3 WHERE id = ?4",
+                                params![attempts, now + delay, e, id],
+                            )?;
+                        }
+                        Err(refused) => {
+                            tx.execute(
+                                "UPDATE outbox SET done_at = ?1, attempts = ?2, last_error = ?3 WHERE id = ?4",
+                                params![now, attempts, refused.to_string(), id],
+                            )?;
+                            if kind == "confirm" {
+                                // The gateway says this payment is not that order's: keep it for the operator.
+                                matcher::mark_unmatched(tx, &obs_id, &format!("gateway: {}", refused.code()), now)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot record an outbox result");
+            }
+        }
+    }
+}
+
+async fn heartbeat_loop(c: Arc<Collector>, dbus_up: Arc<AtomicBool>) {
+    loop {
+        if let Ok(Some(link)) = c.link().await {
+            let phone_seen = c.phone_seen.load(Ordering::Relaxed);
+            let now = now_ms();
+            let all = Channel::ALL.to_vec();
+            let sources = vec![
+                SourceStatus {
+                    name: "phone".into(),
+                    kind: "vmq".into(),
+                    online: phone_seen > 0 && now - phone_seen <= PHONE_ONLINE_MS,
+                    last_seen: (phone_seen > 0).then_some(phone_seen),
+                    channels: all.clone(),
+                },
+                SourceStatus {
+                    name: "desktop".into(),
+                    kind: "dbus".into(),
+                    online: dbus_up.load(Ordering::Relaxed),
+                    last_seen: None,
+                    channels: all.clone(),
+                },
+            ];
+            let beat = Heartbeat {
+                version: env!("CARGO_PKG_VERSION").into(),
+                sources,
+            };
+            if let Err(e) = link
+                .post::<HeartbeatResponse>("/collector/v1/heartbeat", &beat)
+                .await
+            {
+                tracing::warn!(error = %e, "heartbeat failed");
+            }
+        }
+        tokio::time::sleep(c.config.heartbeat).await;
+    }
+}
+
+/// Sends the codes to the gateway whenever they changed.
+async fn codes_loop(c: Arc<Collector>) {
+    let mut synced: Option<String> = None;
+    loop {
+        if let Ok(Some(link)) = c.link().await {
+            let version =
+                c.db.setting("codes_version")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+            if synced.as_ref() != Some(&version) {
+                match c.db.codes().await {
+                    Ok(codes) => {
+                        let sync = CodeSync {
+                            codes: codes
+                                .into_iter()
+                                .map(|k| CodeWire {
+                                    uid: k.uid,
+                                    channel: k.channel,
+                                    qr_text: k.qr_text,
+                                    amount: k.amount,
+                                    name: k.name,
+                                    enabled: k.enabled,
+                                })
+                                .collect(),
+                        };
+                        match link
+                            .call::<CodeSyncResponse>(
+                                reqwest::Method::PUT,
+                                "/collector/v1/codes",
+                                Some(&sync),
+                            )
+                            .await
+                        {
+                            Ok(r) => {
+                                tracing::info!(codes = r.accepted, "codes synced with the gateway");
+                                synced = Some(version);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "code sync failed; will retry"),
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot read codes"),
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
