@@ -4,6 +4,7 @@
 //! sink. Build the binaries first (`cargo xtask test` does).
 
 pub mod browser;
+pub mod collector;
 pub mod sink;
 
 use jiufu_protocol::sign;
