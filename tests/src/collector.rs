@@ -24,6 +24,16 @@ pub struct CollectorProc {
 impl CollectorProc {
     /// A fresh collector paired with `gw` (merchant 10001) with an Alipay code.
     pub fn paired(gw: &Gateway, extra_env: &[(&str, &str)]) -> CollectorProc {
+        let token = gw.cli(&["collector", "pair", "--merchant", "10001"]);
+        Self::paired_with_token(gw, token.trim(), extra_env)
+    }
+
+    /// A fresh collector paired with whatever merchant `token` is for.
+    pub fn paired_with_token(
+        gw: &Gateway,
+        token: &str,
+        extra_env: &[(&str, &str)],
+    ) -> CollectorProc {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().to_path_buf();
         let mut env: Vec<(String, String)> = vec![
@@ -49,8 +59,7 @@ impl CollectorProc {
             env,
             _tmp: tmp,
         };
-        let token = gw.cli(&["collector", "pair", "--merchant", "10001"]);
-        c.cli(&["pair", token.trim(), "--gateway", &gw.url]);
+        c.cli(&["pair", token, "--gateway", &gw.url]);
         c.cli(&[
             "code",
             "add",

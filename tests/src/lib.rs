@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod collector;
+pub mod dbus;
 pub mod sink;
 
 use jiufu_protocol::sign;

@@ -46,7 +46,8 @@ pub fn ensure_build_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Headless Chromium and its WebDriver for the checkout page tests.
+/// Headless Chromium and its WebDriver for the checkout page tests; a D-Bus
+/// daemon and `gdbus` for the desktop-notification tests.
 pub fn ensure_test_tools() -> anyhow::Result<()> {
     let mut missing = Vec::new();
     if !have("chromium") {
@@ -54,6 +55,12 @@ pub fn ensure_test_tools() -> anyhow::Result<()> {
     }
     if !have("chromedriver") {
         missing.push("chromium-driver");
+    }
+    if !have("dbus-daemon") {
+        missing.push("dbus");
+    }
+    if !have("gdbus") {
+        missing.push("libglib2.0-bin");
     }
     if !std::path::Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists() {
         missing.push("fonts-wqy-microhei");

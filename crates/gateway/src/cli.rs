@@ -307,7 +307,7 @@ impl Cli {
             }
             Command::Collector(CollectorCmd::List { merchant }) => {
                 for d in app.store.devices(merchant).await? {
-                    let h = health::device_health(&d, now);
+                    let h = health::device_health(&d, now, app.config.collector_online_secs);
                     writeln!(out, "{}", serde_json::to_string(&h)?)?;
                 }
             }

@@ -14,6 +14,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     pub allow_private_notify: bool,
     pub notify_schedule: RetrySchedule,
+    /// A collector counts as online this long after its last heartbeat.
+    pub collector_online_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,14 @@ impl Config {
             Some(v) => RetrySchedule::parse(&v)?,
             None => RetrySchedule::default(),
         };
+        let collector_online_secs = match env("JIUFU_COLLECTOR_ONLINE_SECS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|s: &i64| *s > 0)
+                .context("JIUFU_COLLECTOR_ONLINE_SECS must be a positive number of seconds")?,
+            None => 90,
+        };
         Ok(Config {
             bind,
             database,
@@ -121,6 +131,7 @@ impl Config {
             timezone,
             allow_private_notify,
             notify_schedule,
+            collector_online_secs,
         })
     }
 }

@@ -7,9 +7,6 @@ use jiufu_protocol::collector::SourceStatus;
 use jiufu_store::{Device, StoreError};
 use serde::Serialize;
 
-/// A collector counts as online for this long after its last heartbeat.
-pub const ONLINE_WINDOW_SECS: i64 = 90;
-
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceHealth {
     pub device_id: String,
@@ -19,10 +16,9 @@ pub struct DeviceHealth {
     pub sources: Vec<SourceStatus>,
 }
 
-pub fn device_health(device: &Device, now: i64) -> DeviceHealth {
-    let online = device
-        .last_seen
-        .is_some_and(|t| now - t <= ONLINE_WINDOW_SECS);
+/// `window`: how long after its last heartbeat a collector counts as online.
+pub fn device_health(device: &Device, now: i64, window: i64) -> DeviceHealth {
+    let online = device.last_seen.is_some_and(|t| now - t <= window);
     let sources: Vec<SourceStatus> = serde_json::from_str(&device.sources_json).unwrap_or_default();
     DeviceHealth {
         device_id: device.id.clone(),
@@ -49,10 +45,13 @@ pub async fn can_confirm(
     now: i64,
 ) -> Result<bool, StoreError> {
     let devices = app.store.devices(merchant_id).await?;
-    Ok(devices.iter().map(|d| device_health(d, now)).any(|h| {
-        h.online
-            && h.sources
-                .iter()
-                .any(|s| s.online && (s.channels.is_empty() || s.channels.contains(&channel)))
-    }))
+    Ok(devices
+        .iter()
+        .map(|d| device_health(d, now, app.config.collector_online_secs))
+        .any(|h| {
+            h.online
+                && h.sources
+                    .iter()
+                    .any(|s| s.online && (s.channels.is_empty() || s.channels.contains(&channel)))
+        }))
 }
