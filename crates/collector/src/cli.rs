@@ -3,7 +3,7 @@
 use crate::matcher::{self, Ingested};
 use crate::parser::Notice;
 use crate::store::Code;
-use crate::{Collector, Config, link, now_ms};
+use crate::{Collector, Config, Observed, link, now_ms};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jiufu_protocol::ids::random_token;
@@ -201,18 +201,28 @@ impl Cli {
                     text: note,
                 };
                 let outcome = c
-                    .observe("operator", channel(&ch)?, amount(&a)?, now_ms(), notice)
+                    .observe(
+                        "operator",
+                        channel(&ch)?,
+                        amount(&a)?,
+                        now_ms(),
+                        notice,
+                        None,
+                    )
                     .await?;
                 match outcome {
-                    Ingested::Matched { order, .. } => {
+                    Observed::Recorded(Ingested::Matched { order, .. }) => {
                         writeln!(out, "payment recorded and matched to order {order}")?
                     }
-                    Ingested::Pending { observation } => writeln!(
+                    Observed::Recorded(Ingested::Pending { observation }) => writeln!(
                         out,
                         "payment {observation} recorded; no order yet (it will be matched or reported)"
                     )?,
-                    Ingested::Duplicate { of, .. } => {
+                    Observed::Recorded(Ingested::Duplicate { of, .. }) => {
                         writeln!(out, "payment recorded as the same payment as {of}")?
+                    }
+                    Observed::NotPayment(_) | Observed::Replayed => {
+                        bail!("the payment was not recorded")
                     }
                 }
             }

@@ -97,6 +97,7 @@ pub struct Collector {
     pub outbox_wake: Notify,
     /// Epoch ms of the phone app's last heartbeat.
     pub phone_seen: AtomicI64,
+    health: std::sync::Mutex<std::collections::HashMap<String, store::SourceHealth>>,
 }
 
 impl Collector {
@@ -130,6 +131,7 @@ impl Collector {
             key,
             outbox_wake: Notify::new(),
             phone_seen: AtomicI64::new(0),
+            health: Default::default(),
         }))
     }
 
@@ -152,21 +154,23 @@ impl Collector {
         source: &str,
         notice: Notice,
         observed_at: i64,
-    ) -> anyhow::Result<Option<Ingested>> {
+        replay_key: Option<ReplayKey>,
+    ) -> anyhow::Result<Observed> {
         match self.parser.parse(&notice) {
-            Ok(p) => Ok(Some(
-                self.observe(source, p.channel, p.amount, observed_at, notice)
-                    .await?,
-            )),
+            Ok(p) => {
+                self.observe(source, p.channel, p.amount, observed_at, notice, replay_key)
+                    .await
+            }
             Err(why) => {
                 tracing::debug!(source, ?notice, %why, "not a payment");
-                Ok(None)
+                Ok(Observed::NotPayment(why))
             }
         }
     }
 
-    /// A payment seen by `source`: stored, deduplicated and matched in one
-    /// transaction before anything else happens.
+    /// A payment seen by `source`: its replay key, the observation, dedup
+    /// and matching are written in one transaction before anything else
+    /// happens to it.
     pub async fn observe(
         &self,
         source: &str,
@@ -174,7 +178,8 @@ impl Collector {
         amount: Fen,
         observed_at: i64,
         notice: Notice,
-    ) -> anyhow::Result<Ingested> {
+        replay_key: Option<ReplayKey>,
+    ) -> anyhow::Result<Observed> {
         let new = NewObservation {
             id: format!("obs_{}", random_token(12)),
             source: source.to_owned(),
@@ -188,22 +193,74 @@ impl Collector {
         let now = now_ms();
         let outcome = self
             .db
-            .write(move |tx| matcher::ingest(tx, &new, now))
+            .write(move |tx| {
+                if let Some(key) = replay_key
+                    && !store::first_use(tx, &key.key, key.expires_at)?
+                {
+                    return Ok(None);
+                }
+                matcher::ingest(tx, &new, now).map(Some)
+            })
             .await?;
+        let Some(outcome) = outcome else {
+            return Ok(Observed::Replayed);
+        };
         tracing::info!(source, %channel, %amount, ?outcome, "payment observed");
         self.outbox_wake.notify_one();
-        self.touch(source, None).await;
-        Ok(outcome)
+        self.touch(source, None);
+        Ok(Observed::Recorded(outcome))
     }
 
-    /// Notes a source's sign of life (or an error) for the health display.
-    pub async fn touch(&self, source: &str, error: Option<String>) {
+    /// Notes a source's sign of life (or an error) for the health display;
+    /// kept in memory and saved every few seconds.
+    pub fn touch(&self, source: &str, error: Option<String>) {
+        let now = now_ms();
         if source == "vmq" && error.is_none() {
-            self.phone_seen.store(now_ms(), Ordering::Relaxed);
+            self.phone_seen.store(now, Ordering::Relaxed);
         }
-        let kind = source.split(':').next().unwrap_or(source).to_owned();
-        if let Err(e) = self.db.touch_source(source, &kind, now_ms(), error).await {
-            tracing::warn!(error = %e, "cannot record source health");
+        if let Ok(mut health) = self.health.lock() {
+            let kind = source.split(':').next().unwrap_or(source).to_owned();
+            let h = health
+                .entry(source.to_owned())
+                .or_insert_with(|| store::SourceHealth {
+                    name: source.to_owned(),
+                    kind,
+                    last_seen: None,
+                    errors: 0,
+                    last_error: String::new(),
+                });
+            match error {
+                None => h.last_seen = Some(now),
+                Some(e) => {
+                    h.errors += 1;
+                    h.last_error = e;
+                }
+            }
         }
     }
+
+    /// Writes the sources' health to the store (for `status` and the app).
+    pub async fn save_health(&self) -> anyhow::Result<()> {
+        let all: Vec<store::SourceHealth> = self
+            .health
+            .lock()
+            .map(|h| h.values().cloned().collect())
+            .unwrap_or_default();
+        self.db.save_sources(all).await
+    }
+}
+
+/// A signed push's identity, remembered until `expires_at` (epoch ms) so the
+/// same push is never counted twice.
+#[derive(Debug, Clone)]
+pub struct ReplayKey {
+    pub key: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    Recorded(Ingested),
+    NotPayment(parser::NotPayment),
+    Replayed,
 }

@@ -35,6 +35,7 @@ pub async fn run(
         tokio::spawn(matcher_loop(c.clone())),
         tokio::spawn(heartbeat_loop(c.clone(), dbus_up.clone())),
         tokio::spawn(codes_loop(c.clone())),
+        tokio::spawn(health_loop(c.clone())),
     ];
     if c.config.dbus {
         let (c, up) = (c.clone(), dbus_up.clone());
@@ -45,7 +46,7 @@ pub async fn run(
                 up.store(false, Ordering::Relaxed);
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "desktop notifications unavailable; retrying in 30 s");
-                    c.touch("dbus", Some(e.to_string())).await;
+                    c.touch("dbus", Some(e.to_string()));
                 }
                 tokio::time::sleep(Duration::from_secs(30)).await;
             }
@@ -265,6 +266,16 @@ async fn heartbeat_loop(c: Arc<Collector>, dbus_up: Arc<AtomicBool>) {
             }
         }
         tokio::time::sleep(c.config.heartbeat).await;
+    }
+}
+
+/// Saves the sources' health every two seconds.
+async fn health_loop(c: Arc<Collector>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Err(e) = c.save_health().await {
+            tracing::warn!(error = %e, "cannot save source health");
+        }
     }
 }
 

@@ -53,7 +53,7 @@ pub struct OutboxItem {
     pub attempts: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SourceHealth {
     pub name: String,
     pub kind: String,
@@ -286,41 +286,15 @@ impl Db {
         .await
     }
 
-    /// Records a signed push's replay key; false when it was seen before.
-    pub async fn first_use(&self, key: String, expires_at: i64) -> anyhow::Result<bool> {
+    pub async fn save_sources(&self, all: Vec<SourceHealth>) -> anyhow::Result<()> {
         self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM replay WHERE expires_at < ?1",
-                [expires_at - 3_600_000],
-            )?;
-            Ok(tx.execute(
-                "INSERT INTO replay (key, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![key, expires_at],
-            )? == 1)
-        })
-        .await
-    }
-
-    pub async fn touch_source(
-        &self,
-        name: &str,
-        kind: &str,
-        now: i64,
-        error: Option<String>,
-    ) -> anyhow::Result<()> {
-        let (name, kind) = (name.to_owned(), kind.to_owned());
-        self.write(move |tx| {
-            match error {
-                None => tx.execute(
-                    "INSERT INTO sources (name, kind, last_seen) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen",
-                    params![name, kind, now],
-                )?,
-                Some(e) => tx.execute(
-                    "INSERT INTO sources (name, kind, errors, last_error) VALUES (?1, ?2, 1, ?3) \
-                     ON CONFLICT (name) DO UPDATE SET errors = errors + 1, last_error = excluded.last_error",
-                    params![name, kind, e],
-                )?,
-            };
+            for h in all {
+                tx.execute(
+                    "INSERT INTO sources (name, kind, last_seen, errors, last_error) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, errors = excluded.errors, last_error = excluded.last_error",
+                    params![h.name, h.kind, h.last_seen, h.errors, h.last_error],
+                )?;
+            }
             Ok(())
         })
         .await
@@ -381,3 +355,15 @@ impl Db {
 }
 
 pub use rusqlite::Transaction;
+
+/// Records a signed push's replay key; false when it was seen before.
+pub fn first_use(tx: &Transaction<'_>, key: &str, expires_at: i64) -> anyhow::Result<bool> {
+    tx.execute(
+        "DELETE FROM replay WHERE expires_at < ?1",
+        [expires_at - 3_600_000],
+    )?;
+    Ok(tx.execute(
+        "INSERT INTO replay (key, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![key, expires_at],
+    )? == 1)
+}

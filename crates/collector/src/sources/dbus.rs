@@ -26,7 +26,7 @@ pub async fn run(c: Arc<Collector>) -> anyhow::Result<()> {
         .become_monitor(&[rule], 0)
         .await?;
     tracing::info!("watching desktop notifications on the session bus");
-    c.touch("dbus", None).await;
+    c.touch("dbus", None);
     while let Some(msg) = stream.next().await {
         let Ok(msg) = msg else { continue };
         let header = msg.header();
@@ -36,12 +36,11 @@ pub async fn run(c: Arc<Collector>) -> anyhow::Result<()> {
             continue;
         }
         let Some(notice) = decode(&msg) else {
-            c.touch("dbus", Some("a Notify call that could not be read".into()))
-                .await;
+            c.touch("dbus", Some("a Notify call that could not be read".into()));
             continue;
         };
-        c.touch("dbus", None).await;
-        if let Err(e) = c.observe_notice("dbus", notice, now_ms()).await {
+        c.touch("dbus", None);
+        if let Err(e) = c.observe_notice("dbus", notice, now_ms(), None).await {
             tracing::error!(error = %e, "cannot store a notification");
         }
     }

@@ -3,7 +3,7 @@
 
 use super::MAX_SKEW_MS;
 use crate::parser::{Notice, parse_amount};
-use crate::{Collector, now_ms};
+use crate::{Collector, Observed, ReplayKey, now_ms};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -98,12 +98,12 @@ async fn app_heart(
         return vmq(-1, "参数错误 missing t or sign");
     };
     if !sign::hex_digest_eq(&sign::vmq_heart_sign(t, c.key.expose()), given) {
-        c.touch("vmq", Some("bad heartbeat sign".into())).await;
+        c.touch("vmq", Some("bad heartbeat sign".into()));
         return vmq(-1, "签名错误 bad sign");
     }
     match t.parse::<i64>() {
         Ok(t) if fresh(t) => {
-            c.touch("vmq", None).await;
+            c.touch("vmq", None);
             vmq(1, "成功")
         }
         _ => vmq(
@@ -126,7 +126,7 @@ async fn app_push(
         return vmq(-1, "参数错误 missing t, type, price or sign");
     };
     if !sign::hex_digest_eq(&sign::vmq_push_sign(kind, price, t, c.key.expose()), given) {
-        c.touch("vmq", Some("bad push sign".into())).await;
+        c.touch("vmq", Some("bad push sign".into()));
         return vmq(-1, "签名错误 bad sign");
     }
     let Some(t_ms) = t.parse::<i64>().ok().filter(|t| fresh(*t)) else {
@@ -141,24 +141,20 @@ async fn app_push(
     let Some(amount) = parse_amount(price) else {
         return vmq(-1, "金额错误 bad price");
     };
-    match c
-        .db
-        .first_use(format!("vmq:{kind}:{price}:{t}"), t_ms + 2 * MAX_SKEW_MS)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return vmq(-1, "重复推送 replayed push"),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a replay key");
-            return vmq(-1, "内部错误 internal error");
-        }
-    }
     let notice = Notice {
         app: "V免签".into(),
         title: String::new(),
         text: format!("type={kind} price={price}"),
     };
-    match c.observe("vmq", channel, amount, t_ms, notice).await {
+    let replay = ReplayKey {
+        key: format!("vmq:{kind}:{price}:{t}"),
+        expires_at: t_ms + 2 * MAX_SKEW_MS,
+    };
+    match c
+        .observe("vmq", channel, amount, t_ms, notice, Some(replay))
+        .await
+    {
+        Ok(Observed::Replayed) => vmq(-1, "重复推送 replayed push"),
         Ok(_) => vmq(1, "成功"),
         Err(e) => {
             tracing::error!(error = %e, "cannot store an observation");
@@ -200,7 +196,7 @@ async fn smsforwarder(
             .iter()
             .any(|g| sign::bytes_eq(expected.as_bytes(), g.as_bytes()));
         if !ok {
-            c.touch("smsforwarder", Some("bad sign".into())).await;
+            c.touch("smsforwarder", Some("bad sign".into()));
             return refuse(StatusCode::UNAUTHORIZED, "bad sign");
         }
     }
@@ -214,18 +210,14 @@ async fn smsforwarder(
         "smsf:{ts}:{}",
         sign::sha256_hex(format!("{from}\n{content}").as_bytes())
     );
-    match c.db.first_use(key, t_ms + 2 * MAX_SKEW_MS).await {
-        Ok(true) => {}
-        Ok(false) => return refuse(StatusCode::CONFLICT, "replayed"),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a replay key");
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-        }
-    }
-    c.touch("smsforwarder", None).await;
+    c.touch("smsforwarder", None);
     let (title, text) = match content.split_once('\n') {
         Some((t, rest)) => (t.trim().to_owned(), rest.trim().to_owned()),
         None => (String::new(), content.trim().to_owned()),
+    };
+    let replay = ReplayKey {
+        key,
+        expires_at: t_ms + 2 * MAX_SKEW_MS,
     };
     match c
         .observe_notice(
@@ -236,9 +228,11 @@ async fn smsforwarder(
                 text,
             },
             t_ms,
+            Some(replay),
         )
         .await
     {
+        Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot store an observation");
@@ -278,7 +272,7 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
     };
     let expected = sign::hmac_sha256_hex(c.key.expose().as_bytes(), &[t.as_bytes(), b".", &body]);
     if !sign::hex_digest_eq(&expected, &v1) {
-        c.touch("generic", Some("bad signature".into())).await;
+        c.touch("generic", Some("bad signature".into()));
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");
     }
     let Some(t_s) = t.parse::<i64>().ok().filter(|t| fresh(t * 1000)) else {
@@ -294,24 +288,27 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
     let Some(amount) = parse_amount(&push.amount) else {
         return refuse(StatusCode::BAD_REQUEST, "bad amount");
     };
-    match c
-        .db
-        .first_use(format!("generic:{v1}"), t_s * 1000 + 2 * MAX_SKEW_MS)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return refuse(StatusCode::CONFLICT, "replayed"),
-        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
-    }
     let notice = Notice {
         app: "generic".into(),
         title: String::new(),
         text: push.text,
     };
+    let replay = ReplayKey {
+        key: format!("generic:{v1}"),
+        expires_at: t_s * 1000 + 2 * MAX_SKEW_MS,
+    };
     match c
-        .observe("generic", push.channel, amount, push.time, notice)
+        .observe(
+            "generic",
+            push.channel,
+            amount,
+            push.time,
+            notice,
+            Some(replay),
+        )
         .await
     {
+        Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     }
