@@ -24,6 +24,8 @@ pub fn bench() -> anyhow::Result<()> {
         "jiufu-gateway",
         "--bin",
         "xtask",
+        "--bin",
+        "jiufu-collector",
     ]))?;
     let release = setup::target_dir().join("release");
     let gateway = release.join("jiufu-gateway");
@@ -57,17 +59,28 @@ pub fn bench() -> anyhow::Result<()> {
         .arg("serve")
         .env("JIUFU_DATABASE_URL", &db)
         .env("JIUFU_BIND", "127.0.0.1:0")
+        // the collector phase's merchant sink is on loopback
+        .env("JIUFU_ALLOW_PRIVATE_NOTIFY", "true")
         .env("JIUFU_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let result = drive(&mut server, &loadgen);
+    let result = drive(&mut server, &loadgen).and_then(|url| {
+        crate::bench_collector::run(crate::bench_collector::Setup {
+            gateway_url: &url,
+            gateway_bin: &gateway,
+            gateway_db: &db,
+            collector_bin: &release.join("jiufu-collector"),
+            merchant_key: KEY,
+        })
+    });
     let _ = server.kill();
     let _ = server.wait();
     result
 }
 
-fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<()> {
+/// Runs the gateway phases; returns the gateway's URL for the collector phases.
+fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<String> {
     let stdout = server.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {
@@ -118,7 +131,7 @@ fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<()> {
         ratio(&checkout)
     );
     println!("RSS after load: {:.1} MB", rss as f64 / 1024.0);
-    Ok(())
+    Ok(url)
 }
 
 fn report(name: &str, v: &Value, target: Option<(f64, f64)>) {

@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | bench`: the project's commands.
 
 mod bench;
+mod bench_collector;
 mod setup;
 
 use anyhow::{Context, bail};

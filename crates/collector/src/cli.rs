@@ -271,6 +271,7 @@ impl Cli {
                     "push_key": c.key.expose(),
                     "sources": c.db.sources().await?,
                     "queued": c.db.pending_outbox().await?,
+                    "observations": c.db.observation_count().await?,
                 });
                 writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
             }

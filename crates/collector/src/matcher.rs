@@ -2,8 +2,8 @@
 //! one store transaction: the observation is written, deduplicated,
 //! matched, and its confirmation or unmatched report queued, together.
 
-use crate::store::Transaction;
 use jiufu_protocol::{Channel, Fen};
+use rusqlite::Connection;
 use rusqlite::{OptionalExtension, params};
 
 /// The same payment seen by two sources arrives within this window.
@@ -49,7 +49,7 @@ pub enum Ingested {
 /// *different* source with the same channel and amount within two minutes
 /// (each source reports each payment once, so two from one source are two
 /// payments); an earlier one absorbs at most one duplicate per source.
-pub fn ingest(tx: &Transaction<'_>, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
+pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
     let t = new.observed_at;
     let original: Option<String> = tx
         .query_row(
@@ -93,7 +93,7 @@ pub fn ingest(tx: &Transaction<'_>, new: &NewObservation, now_ms: i64) -> anyhow
 /// Matches a pending observation to the one order it can belong to and
 /// queues the confirmation.
 fn try_match(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: &str,
     channel: Channel,
     amount: Fen,
@@ -121,7 +121,7 @@ fn try_match(
 }
 
 pub fn enqueue(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: &str,
     observation: &str,
     order: Option<&str>,
@@ -137,7 +137,7 @@ pub fn enqueue(
 /// Retries pending observations (their order may have arrived since) and
 /// gives up on those older than the grace period: they become unmatched and
 /// are reported. Returns (matched, unmatched).
-pub fn rematch_pending(tx: &Transaction<'_>, now_ms: i64) -> anyhow::Result<(usize, usize)> {
+pub fn rematch_pending(tx: &Connection, now_ms: i64) -> anyhow::Result<(usize, usize)> {
     let pending: Vec<(String, String, i64, i64, i64)> = {
         let mut st = tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
         st.query_map([], |r| {
@@ -159,12 +159,7 @@ pub fn rematch_pending(tx: &Transaction<'_>, now_ms: i64) -> anyhow::Result<(usi
 }
 
 /// An observation that belongs to no order: kept for the operator and reported.
-pub fn mark_unmatched(
-    tx: &Transaction<'_>,
-    id: &str,
-    why: &str,
-    now_ms: i64,
-) -> anyhow::Result<()> {
+pub fn mark_unmatched(tx: &Connection, id: &str, why: &str, now_ms: i64) -> anyhow::Result<()> {
     tx.execute(
         "UPDATE observations SET status = 'unmatched', order_id = NULL, note = ?1 WHERE id = ?2",
         params![why, id],

@@ -5,6 +5,7 @@
 use anyhow::Context;
 use jiufu_protocol::collector::OrderWire;
 use jiufu_protocol::{Channel, Fen, OrderState};
+use jiufu_sqlite_writer::Writer;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::path::Path;
@@ -12,9 +13,13 @@ use std::sync::{Arc, Mutex};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
 
+/// Writes go through one writer thread with group commit (many
+/// observations per transaction, each answered after its COMMIT); reads
+/// use their own connection.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    writer: Writer,
+    reader: Arc<Mutex<Connection>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -133,18 +138,21 @@ impl Db {
             )?;
             tx.commit()?;
         }
+        let reader = Connection::open(path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Writer::start(conn),
+            reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Runs `f` on the connection in a blocking task.
+    /// Runs `f` on the read connection in a blocking task.
     pub async fn call<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
+        let conn = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
@@ -154,19 +162,13 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction.
+    /// Runs `f` in the writer's next transaction; answers after COMMIT.
     pub async fn write<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
     {
-        self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let v = f(&tx)?;
-            tx.commit()?;
-            Ok(v)
-        })
-        .await
+        self.writer.write(f).await
     }
 
     pub async fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
@@ -342,6 +344,11 @@ impl Db {
         .await
     }
 
+    pub async fn observation_count(&self) -> anyhow::Result<i64> {
+        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))?))
+            .await
+    }
+
     pub async fn pending_outbox(&self) -> anyhow::Result<i64> {
         self.call(|c| {
             Ok(c.query_row(
@@ -354,10 +361,8 @@ impl Db {
     }
 }
 
-pub use rusqlite::Transaction;
-
 /// Records a signed push's replay key; false when it was seen before.
-pub fn first_use(tx: &Transaction<'_>, key: &str, expires_at: i64) -> anyhow::Result<bool> {
+pub fn first_use(tx: &Connection, key: &str, expires_at: i64) -> anyhow::Result<bool> {
     tx.execute(
         "DELETE FROM replay WHERE expires_at < ?1",
         [expires_at - 3_600_000],

@@ -9,14 +9,26 @@ mod migrate;
 mod orders;
 mod rows;
 mod store_impl;
-mod writer;
 
+use jiufu_sqlite_writer::Writer;
 use jiufu_store::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use writer::{Writer, backend};
+
+/// A job's error as the writer carries it.
+struct JobError(StoreError);
+
+impl From<jiufu_sqlite_writer::WriteError> for JobError {
+    fn from(e: jiufu_sqlite_writer::WriteError) -> Self {
+        JobError(StoreError::Backend(e.to_string()))
+    }
+}
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
 
 const READERS: usize = 4;
 
@@ -87,7 +99,10 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.writer.write(f).await
+        self.writer
+            .write(move |c| f(c).map_err(JobError))
+            .await
+            .map_err(|e: JobError| e.0)
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>

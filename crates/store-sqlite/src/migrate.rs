@@ -1,6 +1,6 @@
 //! Versioned schema migrations, applied in order, each in its own transaction.
 
-use crate::writer::backend;
+use crate::backend;
 use jiufu_store::{Result, StoreError};
 use rusqlite::Connection;
 

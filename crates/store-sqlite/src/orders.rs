@@ -1,7 +1,7 @@
 //! Order writes. Every function here runs inside the writer's transaction.
 
+use crate::backend;
 use crate::rows::{self, ORDER_COLUMNS};
-use crate::writer::backend;
 use jiufu_protocol::{Fen, OrderState, Transition};
 use jiufu_store::{
     CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome,

@@ -1,9 +1,9 @@
 //! [`Store`] for [`SqliteStore`]: reads on the pool, writes through the writer.
 
+use crate::backend;
 use crate::rows::{
     self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS,
 };
-use crate::writer::backend;
 use crate::{SqliteStore, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition};
