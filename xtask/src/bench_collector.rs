@@ -109,7 +109,7 @@ fn measure(
         let mut orders = Vec::with_capacity(ORDERS);
         for i in 0..ORDERS {
             let order_no = format!("cb{}-{i}", std::process::id());
-            let fen = 100_001 + i as u64 * 7;
+            let fen = 3_000_001 + i as u64 * 7;
             let amount = format!("{}.{:02}", fen / 100, fen % 100);
             let sign = sign::create_order_sign("10001", &order_no, "P901", &amount, "", s.merchant_key);
             let form = [

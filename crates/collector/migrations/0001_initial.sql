@@ -49,6 +49,7 @@ CREATE TABLE observations (
 );
 CREATE INDEX observations_by_amount ON observations(channel, amount_fen, observed_at);
 CREATE INDEX observations_by_status ON observations(status, created_at);
+CREATE INDEX observations_by_order ON observations(order_id) WHERE order_id IS NOT NULL;
 
 -- Durable queue of what must reach the gateway.
 CREATE TABLE outbox (

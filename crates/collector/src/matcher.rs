@@ -104,7 +104,7 @@ fn try_match(
         .query_row(
             "SELECT order_id FROM orders WHERE channel = ?1 AND payable_fen = ?2 AND state IN (1, 2, 5, 8, -1) \
              AND created_at * 1000 - ?3 <= ?4 AND ?4 <= quarantine_until * 1000 \
-             AND order_id NOT IN (SELECT order_id FROM observations WHERE order_id IS NOT NULL AND status IN ('matched', 'confirmed')) \
+             AND NOT EXISTS (SELECT 1 FROM observations b WHERE b.order_id = orders.order_id AND b.status IN ('matched', 'confirmed')) \
              ORDER BY created_at DESC LIMIT 1",
             params![channel.code(), amount.0, ORDER_LEAD_MS, t],
             |r| r.get(0),
