@@ -28,16 +28,10 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .context("start chromedriver (apt-get install chromium chromium-driver)")?;
-        let driver = Driver {
-            process,
-            base: format!("http://127.0.0.1:{port}"),
-        };
+        let driver = Driver { process, base: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if reqwest::get(format!("{}/status", driver.base))
-                .await
-                .is_ok()
-            {
+            if reqwest::get(format!("{}/status", driver.base)).await.is_ok() {
                 return Ok(driver);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -74,45 +68,24 @@ impl Driver {
     }
 
     /// A session with any capabilities (e.g. `tauri:options`).
-    pub async fn session(
-        &self,
-        capabilities: Value,
-        profile: Option<tempfile::TempDir>,
-    ) -> anyhow::Result<Session> {
-        let resp: Value = reqwest::Client::new()
-            .post(format!("{}/session", self.base))
-            .json(&capabilities)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let id = resp["value"]["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no session: {resp}"))?
-            .to_owned();
-        Ok(Session {
-            url: format!("{}/session/{id}", self.base),
-            http: reqwest::Client::new(),
-            _profile: profile,
-        })
+    pub async fn session(&self, capabilities: Value, profile: Option<tempfile::TempDir>) -> anyhow::Result<Session> {
+        let resp: Value = reqwest::Client::new().post(format!("{}/session", self.base)).json(&capabilities).send().await?.json().await?;
+        let id = resp["value"]["sessionId"].as_str().ok_or_else(|| anyhow!("no session: {resp}"))?.to_owned();
+        Ok(Session { url: format!("{}/session/{id}", self.base), http: reqwest::Client::new(), _profile: profile })
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         // the whole group: chromedriver and every browser it started
-        let _ = Command::new("kill")
-            .args(["-9", &format!("-{}", self.process.id())])
-            .status();
+        let _ = Command::new("kill").args(["-9", &format!("-{}", self.process.id())]).status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 pub struct Session {
@@ -122,103 +95,52 @@ pub struct Session {
 }
 
 impl Session {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let v: Value = req.send().await?.json().await?;
         if let Some(err) = v["value"].get("error") {
-            return Err(anyhow!(
-                "webdriver {path}: {err}: {}",
-                v["value"]["message"]
-            ));
+            return Err(anyhow!("webdriver {path}: {err}: {}", v["value"]["message"]));
         }
         Ok(v["value"].clone())
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await
-            .map(|_| ())
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await.map(|_| ())
     }
 
     pub async fn current_url(&self) -> anyhow::Result<String> {
-        Ok(self
-            .call(reqwest::Method::GET, "/url", None)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        Ok(self.call(reqwest::Method::GET, "/url", None).await?.as_str().unwrap_or_default().to_owned())
     }
 
     pub async fn find(&self, css: &str) -> anyhow::Result<String> {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await?;
-        v[ELEMENT]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no element {css}"))
+        let v = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await?;
+        v[ELEMENT].as_str().map(str::to_owned).ok_or_else(|| anyhow!("no element {css}"))
     }
 
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         let id = self.find(css).await?;
-        Ok(self
-            .call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        Ok(self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await?.as_str().unwrap_or_default().to_owned())
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let id = self.find(css).await?;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await
-        .map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await.map(|_| ())
     }
 
     pub async fn type_text(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let id = self.find(css).await?;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await
-        .map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await.map(|_| ())
     }
 
     pub async fn script(&self, script: &str) -> anyhow::Result<Value> {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
     /// Waits until `css` exists and its text contains `needle`.
-    pub async fn wait_text(
-        &self,
-        css: &str,
-        needle: &str,
-        timeout: Duration,
-    ) -> anyhow::Result<String> {
+    pub async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             match self.text(css).await {
@@ -233,8 +155,7 @@ impl Session {
 
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await?;
-        let png =
-            base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default())?;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default())?;
         std::fs::write(path, png)?;
         Ok(())
     }

@@ -38,12 +38,7 @@ impl FakeNotificationDaemon {
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
-        (
-            "jiufu-test".into(),
-            "jiufu".into(),
-            "1.0".into(),
-            "1.2".into(),
-        )
+        ("jiufu-test".into(), "jiufu".into(), "1.0".into(), "1.2".into())
     }
 }
 
@@ -56,9 +51,7 @@ impl SessionBus {
             .spawn()
             .expect("start dbus-daemon (apt-get install dbus)");
         let mut line = String::new();
-        BufReader::new(daemon.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("bus address");
+        BufReader::new(daemon.stdout.take().expect("stdout")).read_line(&mut line).expect("bus address");
         let address = line.trim().to_owned();
         let notifications = zbus::connection::Builder::address(address.as_str())
             .expect("address")
@@ -69,11 +62,7 @@ impl SessionBus {
             .build()
             .await
             .expect("notification daemon on the bus");
-        SessionBus {
-            address,
-            daemon,
-            _notifications: notifications,
-        }
+        SessionBus { address, daemon, _notifications: notifications }
     }
 
     /// Sends a notification with `gdbus`, as any desktop app would.

@@ -23,11 +23,7 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace binaries first (cargo build --bins, or cargo xtask test)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build the workspace binaries first (cargo build --bins, or cargo xtask test)", path.display());
     path
 }
 
@@ -58,10 +54,7 @@ impl Gateway {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().to_path_buf();
         let mut env: Vec<(String, String)> = vec![
-            (
-                "JIUFU_DATABASE_URL".into(),
-                format!("sqlite://{}", dir.join("gateway.db").display()),
-            ),
+            ("JIUFU_DATABASE_URL".into(), format!("sqlite://{}", dir.join("gateway.db").display())),
             ("JIUFU_ALLOW_PRIVATE_NOTIFY".into(), "true".into()),
             ("JIUFU_NOTIFY_RETRY_SECS".into(), "1,1,1,1,1,1,1,1".into()),
             ("JIUFU_LOG".into(), "info".into()),
@@ -70,54 +63,16 @@ impl Gateway {
             env.retain(|(ek, _)| ek != k);
             env.push((k.to_string(), v.to_string()));
         }
-        let mut gw = Gateway {
-            dir,
-            url: String::new(),
-            port: 0,
-            child: None,
-            env,
-            _tmp: Some(tmp),
-        };
-        gw.cli(&[
-            "merchant",
-            "add",
-            "--id",
-            "10001",
-            "--name",
-            "测试商店",
-            "--key",
-            KEY,
-        ]);
-        gw.cli(&[
-            "code",
-            "add",
-            "--merchant",
-            "10001",
-            "--channel",
-            "P901",
-            "--qr",
-            "https://qr.alipay.com/fkx0test",
-        ]);
-        gw.cli(&[
-            "code",
-            "add",
-            "--merchant",
-            "10001",
-            "--channel",
-            "P902",
-            "--qr",
-            "wxp://f2f0test",
-        ]);
+        let mut gw = Gateway { dir, url: String::new(), port: 0, child: None, env, _tmp: Some(tmp) };
+        gw.cli(&["merchant", "add", "--id", "10001", "--name", "测试商店", "--key", KEY]);
+        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/fkx0test"]);
+        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P902", "--qr", "wxp://f2f0test"]);
         gw.spawn("127.0.0.1:0");
         gw
     }
 
     fn spawn(&mut self, bind: &str) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("gateway.log"))
-            .expect("log file");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("gateway.log")).expect("log file");
         let mut child = Command::new(bin("jiufu-gateway"))
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -138,18 +93,11 @@ impl Gateway {
                         break url.trim().to_owned();
                     }
                 }
-                _ => panic!(
-                    "gateway exited before listening; see {}",
-                    self.dir.join("gateway.log").display()
-                ),
+                _ => panic!("gateway exited before listening; see {}", self.dir.join("gateway.log").display()),
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        self.port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         self.url = url;
         self.child = Some(child);
     }
@@ -183,11 +131,7 @@ impl Gateway {
             .env("JIUFU_LOG", "warn")
             .output()
             .expect("run jiufu-gateway");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
     pub fn log(&self) -> String {
@@ -196,8 +140,7 @@ impl Gateway {
 
     /// `order show` as JSON.
     pub fn show(&self, order_id: &str) -> Value {
-        serde_json::from_str(&self.cli(&["order", "show", order_id]))
-            .expect("order show prints JSON")
+        serde_json::from_str(&self.cli(&["order", "show", order_id])).expect("order show prints JSON")
     }
 }
 
@@ -227,11 +170,7 @@ impl NewOrder {
     }
 
     pub fn get(&self, k: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(fk, _)| fk == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
+        self.fields.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.as_str()).unwrap_or("")
     }
 
     pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
@@ -259,12 +198,7 @@ impl NewOrder {
     }
 
     pub async fn post(&self, gw: &Gateway) -> Value {
-        let resp = http()
-            .post(format!("{}/gateway", gw.url))
-            .form(&self.fields)
-            .send()
-            .await
-            .expect("POST /gateway");
+        let resp = http().post(format!("{}/gateway", gw.url)).form(&self.fields).send().await.expect("POST /gateway");
         assert_eq!(resp.status(), 200);
         resp.json().await.expect("JSON envelope")
     }
@@ -278,11 +212,7 @@ impl NewOrder {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(40))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(40)).build().expect("client")
 }
 
 pub async fn get_json(url: &str) -> Value {

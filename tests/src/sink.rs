@@ -23,37 +23,29 @@ pub struct Sink {
 impl Sink {
     /// A sink on a random loopback port that fails its first `fail_first` calls.
     pub async fn start(fail_first: usize) -> Sink {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sink");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         Self::serve(listener, fail_first)
     }
 
     /// A sink on a given port (to bring a merchant "back online").
     pub async fn start_on(port: u16, fail_first: usize) -> Sink {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("bind sink port");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind sink port");
         Self::serve(listener, fail_first)
     }
 
     fn serve(listener: tokio::net::TcpListener, fail_first: usize) -> Sink {
         let addr = listener.local_addr().expect("addr");
-        let inner = Arc::new(Mutex::new(Inner {
-            calls: Vec::new(),
-            fail_first,
-        }));
+        let inner = Arc::new(Mutex::new(Inner { calls: Vec::new(), fail_first }));
         let app = Router::new()
             .route("/notify", get(notify))
-            .route("/return", get(|| async { axum::response::Html("<!doctype html><title>shop</title><h1 id=\"returned\">back at the shop</h1>") }))
+            .route(
+                "/return",
+                get(|| async { axum::response::Html("<!doctype html><title>shop</title><h1 id=\"returned\">back at the shop</h1>") }),
+            )
             .with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let base = format!("http://{addr}");
-        Sink {
-            inner,
-            url: format!("{base}/notify"),
-            base,
-        }
+        Sink { inner, url: format!("{base}/notify"), base }
     }
 
     /// The query strings of every call so far.
@@ -62,15 +54,8 @@ impl Sink {
     }
 }
 
-async fn notify(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    RawQuery(q): RawQuery,
-) -> (StatusCode, &'static str) {
+async fn notify(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(q): RawQuery) -> (StatusCode, &'static str) {
     let mut i = inner.lock().unwrap();
     i.calls.push(q.unwrap_or_default());
-    if i.calls.len() <= i.fail_first {
-        (StatusCode::INTERNAL_SERVER_ERROR, "fail")
-    } else {
-        (StatusCode::OK, "success")
-    }
+    if i.calls.len() <= i.fail_first { (StatusCode::INTERNAL_SERVER_ERROR, "fail") } else { (StatusCode::OK, "success") }
 }

@@ -21,43 +21,20 @@ struct Signed {
 
 impl Device {
     async fn pair(gw: &Gateway) -> Device {
-        let token = gw
-            .cli(&["collector", "pair", "--merchant", "10001"])
-            .trim()
-            .to_owned();
+        let token = gw.cli(&["collector", "pair", "--merchant", "10001"]).trim().to_owned();
         assert_eq!(token.lines().count(), 1);
-        let resp = http()
-            .post(format!("{}/collector/v1/pair", gw.url))
-            .json(&json!({"token": token, "name": "收银电脑"}))
-            .send()
-            .await
-            .unwrap();
+        let resp =
+            http().post(format!("{}/collector/v1/pair", gw.url)).json(&json!({"token": token, "name": "收银电脑"})).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         let p: PairResponse = resp.json().await.unwrap();
         assert_eq!(p.merchant_id, 10001);
         // a pairing token works once
-        let again = http()
-            .post(format!("{}/collector/v1/pair", gw.url))
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap();
+        let again = http().post(format!("{}/collector/v1/pair", gw.url)).json(&json!({"token": token})).send().await.unwrap();
         assert_eq!(again.status(), 401);
-        Device {
-            gateway: gw.url.clone(),
-            id: p.device_id,
-            secret: p.secret,
-        }
+        Device { gateway: gw.url.clone(), id: p.device_id, secret: p.secret }
     }
 
-    fn headers(
-        &self,
-        method: &str,
-        path: &str,
-        body: &[u8],
-        ts: i64,
-        nonce: &str,
-    ) -> Vec<(&'static str, String)> {
+    fn headers(&self, method: &str, path: &str, body: &[u8], ts: i64, nonce: &str) -> Vec<(&'static str, String)> {
         let sig = request_signature(&self.secret, method, path, ts, nonce, body);
         vec![
             (HEADER_DEVICE, self.id.clone()),
@@ -67,52 +44,26 @@ impl Device {
         ]
     }
 
-    async fn send_with(
-        &self,
-        method: &str,
-        path: &str,
-        body: &Value,
-        headers: Vec<(&'static str, String)>,
-    ) -> Signed {
-        let bytes = if body.is_null() {
-            Vec::new()
-        } else {
-            serde_json::to_vec(body).unwrap()
-        };
-        let mut req = http()
-            .request(method.parse().unwrap(), format!("{}{path}", self.gateway))
-            .body(bytes);
+    async fn send_with(&self, method: &str, path: &str, body: &Value, headers: Vec<(&'static str, String)>) -> Signed {
+        let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).unwrap() };
+        let mut req = http().request(method.parse().unwrap(), format!("{}{path}", self.gateway)).body(bytes);
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        let resp = req
-            .header("content-type", "application/json")
-            .send()
-            .await
-            .unwrap();
+        let resp = req.header("content-type", "application/json").send().await.unwrap();
         let status = resp.status().as_u16();
-        Signed {
-            status,
-            body: resp.json().await.unwrap_or(Value::Null),
-        }
+        Signed { status, body: resp.json().await.unwrap_or(Value::Null) }
     }
 
     async fn send(&self, method: &str, path: &str, body: &Value) -> Signed {
-        let bytes = if body.is_null() {
-            Vec::new()
-        } else {
-            serde_json::to_vec(body).unwrap()
-        };
+        let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).unwrap() };
         let headers = self.headers(method, path, &bytes, now(), &random_token(16));
         self.send_with(method, path, body, headers).await
     }
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,21 +75,9 @@ async fn pair_sync_see_confirm_and_notify() {
     // sync a code: the gateway serves it on checkout
     let codes = json!({"codes": [{"uid": "c1", "channel": "P903", "qr_text": "https://i.qianbao.qq.com/wallet/sqrcode.htm?m=tenpay&a=1&u=1&ac=X", "name": "QQ"}]});
     let r = dev.send("PUT", "/collector/v1/codes", &codes).await;
-    assert_eq!(
-        (r.status, r.body["accepted"].as_i64()),
-        (200, Some(1)),
-        "{:?}",
-        r.body
-    );
+    assert_eq!((r.status, r.body["accepted"].as_i64()), (200, Some(1)), "{:?}", r.body);
     let listed = dev.send("GET", "/collector/v1/codes", &Value::Null).await;
-    assert!(
-        listed
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["uid"] == "c1")
-    );
+    assert!(listed.body.as_array().unwrap().iter().any(|c| c["uid"] == "c1"));
 
     let snapshot = dev.send("GET", "/collector/v1/orders", &Value::Null).await;
     assert_eq!(snapshot.status, 200);
@@ -147,11 +86,7 @@ async fn pair_sync_see_confirm_and_notify() {
     // a new order reaches a waiting long poll within a second
     let poll = {
         let path = format!("/collector/v1/events?after={cursor}&wait=20");
-        let dev = Device {
-            gateway: dev.gateway.clone(),
-            id: dev.id.clone(),
-            secret: dev.secret.clone(),
-        };
+        let dev = Device { gateway: dev.gateway.clone(), id: dev.id.clone(), secret: dev.secret.clone() };
         tokio::spawn(async move {
             let r = dev.send("GET", &path, &Value::Null).await;
             (Instant::now(), r)
@@ -159,75 +94,36 @@ async fn pair_sync_see_confirm_and_notify() {
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let no = unique("c");
-    let id = NewOrder::new(&no, "P903", "25.00", &sink.url)
-        .create(&gw)
-        .await;
+    let id = NewOrder::new(&no, "P903", "25.00", &sink.url).create(&gw).await;
     let created_at = Instant::now();
     let (seen_at, events) = poll.await.unwrap();
     let latency = seen_at.duration_since(created_at);
     assert!(latency < Duration::from_secs(1), "seen after {latency:?}");
     let batch: EventBatch = serde_json::from_value(events.body.clone()).unwrap();
-    let ev = batch
-        .events
-        .iter()
-        .find(|e| e.order.order_id == id)
-        .expect("the new order");
+    let ev = batch.events.iter().find(|e| e.order.order_id == id).expect("the new order");
     assert_eq!(ev.order.state.code(), 5);
     assert_eq!(ev.order.payable_amount.to_string(), "25.00");
-    assert!(
-        get_json(&format!("{}/query/{id}", gw.url)).await["order"]["qrcode"]
-            .as_str()
-            .unwrap()
-            .contains("qianbao")
-    );
+    assert!(get_json(&format!("{}/query/{id}", gw.url)).await["order"]["qrcode"].as_str().unwrap().contains("qianbao"));
 
     // catch-up after being offline: events after the old cursor still there
-    let again = dev
-        .send(
-            "GET",
-            &format!("/collector/v1/events?after={cursor}&wait=0"),
-            &Value::Null,
-        )
-        .await;
-    assert!(
-        again.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["order"]["order_id"] == id.as_str())
-    );
+    let again = dev.send("GET", &format!("/collector/v1/events?after={cursor}&wait=0"), &Value::Null).await;
+    assert!(again.body["events"].as_array().unwrap().iter().any(|e| e["order"]["order_id"] == id.as_str()));
 
     // wrong amount is refused and changes nothing
     let evidence = json!({"observation_id": "obs-1", "source": "vmq", "observed_at": now() * 1000, "raw_text": "QQ钱包 收款25.00元"});
     let wrong = dev
-        .send(
-            "POST",
-            "/collector/v1/confirmations",
-            &json!({"order_id": id, "channel": "P903", "amount": "24.99", "evidence": evidence}),
-        )
+        .send("POST", "/collector/v1/confirmations", &json!({"order_id": id, "channel": "P903", "amount": "24.99", "evidence": evidence}))
         .await;
-    assert_eq!(
-        (wrong.status, wrong.body["error"]["code"].as_str()),
-        (422, Some("amount_mismatch"))
-    );
-    assert_eq!(
-        get_json(&format!("{}/query/{id}", gw.url)).await["state"],
-        5
-    );
+    assert_eq!((wrong.status, wrong.body["error"]["code"].as_str()), (422, Some("amount_mismatch")));
+    assert_eq!(get_json(&format!("{}/query/{id}", gw.url)).await["state"], 5);
 
     // confirm → 9, merchant notified; the same confirmation again is idempotent
     let body = json!({"order_id": id, "channel": "P903", "amount": "25.00", "evidence": evidence});
     let ok = dev.send("POST", "/collector/v1/confirmations", &body).await;
     assert_eq!(ok.status, 200, "{:?}", ok.body);
-    assert_eq!(
-        (ok.body["state"].as_i64(), ok.body["duplicate"].as_bool()),
-        (Some(9), Some(false))
-    );
+    assert_eq!((ok.body["state"].as_i64(), ok.body["duplicate"].as_bool()), (Some(9), Some(false)));
     let dup = dev.send("POST", "/collector/v1/confirmations", &body).await;
-    assert_eq!(
-        (dup.status, dup.body["duplicate"].as_bool()),
-        (200, Some(true))
-    );
+    assert_eq!((dup.status, dup.body["duplicate"].as_bool()), (200, Some(true)));
     let other = dev
         .send(
             "POST",
@@ -236,19 +132,9 @@ async fn pair_sync_see_confirm_and_notify() {
         "evidence": {"observation_id": "obs-2", "source": "dbus", "observed_at": now() * 1000}}),
         )
         .await;
-    assert_eq!(
-        (other.status, other.body["error"]["code"].as_str()),
-        (409, Some("already_paid"))
-    );
-    wait_for(Duration::from_secs(10), || async {
-        (!sink.calls().is_empty()).then_some(())
-    })
-    .await
-    .expect("merchant notified");
-    assert_eq!(
-        get_json(&format!("{}/query/{id}", gw.url)).await["state"],
-        9
-    );
+    assert_eq!((other.status, other.body["error"]["code"].as_str()), (409, Some("already_paid")));
+    wait_for(Duration::from_secs(10), || async { (!sink.calls().is_empty()).then_some(()) }).await.expect("merchant notified");
+    assert_eq!(get_json(&format!("{}/query/{id}", gw.url)).await["state"], 9);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(sink.calls().len(), 1);
 
@@ -256,13 +142,16 @@ async fn pair_sync_see_confirm_and_notify() {
     let report = json!({"channel": "P901", "amount": "3.21", "evidence": {"observation_id": "obs-u", "source": "smsforwarder", "observed_at": now() * 1000, "raw_text": "成功收款3.21元"}});
     let u1 = dev.send("POST", "/collector/v1/unmatched", &report).await;
     let u2 = dev.send("POST", "/collector/v1/unmatched", &report).await;
-    assert_eq!(
-        (u1.body["recorded"].as_bool(), u2.body["recorded"].as_bool()),
-        (Some(true), Some(false))
-    );
+    assert_eq!((u1.body["recorded"].as_bool(), u2.body["recorded"].as_bool()), (Some(true), Some(false)));
 
     // heartbeat → shown online with its sources
-    let hb = dev.send("POST", "/collector/v1/heartbeat", &json!({"version": "test", "sources": [{"name": "phone", "kind": "vmq", "online": true, "channels": ["P901"]}]})).await;
+    let hb = dev
+        .send(
+            "POST",
+            "/collector/v1/heartbeat",
+            &json!({"version": "test", "sources": [{"name": "phone", "kind": "vmq", "online": true, "channels": ["P901"]}]}),
+        )
+        .await;
     assert_eq!(hb.status, 200);
     let list = gw.cli(&["collector", "list", "--merchant", "10001"]);
     let health: Value = serde_json::from_str(list.lines().next().unwrap()).unwrap();
@@ -278,84 +167,36 @@ async fn replayed_forged_and_stale_requests_are_refused() {
     let body = json!({"sources": []});
     let bytes = serde_json::to_vec(&body).unwrap();
     let headers = dev.headers("POST", path, &bytes, now(), &random_token(16));
-    assert_eq!(
-        dev.send_with("POST", path, &body, headers.clone())
-            .await
-            .status,
-        200
-    );
+    assert_eq!(dev.send_with("POST", path, &body, headers.clone()).await.status, 200);
     let replay = dev.send_with("POST", path, &body, headers).await;
     assert_eq!(replay.status, 401, "replay");
-    assert!(
-        replay.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("replay")
-    );
+    assert!(replay.body["error"]["message"].as_str().unwrap().contains("replay"));
 
     let stale = dev.headers("POST", path, &bytes, now() - 600, &random_token(16));
-    assert_eq!(
-        dev.send_with("POST", path, &body, stale).await.status,
-        401,
-        "stale"
-    );
+    assert_eq!(dev.send_with("POST", path, &body, stale).await.status, 401, "stale");
 
-    let forged = Device {
-        gateway: dev.gateway.clone(),
-        id: dev.id.clone(),
-        secret: "not-the-secret".into(),
-    };
+    let forged = Device { gateway: dev.gateway.clone(), id: dev.id.clone(), secret: "not-the-secret".into() };
     assert_eq!(forged.send("POST", path, &body).await.status, 401, "forged");
 
     // a body changed after signing
     let signed = dev.headers("POST", path, &bytes, now(), &random_token(16));
     let other_body = json!({"sources": [{"name": "x", "kind": "vmq", "online": true}]});
-    assert_eq!(
-        dev.send_with("POST", path, &other_body, signed)
-            .await
-            .status,
-        401,
-        "body not the signed one"
-    );
+    assert_eq!(dev.send_with("POST", path, &other_body, signed).await.status, 401, "body not the signed one");
 
     // a nonce swapped after signing
     let mut tampered = dev.headers("POST", path, &bytes, now(), &random_token(16));
     tampered.retain(|(k, _)| *k != HEADER_NONCE);
     tampered.push((HEADER_NONCE, random_token(16)));
-    assert_eq!(
-        dev.send_with("POST", path, &body, tampered).await.status,
-        401,
-        "nonce not covered by the signature"
-    );
+    assert_eq!(dev.send_with("POST", path, &body, tampered).await.status, 401, "nonce not covered by the signature");
 
-    let unknown = Device {
-        gateway: dev.gateway.clone(),
-        id: "dev_nobody".into(),
-        secret: dev.secret.clone(),
-    };
+    let unknown = Device { gateway: dev.gateway.clone(), id: "dev_nobody".into(), secret: dev.secret.clone() };
     assert_eq!(unknown.send("POST", path, &body).await.status, 401);
-    let unsigned = http()
-        .post(format!("{}{path}", gw.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let unsigned = http().post(format!("{}{path}", gw.url)).json(&body).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
 
     // another merchant's order is invisible
-    gw.cli(&[
-        "merchant", "add", "--id", "40004", "--name", "other", "--key", KEY,
-    ]);
-    gw.cli(&[
-        "code",
-        "add",
-        "--merchant",
-        "40004",
-        "--channel",
-        "P901",
-        "--qr",
-        "https://qr.alipay.com/o",
-    ]);
+    gw.cli(&["merchant", "add", "--id", "40004", "--name", "other", "--key", KEY]);
+    gw.cli(&["code", "add", "--merchant", "40004", "--channel", "P901", "--qr", "https://qr.alipay.com/o"]);
     let mut o = NewOrder::new("other-1", "P901", "1.00", "https://shop.example.com/n");
     o.set("userid", "40004").sign();
     let foreign = o.create(&gw).await;
@@ -368,8 +209,5 @@ async fn replayed_forged_and_stale_requests_are_refused() {
         )
         .await;
     assert_eq!(r.status, 404);
-    assert_eq!(
-        get_json(&format!("{}/query/{foreign}", gw.url)).await["state"],
-        5
-    );
+    assert_eq!(get_json(&format!("{}/query/{foreign}", gw.url)).await["state"], 5);
 }

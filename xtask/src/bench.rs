@@ -33,27 +33,10 @@ pub fn bench() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let db = format!("sqlite://{}", tmp.path().join("bench.db").display());
     let cli = |args: &[&str]| -> anyhow::Result<()> {
-        status(
-            Command::new(&gateway)
-                .args(args)
-                .env("JIUFU_DATABASE_URL", &db)
-                .env("JIUFU_LOG", "warn")
-                .stdout(Stdio::null()),
-        )
+        status(Command::new(&gateway).args(args).env("JIUFU_DATABASE_URL", &db).env("JIUFU_LOG", "warn").stdout(Stdio::null()))
     };
-    cli(&[
-        "merchant", "add", "--id", "10001", "--name", "bench", "--key", KEY,
-    ])?;
-    cli(&[
-        "code",
-        "add",
-        "--merchant",
-        "10001",
-        "--channel",
-        "P901",
-        "--qr",
-        "https://qr.alipay.com/bench",
-    ])?;
+    cli(&["merchant", "add", "--id", "10001", "--name", "bench", "--key", KEY])?;
+    cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/bench"])?;
 
     let mut server = Command::new(&gateway)
         .arg("serve")
@@ -97,39 +80,19 @@ fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<String
             .stderr(Stdio::inherit())
             .output()
             .context("run the load generator")?;
-        serde_json::from_slice(&out.stdout)
-            .with_context(|| format!("loadgen output: {}", String::from_utf8_lossy(&out.stdout)))
+        serde_json::from_slice(&out.stdout).with_context(|| format!("loadgen output: {}", String::from_utf8_lossy(&out.stdout)))
     };
-    println!(
-        "jiufu-gateway bench — SQLite WAL synchronous=FULL, {CONNS} connections, separate load process, {} cores",
-        num_cpus()
-    );
-    println!(
-        "idle RSS: {:.1} MB (target ≤ 30 MB)",
-        idle_rss as f64 / 1024.0
-    );
+    println!("jiufu-gateway bench — SQLite WAL synchronous=FULL, {CONNS} connections, separate load process, {} cores", num_cpus());
+    println!("idle RSS: {:.1} MB (target ≤ 30 MB)", idle_rss as f64 / 1024.0);
     let base = run("baseline", 5)?;
     report("baseline GET /health (trivial handler)", &base, None);
     let create = run("create", 10)?;
-    report(
-        "signed order creations (durable)",
-        &create,
-        Some((10_000.0, 25.0)),
-    );
+    report("signed order creations (durable)", &create, Some((10_000.0, 25.0)));
     let checkout = run("checkout", 5)?;
-    report(
-        "checkout page GET /transfer/{id}",
-        &checkout,
-        Some((20_000.0, f64::MAX)),
-    );
+    report("checkout page GET /transfer/{id}", &checkout, Some((20_000.0, f64::MAX)));
     let rss = rss_kib(server.id())?;
-    let ratio =
-        |v: &Value| v["rps"].as_f64().unwrap_or(0.0) / base["rps"].as_f64().unwrap_or(1.0).max(1.0);
-    println!(
-        "ratio to the trivial-handler ceiling: create {:.2}, checkout {:.2}",
-        ratio(&create),
-        ratio(&checkout)
-    );
+    let ratio = |v: &Value| v["rps"].as_f64().unwrap_or(0.0) / base["rps"].as_f64().unwrap_or(1.0).max(1.0);
+    println!("ratio to the trivial-handler ceiling: create {:.2}, checkout {:.2}", ratio(&create), ratio(&checkout));
     println!("RSS after load: {:.1} MB", rss as f64 / 1024.0);
     Ok(url)
 }
@@ -143,10 +106,7 @@ fn report(name: &str, v: &Value, target: Option<(f64, f64)>) {
         Some(_) => " [target missed]",
         None => "",
     };
-    println!(
-        "{name}: {rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {} ok, {} errors{verdict}",
-        v["ok"], v["errors"]
-    );
+    println!("{name}: {rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {} ok, {} errors{verdict}", v["ok"], v["errors"]);
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
@@ -159,9 +119,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 fn num_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// `xtask loadgen MODE URL SECS`: prints one JSON line of results.
@@ -170,38 +128,22 @@ pub fn loadgen(args: &[String]) -> anyhow::Result<()> {
         return Err(anyhow!("loadgen MODE URL SECS"));
     };
     let secs: u64 = secs.parse()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let result = rt.block_on(load(mode.clone(), url.clone(), Duration::from_secs(secs)))?;
     println!("{result}");
     Ok(())
 }
 
 async fn load(mode: String, url: String, duration: Duration) -> anyhow::Result<Value> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNS)
-        .no_proxy()
-        .build()?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNS).no_proxy().build()?;
     // checkout needs orders to look at
-    let ids: Arc<Vec<String>> = Arc::new(if mode == "checkout" {
-        seed_orders(&client, &url, 200).await?
-    } else {
-        Vec::new()
-    });
+    let ids: Arc<Vec<String>> = Arc::new(if mode == "checkout" { seed_orders(&client, &url, 200).await? } else { Vec::new() });
     let counter = Arc::new(AtomicU64::new(0));
     let run_id = std::process::id();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONNS {
-        let (client, url, mode, ids, counter) = (
-            client.clone(),
-            url.clone(),
-            mode.clone(),
-            ids.clone(),
-            counter.clone(),
-        );
+        let (client, url, mode, ids, counter) = (client.clone(), url.clone(), mode.clone(), ids.clone(), counter.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0u64;
@@ -210,13 +152,7 @@ async fn load(mode: String, url: String, duration: Duration) -> anyhow::Result<V
                 let t = Instant::now();
                 let ok = match mode.as_str() {
                     "create" => create_one(&client, &url, run_id, i).await,
-                    "checkout" => {
-                        get_ok(
-                            &client,
-                            &format!("{url}/transfer/{}", ids[(i as usize) % ids.len()]),
-                        )
-                        .await
-                    }
+                    "checkout" => get_ok(&client, &format!("{url}/transfer/{}", ids[(i as usize) % ids.len()])).await,
                     _ => get_ok(&client, &format!("{url}/health")).await,
                 };
                 if ok {
@@ -237,12 +173,7 @@ async fn load(mode: String, url: String, duration: Duration) -> anyhow::Result<V
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
     Ok(
         json!({"mode": mode, "ok": all.len(), "errors": errors, "rps": all.len() as f64 / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99)}),
     )
@@ -267,17 +198,8 @@ fn create_form(run_id: u32, i: u64, fen_base: u64) -> Vec<(&'static str, String)
 }
 
 async fn create_one(client: &reqwest::Client, url: &str, run_id: u32, i: u64) -> bool {
-    match client
-        .post(format!("{url}/gateway"))
-        .form(&create_form(run_id, i, 100))
-        .send()
-        .await
-    {
-        Ok(r) => r
-            .json::<Value>()
-            .await
-            .map(|v| v["success"] == true)
-            .unwrap_or(false),
+    match client.post(format!("{url}/gateway")).form(&create_form(run_id, i, 100)).send().await {
+        Ok(r) => r.json::<Value>().await.map(|v| v["success"] == true).unwrap_or(false),
         Err(_) => false,
     }
 }
@@ -292,19 +214,9 @@ async fn get_ok(client: &reqwest::Client, url: &str) -> bool {
 async fn seed_orders(client: &reqwest::Client, url: &str, n: u64) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let v: Value = client
-            .post(format!("{url}/gateway"))
-            .form(&create_form(std::process::id(), i, 4_500_000))
-            .send()
-            .await?
-            .json()
-            .await?;
-        ids.push(
-            v["order_id"]
-                .as_str()
-                .ok_or_else(|| anyhow!("seed failed: {v}"))?
-                .to_owned(),
-        );
+        let v: Value =
+            client.post(format!("{url}/gateway")).form(&create_form(std::process::id(), i, 4_500_000)).send().await?.json().await?;
+        ids.push(v["order_id"].as_str().ok_or_else(|| anyhow!("seed failed: {v}"))?.to_owned());
     }
     Ok(ids)
 }

@@ -34,10 +34,7 @@ pub struct Setup<'a> {
 pub fn run(s: Setup<'_>) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let env = [
-        (
-            "JIUFU_COLLECTOR_DB",
-            tmp.path().join("collector.db").display().to_string(),
-        ),
+        ("JIUFU_COLLECTOR_DB", tmp.path().join("collector.db").display().to_string()),
         ("JIUFU_COLLECTOR_KEY", PUSH_KEY.to_owned()),
         ("JIUFU_COLLECTOR_DBUS", "false".to_owned()),
         ("JIUFU_COLLECTOR_LISTEN", "127.0.0.1:0".to_owned()),
@@ -50,53 +47,30 @@ pub fn run(s: Setup<'_>) -> anyhow::Result<()> {
         .output()?;
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
     let cli = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(s.collector_bin)
-            .args(args)
-            .envs(env.clone())
-            .output()?;
+        let out = Command::new(s.collector_bin).args(args).envs(env.clone()).output()?;
         if !out.status.success() {
-            bail!(
-                "jiufu-collector {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("jiufu-collector {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8(out.stdout)?)
     };
     cli(&["pair", &token, "--gateway", s.gateway_url])?;
-    let mut collector = Command::new(s.collector_bin)
-        .arg("run")
-        .envs(env.clone())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+    let mut collector =
+        Command::new(s.collector_bin).arg("run").envs(env.clone()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
     let result = measure(&s, &mut collector, &cli);
     let _ = collector.kill();
     let _ = collector.wait();
     result
 }
 
-fn measure(
-    s: &Setup<'_>,
-    collector: &mut Child,
-    cli: &dyn Fn(&[&str]) -> anyhow::Result<String>,
-) -> anyhow::Result<()> {
-    let mut lines = BufReader::new(
-        collector
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow!("no stdout"))?,
-    )
-    .lines();
+fn measure(s: &Setup<'_>, collector: &mut Child, cli: &dyn Fn(&[&str]) -> anyhow::Result<String>) -> anyhow::Result<()> {
+    let mut lines = BufReader::new(collector.stdout.take().ok_or_else(|| anyhow!("no stdout"))?).lines();
     let url = loop {
         let line = lines.next().ok_or_else(|| anyhow!("collector exited"))??;
         if let Some(u) = line.strip_prefix("jiufu-collector listening on ") {
             break u.trim().to_owned();
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         let arrivals: Arrivals = Arc::default();
         let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -202,33 +176,18 @@ fn measure(
     })
 }
 
-async fn notified(
-    State(arrivals): State<Arrivals>,
-    Query(q): Query<HashMap<String, String>>,
-) -> &'static str {
+async fn notified(State(arrivals): State<Arrivals>, Query(q): Query<HashMap<String, String>>) -> &'static str {
     if let Some(no) = q.get("order_no") {
-        arrivals
-            .lock()
-            .unwrap()
-            .entry(no.clone())
-            .or_insert_with(Instant::now);
+        arrivals.lock().unwrap().entry(no.clone()).or_insert_with(Instant::now);
     }
     "success"
 }
 
 /// A V免签 payment push, as the phone app sends it.
 async fn push(http: &reqwest::Client, url: &str, price: &str) -> anyhow::Result<()> {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis()
-        .to_string();
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis().to_string();
     let s = sign::vmq_push_sign("2", price, &t, PUSH_KEY);
-    let v: Value = http
-        .get(format!("{url}/appPush?t={t}&type=2&price={price}&sign={s}"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let v: Value = http.get(format!("{url}/appPush?t={t}&type=2&price={price}&sign={s}")).send().await?.json().await?;
     if v["code"] != 1 {
         bail!("push refused: {v}");
     }
@@ -237,7 +196,5 @@ async fn push(http: &reqwest::Client, url: &str, price: &str) -> anyhow::Result<
 
 fn stored(cli: &dyn Fn(&[&str]) -> anyhow::Result<String>) -> anyhow::Result<u64> {
     let status: Value = serde_json::from_str(&cli(&["status"])?).context("collector status")?;
-    status["observations"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("no observation count in status"))
+    status["observations"].as_u64().ok_or_else(|| anyhow!("no observation count in status"))
 }

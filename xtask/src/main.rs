@@ -28,17 +28,12 @@ pub fn cargo() -> Command {
 }
 
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{cmd:?}");
-    let st = cmd
-        .status()
-        .with_context(|| format!("cannot run {shown}"))?;
+    let st = cmd.status().with_context(|| format!("cannot run {shown}"))?;
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
@@ -47,12 +42,7 @@ pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
 
 fn run() -> anyhow::Result<()> {
     setup::ensure_build_tools()?;
-    status(cargo().current_dir(workspace_root()).args([
-        "build",
-        "--release",
-        "--bin",
-        "jiufu-gateway",
-    ]))?;
+    status(cargo().current_dir(workspace_root()).args(["build", "--release", "--bin", "jiufu-gateway"]))?;
     let bin = setup::target_dir().join("release/jiufu-gateway");
     let root = workspace_root();
     let mut cmd = Command::new(bin);
@@ -71,29 +61,10 @@ fn test() -> anyhow::Result<()> {
     setup::ensure_build_tools()?;
     setup::ensure_test_tools()?;
     let root = workspace_root();
-    status(
-        cargo()
-            .current_dir(&root)
-            .args(["build", "--workspace", "--bins"]),
-    )?;
-    status(
-        cargo()
-            .current_dir(&root)
-            .args(["test", "--workspace", "--no-fail-fast"]),
-    )?;
-    status(
-        cargo()
-            .current_dir(&root)
-            .args(["fmt", "--all", "--", "--check"]),
-    )?;
-    status(cargo().current_dir(&root).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    status(cargo().current_dir(&root).args(["build", "--workspace", "--bins"]))?;
+    status(cargo().current_dir(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
+    status(cargo().current_dir(&root).args(["fmt", "--all", "--", "--check"]))?;
+    status(cargo().current_dir(&root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     println!("all tests passed");
     Ok(())
 }

@@ -6,27 +6,16 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    Command::new("sh").args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")]).status().map(|s| s.success()).unwrap_or(false)
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     if !have("apt-get") || !is_root() {
-        bail!(
-            "please install: {} (needs root and apt-get here)",
-            packages.join(" ")
-        );
+        bail!("please install: {} (needs root and apt-get here)", packages.join(" "));
     }
     println!("installing {} …", packages.join(" "));
     crate::status(Command::new("apt-get").args(["update", "-qq"]))?;
@@ -72,7 +61,5 @@ pub fn ensure_test_tools() -> anyhow::Result<()> {
 }
 
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::workspace_root().join("target"))
 }

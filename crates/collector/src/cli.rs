@@ -13,11 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "jiufu-collector",
-    version,
-    about = "就付 Jiufu collector: payment notifications in, confirmed orders out"
-)]
+#[command(name = "jiufu-collector", version, about = "就付 Jiufu collector: payment notifications in, confirmed orders out")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,8 +89,7 @@ enum OrderCmd {
 }
 
 fn channel(text: &str) -> anyhow::Result<Channel> {
-    text.parse()
-        .map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
+    text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
 }
 
 fn amount(text: &str) -> anyhow::Result<Fen> {
@@ -107,43 +102,20 @@ impl Cli {
         let c = Collector::open(config).await?;
         let mut out = std::io::stdout();
         match self.command {
-            Command::Pair {
-                token,
-                gateway,
-                name,
-            } => {
-                let p = link::pair(&gateway, &token, &name)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
-                for (k, v) in [
-                    ("gateway_url", gateway.trim_end_matches('/')),
-                    ("device_id", &p.device_id),
-                    ("device_secret", &p.secret),
-                ] {
+            Command::Pair { token, gateway, name } => {
+                let p = link::pair(&gateway, &token, &name).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
+                for (k, v) in [("gateway_url", gateway.trim_end_matches('/')), ("device_id", &p.device_id), ("device_secret", &p.secret)] {
                     c.db.set_setting(k, v).await?;
                 }
-                c.db.set_setting("merchant_id", &p.merchant_id.to_string())
-                    .await?;
-                writeln!(
-                    out,
-                    "paired with merchant {} ({}) as device {}",
-                    p.merchant_id, p.merchant_name, p.device_id
-                )?;
+                c.db.set_setting("merchant_id", &p.merchant_id.to_string()).await?;
+                writeln!(out, "paired with merchant {} ({}) as device {}", p.merchant_id, p.merchant_name, p.device_id)?;
             }
-            Command::Code(CodeCmd::Add {
-                channel: ch,
-                qr,
-                image,
-                amount: a,
-                name,
-            }) => {
+            Command::Code(CodeCmd::Add { channel: ch, qr, image, amount: a, name }) => {
                 let qr_text = match (qr, image) {
                     (Some(t), _) if !t.trim().is_empty() => t.trim().to_owned(),
                     (_, Some(path)) => {
-                        let bytes = std::fs::read(&path)
-                            .with_context(|| format!("cannot read {}", path.display()))?;
-                        jiufu_protocol::qr_image::decode(&bytes)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                        jiufu_protocol::qr_image::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                     }
                     _ => bail!("give --qr TEXT or --image FILE"),
                 };
@@ -155,11 +127,7 @@ impl Cli {
                     name,
                     enabled: true,
                 };
-                writeln!(
-                    out,
-                    "code {} added: {} {}",
-                    code.uid, code.channel, code.qr_text
-                )?;
+                writeln!(out, "code {} added: {} {}", code.uid, code.channel, code.qr_text)?;
                 c.db.add_code(code, now_ms()).await?;
             }
             Command::Code(CodeCmd::List) => {
@@ -169,9 +137,7 @@ impl Cli {
                         "{}\t{}\t{}\t{}\t{}",
                         k.uid,
                         k.channel,
-                        k.amount
-                            .map(|a| a.to_string())
-                            .unwrap_or_else(|| "any".into()),
+                        k.amount.map(|a| a.to_string()).unwrap_or_else(|| "any".into()),
                         k.name,
                         k.qr_text
                     )?;
@@ -183,44 +149,20 @@ impl Cli {
                 };
                 #[cfg(unix)]
                 let shutdown = async move {
-                    let mut term =
-                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                            .expect("SIGTERM handler");
+                    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
                     tokio::select! { _ = shutdown => {}, _ = term.recv() => {} }
                 };
                 return crate::run::run(c, shutdown).await;
             }
-            Command::Payment(PaymentCmd::Add {
-                channel: ch,
-                amount: a,
-                note,
-            }) => {
-                let notice = Notice {
-                    app: "operator".into(),
-                    title: String::new(),
-                    text: note,
-                };
-                let outcome = c
-                    .observe(
-                        "operator",
-                        channel(&ch)?,
-                        amount(&a)?,
-                        now_ms(),
-                        notice,
-                        None,
-                    )
-                    .await?;
+            Command::Payment(PaymentCmd::Add { channel: ch, amount: a, note }) => {
+                let notice = Notice { app: "operator".into(), title: String::new(), text: note };
+                let outcome = c.observe("operator", channel(&ch)?, amount(&a)?, now_ms(), notice, None).await?;
                 match outcome {
-                    Observed::Recorded(Ingested::Matched { order, .. }) => {
-                        writeln!(out, "payment recorded and matched to order {order}")?
+                    Observed::Recorded(Ingested::Matched { order, .. }) => writeln!(out, "payment recorded and matched to order {order}")?,
+                    Observed::Recorded(Ingested::Pending { observation }) => {
+                        writeln!(out, "payment {observation} recorded; no order yet (it will be matched or reported)")?
                     }
-                    Observed::Recorded(Ingested::Pending { observation }) => writeln!(
-                        out,
-                        "payment {observation} recorded; no order yet (it will be matched or reported)"
-                    )?,
-                    Observed::Recorded(Ingested::Duplicate { of, .. }) => {
-                        writeln!(out, "payment recorded as the same payment as {of}")?
-                    }
+                    Observed::Recorded(Ingested::Duplicate { of, .. }) => writeln!(out, "payment recorded as the same payment as {of}")?,
                     Observed::NotPayment(_) | Observed::Replayed => {
                         bail!("the payment was not recorded")
                     }
@@ -228,11 +170,7 @@ impl Cli {
             }
             Command::Orders => {
                 for o in c.db.orders().await? {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        o.order_id, o.order_no, o.state, o.channel, o.payable_amount, o.subject
-                    )?;
+                    writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}", o.order_id, o.order_no, o.state, o.channel, o.payable_amount, o.subject)?;
                 }
             }
             Command::Payments { unmatched } => {
@@ -241,12 +179,7 @@ impl Cli {
                 }
             }
             Command::Order(OrderCmd::Confirm { order_id }) => {
-                let order =
-                    c.db.orders()
-                        .await?
-                        .into_iter()
-                        .find(|o| o.order_id == order_id)
-                        .context("no such order at this collector")?;
+                let order = c.db.orders().await?.into_iter().find(|o| o.order_id == order_id).context("no such order at this collector")?;
                 let id = format!("obs_{}", random_token(12));
                 let now = now_ms();
                 let (obs_id, oid) = (id.clone(), order.order_id.clone());

@@ -27,10 +27,7 @@ use store::Db;
 use tokio::sync::Notify;
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +40,8 @@ pub struct Config {
     /// A user rules file (same shape as the shipped `rules.toml`).
     pub rules_path: Option<PathBuf>,
     pub heartbeat: Duration,
+    /// The phone app counts as online this long after its last heartbeat.
+    pub phone_online: Duration,
     pub dbus: bool,
 }
 
@@ -54,26 +53,24 @@ impl Config {
             None => default_data_dir().join("collector.db"),
         };
         let listen_text = env("JIUFU_COLLECTOR_LISTEN").unwrap_or_else(|| "0.0.0.0:8687".into());
-        let listen = listen_text
-            .parse()
-            .with_context(|| format!("JIUFU_COLLECTOR_LISTEN {listen_text:?} is not an address"))?;
+        let listen = listen_text.parse().with_context(|| format!("JIUFU_COLLECTOR_LISTEN {listen_text:?} is not an address"))?;
         let heartbeat = match env("JIUFU_COLLECTOR_HEARTBEAT_SECS") {
-            Some(v) => Duration::from_secs(
-                v.parse()
-                    .context("JIUFU_COLLECTOR_HEARTBEAT_SECS must be whole seconds")?,
-            ),
+            Some(v) => Duration::from_secs(v.parse().context("JIUFU_COLLECTOR_HEARTBEAT_SECS must be whole seconds")?),
             None => Duration::from_secs(30),
         };
+        let phone_online = match env("JIUFU_COLLECTOR_PHONE_ONLINE_SECS") {
+            Some(v) => Duration::from_secs(v.parse().context("JIUFU_COLLECTOR_PHONE_ONLINE_SECS must be whole seconds")?),
+            None => Duration::from_secs(60),
+        };
         Ok(Config {
+            phone_online,
             db_path,
             listen,
             key: env("JIUFU_COLLECTOR_KEY").map(Secret::new),
             smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").map(Secret::new),
             rules_path: env("JIUFU_COLLECTOR_RULES").map(PathBuf::from),
             heartbeat,
-            dbus: env("JIUFU_COLLECTOR_DBUS")
-                .map(|v| v != "false" && v != "0")
-                .unwrap_or(true),
+            dbus: env("JIUFU_COLLECTOR_DBUS").map(|v| v != "false" && v != "0").unwrap_or(true),
         })
     }
 }
@@ -104,10 +101,7 @@ impl Collector {
     pub async fn open(config: Config) -> anyhow::Result<Arc<Collector>> {
         let db = Db::open(&config.db_path)?;
         let rules = match &config.rules_path {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read rules {}", p.display()))?,
-            ),
+            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read rules {}", p.display()))?),
             None => None,
         };
         let parser = Parser::new(rules.as_deref())?;
@@ -117,10 +111,7 @@ impl Collector {
             (None, None) => {
                 let k = Secret::new(random_token(12));
                 db.set_setting("push_key", k.expose()).await?;
-                eprintln!(
-                    "jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {}",
-                    k.expose()
-                );
+                eprintln!("jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {}", k.expose());
                 k
             }
         };
@@ -137,11 +128,8 @@ impl Collector {
 
     /// The gateway link, once paired.
     pub async fn link(&self) -> anyhow::Result<Option<link::Link>> {
-        let (url, id, secret) = (
-            self.db.setting("gateway_url").await?,
-            self.db.setting("device_id").await?,
-            self.db.setting("device_secret").await?,
-        );
+        let (url, id, secret) =
+            (self.db.setting("gateway_url").await?, self.db.setting("device_id").await?, self.db.setting("device_secret").await?);
         Ok(match (url, id, secret) {
             (Some(u), Some(i), Some(s)) => Some(link::Link::new(&u, &i, &s)),
             _ => None,
@@ -157,10 +145,7 @@ impl Collector {
         replay_key: Option<ReplayKey>,
     ) -> anyhow::Result<Observed> {
         match self.parser.parse(&notice) {
-            Ok(p) => {
-                self.observe(source, p.channel, p.amount, observed_at, notice, replay_key)
-                    .await
-            }
+            Ok(p) => self.observe(source, p.channel, p.amount, observed_at, notice, replay_key).await,
             Err(why) => {
                 tracing::debug!(source, ?notice, %why, "not a payment");
                 Ok(Observed::NotPayment(why))
@@ -220,15 +205,13 @@ impl Collector {
         }
         if let Ok(mut health) = self.health.lock() {
             let kind = source.split(':').next().unwrap_or(source).to_owned();
-            let h = health
-                .entry(source.to_owned())
-                .or_insert_with(|| store::SourceHealth {
-                    name: source.to_owned(),
-                    kind,
-                    last_seen: None,
-                    errors: 0,
-                    last_error: String::new(),
-                });
+            let h = health.entry(source.to_owned()).or_insert_with(|| store::SourceHealth {
+                name: source.to_owned(),
+                kind,
+                last_seen: None,
+                errors: 0,
+                last_error: String::new(),
+            });
             match error {
                 None => h.last_seen = Some(now),
                 Some(e) => {
@@ -241,11 +224,7 @@ impl Collector {
 
     /// Writes the sources' health to the store (for `status` and the app).
     pub async fn save_health(&self) -> anyhow::Result<()> {
-        let all: Vec<store::SourceHealth> = self
-            .health
-            .lock()
-            .map(|h| h.values().cloned().collect())
-            .unwrap_or_default();
+        let all: Vec<store::SourceHealth> = self.health.lock().map(|h| h.values().cloned().collect()).unwrap_or_default();
         self.db.save_sources(all).await
     }
 }

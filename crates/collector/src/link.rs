@@ -2,8 +2,7 @@
 //! dials out; every request after pairing is signed for this device.
 
 use jiufu_protocol::collector::{
-    self, ErrorBody, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, PairRequest,
-    PairResponse,
+    self, ErrorBody, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, PairRequest, PairResponse,
 };
 use jiufu_protocol::ids::random_token;
 use reqwest::Method;
@@ -18,11 +17,7 @@ pub enum LinkError {
     Transport(String),
     /// The gateway understood and refused: retrying will not help.
     #[error("gateway refused ({status} {code}): {message}")]
-    Refused {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Refused { status: u16, code: String, message: String },
 }
 
 impl LinkError {
@@ -43,25 +38,14 @@ pub struct Link {
 }
 
 fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()
-        .expect("HTTP client")
+    reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(10)).no_proxy().build().expect("HTTP client")
 }
 
 /// Exchanges a one-time pairing token for device credentials.
 pub async fn pair(gateway: &str, token: &str, name: &str) -> Result<PairResponse, LinkError> {
     let resp = client(Duration::from_secs(20))
-        .post(format!(
-            "{}/collector/v1/pair",
-            gateway.trim_end_matches('/')
-        ))
-        .json(&PairRequest {
-            token: token.trim().to_owned(),
-            name: name.to_owned(),
-        })
+        .post(format!("{}/collector/v1/pair", gateway.trim_end_matches('/')))
+        .json(&PairRequest { token: token.trim().to_owned(), name: name.to_owned() })
         .send()
         .await
         .map_err(|e| LinkError::Transport(e.to_string()))?;
@@ -70,29 +54,18 @@ pub async fn pair(gateway: &str, token: &str, name: &str) -> Result<PairResponse
 
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| LinkError::Transport(e.to_string()))?;
+    let bytes = resp.bytes().await.map_err(|e| LinkError::Transport(e.to_string()))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| LinkError::Transport(format!("unexpected answer: {e}")));
+        return serde_json::from_slice(&bytes).map_err(|e| LinkError::Transport(format!("unexpected answer: {e}")));
     }
     if status.is_server_error() {
         return Err(LinkError::Transport(format!("HTTP {status}")));
     }
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(b) => (b.error.code, b.error.message),
-        Err(_) => (
-            "http".to_owned(),
-            String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-        ),
+        Err(_) => ("http".to_owned(), String::from_utf8_lossy(&bytes).chars().take(200).collect()),
     };
-    Err(LinkError::Refused {
-        status: status.as_u16(),
-        code,
-        message,
-    })
+    Err(LinkError::Refused { status: status.as_u16(), code, message })
 }
 
 impl Link {
@@ -105,23 +78,14 @@ impl Link {
         }
     }
 
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&impl Serialize>,
-    ) -> Result<T, LinkError> {
+    pub async fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T, LinkError> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| LinkError::Transport(e.to_string()))?,
             None => Vec::new(),
         };
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let nonce = random_token(16);
-        let signature =
-            collector::request_signature(&self.secret, method.as_str(), path, ts, &nonce, &bytes);
+        let signature = collector::request_signature(&self.secret, method.as_str(), path, ts, &nonce, &bytes);
         let resp = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -141,11 +105,7 @@ impl Link {
         self.call(Method::GET, path, None::<&()>).await
     }
 
-    pub async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<T, LinkError> {
+    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, LinkError> {
         self.call(Method::POST, path, Some(body)).await
     }
 }

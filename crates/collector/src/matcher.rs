@@ -61,45 +61,33 @@ pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Res
             |r| r.get(0),
         )
         .optional()?;
-    let status = if original.is_some() {
-        "duplicate"
-    } else {
-        "pending"
-    };
+    let status = if original.is_some() { "duplicate" } else { "pending" };
     tx.execute(
         "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, duplicate_of, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![new.id, new.source, new.channel.code(), new.amount.0, t, new.app, new.title, new.text, status, original, now_ms],
     )?;
-    if let Some(of) = original {
-        return Ok(Ingested::Duplicate {
-            observation: new.id.clone(),
-            of,
-        });
-    }
-    Ok(
-        match try_match(tx, &new.id, new.channel, new.amount, t, now_ms)? {
-            Some(order) => Ingested::Matched {
-                observation: new.id.clone(),
-                order,
-            },
-            None => Ingested::Pending {
-                observation: new.id.clone(),
-            },
+    let outcome = match original {
+        Some(of) => Ingested::Duplicate { observation: new.id.clone(), of },
+        None => match try_match(tx, &new.id, new.channel, new.amount, t, now_ms)? {
+            Some(order) => Ingested::Matched { observation: new.id.clone(), order },
+            None => Ingested::Pending { observation: new.id.clone() },
         },
-    )
+    };
+    let message = format!("{} {} {} from {}: {outcome:?}", new.id, new.channel, new.amount, new.source);
+    log_event(tx, "observed", &message, now_ms)?;
+    Ok(outcome)
+}
+
+/// The collector's event log, written in the same transaction as what it tells of.
+pub fn log_event(tx: &Connection, kind: &str, message: &str, now_ms: i64) -> anyhow::Result<()> {
+    tx.execute("INSERT INTO events (at, kind, message) VALUES (?1, ?2, ?3)", params![now_ms, kind, message])?;
+    Ok(())
 }
 
 /// Matches a pending observation to the one order it can belong to and
 /// queues the confirmation.
-fn try_match(
-    tx: &Connection,
-    id: &str,
-    channel: Channel,
-    amount: Fen,
-    t: i64,
-    now_ms: i64,
-) -> anyhow::Result<Option<String>> {
+fn try_match(tx: &Connection, id: &str, channel: Channel, amount: Fen, t: i64, now_ms: i64) -> anyhow::Result<Option<String>> {
     let order: Option<String> = tx
         .query_row(
             "SELECT order_id FROM orders WHERE channel = ?1 AND payable_fen = ?2 AND state IN (1, 2, 5, 8, -1) \
@@ -111,22 +99,13 @@ fn try_match(
         )
         .optional()?;
     if let Some(order_id) = &order {
-        tx.execute(
-            "UPDATE observations SET status = 'matched', order_id = ?1 WHERE id = ?2",
-            params![order_id, id],
-        )?;
+        tx.execute("UPDATE observations SET status = 'matched', order_id = ?1 WHERE id = ?2", params![order_id, id])?;
         enqueue(tx, "confirm", id, Some(order_id), now_ms)?;
     }
     Ok(order)
 }
 
-pub fn enqueue(
-    tx: &Connection,
-    kind: &str,
-    observation: &str,
-    order: Option<&str>,
-    now_ms: i64,
-) -> anyhow::Result<()> {
+pub fn enqueue(tx: &Connection, kind: &str, observation: &str, order: Option<&str>, now_ms: i64) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES (?1, ?2, ?3, ?4)",
         params![kind, observation, order, now_ms],
@@ -139,11 +118,9 @@ pub fn enqueue(
 /// are reported. Returns (matched, unmatched).
 pub fn rematch_pending(tx: &Connection, now_ms: i64) -> anyhow::Result<(usize, usize)> {
     let pending: Vec<(String, String, i64, i64, i64)> = {
-        let mut st = tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
-        st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?
+        let mut st =
+            tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?
     };
     let (mut matched, mut unmatched) = (0, 0);
     for (id, channel, fen, t, created) in pending {
@@ -160,9 +137,7 @@ pub fn rematch_pending(tx: &Connection, now_ms: i64) -> anyhow::Result<(usize, u
 
 /// An observation that belongs to no order: kept for the operator and reported.
 pub fn mark_unmatched(tx: &Connection, id: &str, why: &str, now_ms: i64) -> anyhow::Result<()> {
-    tx.execute(
-        "UPDATE observations SET status = 'unmatched', order_id = NULL, note = ?1 WHERE id = ?2",
-        params![why, id],
-    )?;
+    tx.execute("UPDATE observations SET status = 'unmatched', order_id = NULL, note = ?1 WHERE id = ?2", params![why, id])?;
+    log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
     enqueue(tx, "unmatched", id, None, now_ms)
 }

@@ -68,7 +68,8 @@ pub struct IncomingRule {
 }
 
 /// An amount as apps write it: `0.01`, `1,234.56`, full-width digits.
-const AMOUNT: &str = r"\s*(?P<amount>[0-9０-９]{1,3}(?:[,，][0-9０-９]{3})+(?:[.．][0-9０-９]{1,2})?|[0-9０-９]+(?:[.．][0-9０-９]{1,2})?)\s*";
+const AMOUNT: &str =
+    r"\s*(?P<amount>[0-9０-９]{1,3}(?:[,，][0-9０-９]{3})+(?:[.．][0-9０-９]{1,2})?|[0-9０-９]+(?:[.．][0-9０-９]{1,2})?)\s*";
 
 pub const DEFAULT_RULES: &str = include_str!("rules.toml");
 
@@ -83,25 +84,15 @@ impl Parser {
     pub fn new(user: Option<&str>) -> anyhow::Result<Parser> {
         let mut files = Vec::new();
         if let Some(text) = user {
-            files.push(
-                toml::from_str::<RuleFile>(text).map_err(|e| anyhow::anyhow!("user rules: {e}"))?,
-            );
+            files.push(toml::from_str::<RuleFile>(text).map_err(|e| anyhow::anyhow!("user rules: {e}"))?);
         }
-        files.push(
-            toml::from_str::<RuleFile>(DEFAULT_RULES)
-                .map_err(|e| anyhow::anyhow!("default rules: {e}"))?,
-        );
-        let mut parser = Parser {
-            channels: Vec::new(),
-            exclude: Vec::new(),
-            incoming: Vec::new(),
-        };
+        files.push(toml::from_str::<RuleFile>(DEFAULT_RULES).map_err(|e| anyhow::anyhow!("default rules: {e}"))?);
+        let mut parser = Parser { channels: Vec::new(), exclude: Vec::new(), incoming: Vec::new() };
         for f in files {
             parser.channels.extend(f.channel);
             parser.exclude.extend(f.exclude.phrases);
             for rule in f.incoming {
-                let re = Regex::new(&expand(&rule.pattern))
-                    .map_err(|e| anyhow::anyhow!("pattern {:?}: {e}", rule.pattern))?;
+                let re = Regex::new(&expand(&rule.pattern)).map_err(|e| anyhow::anyhow!("pattern {:?}: {e}", rule.pattern))?;
                 parser.incoming.push((re, rule.channel));
             }
         }
@@ -111,17 +102,12 @@ impl Parser {
     /// The channel a notice belongs to: package first, then keywords in the
     /// app name or title.
     pub fn channel(&self, notice: &Notice) -> Option<Channel> {
-        let by_package = self
-            .channels
-            .iter()
-            .find(|r| r.packages.iter().any(|p| p == &notice.app));
+        let by_package = self.channels.iter().find(|r| r.packages.iter().any(|p| p == &notice.app));
         by_package
             .or_else(|| {
-                self.channels.iter().find(|r| {
-                    r.keywords.iter().any(|k| {
-                        notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())
-                    })
-                })
+                self.channels
+                    .iter()
+                    .find(|r| r.keywords.iter().any(|k| notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())))
             })
             .map(|r| r.channel)
     }
@@ -138,8 +124,7 @@ impl Parser {
             }
             if let Some(m) = re.captures(&text).and_then(|c| c.name("amount")) {
                 let raw = m.as_str();
-                let amount =
-                    parse_amount(raw).ok_or_else(|| NotPayment::BadAmount(raw.to_owned()))?;
+                let amount = parse_amount(raw).ok_or_else(|| NotPayment::BadAmount(raw.to_owned()))?;
                 return Ok(Payment { channel, amount });
             }
         }
@@ -172,11 +157,7 @@ mod tests {
     use super::*;
 
     fn notice(app: &str, title: &str, text: &str) -> Notice {
-        Notice {
-            app: app.into(),
-            title: title.into(),
-            text: text.into(),
-        }
+        Notice { app: app.into(), title: title.into(), text: text.into() }
     }
 
     fn pay(app: &str, title: &str, text: &str) -> Result<Payment, NotPayment> {
@@ -189,134 +170,38 @@ mod tests {
     #[test]
     fn contract_vectors_incoming() {
         let cases = [
-            (
-                ALIPAY,
-                "支付宝通知",
-                "张三通过扫码向你付款0.01元",
-                Channel::P901,
-                1,
-            ),
-            (
-                ALIPAY,
-                "收钱码收款",
-                "成功收款0.01元。享免费提现等更多专属服务，点击查看",
-                Channel::P901,
-                1,
-            ),
-            (
-                ALIPAY,
-                "收钱码收款",
-                "你已成功收款0.01元（老顾客消费）",
-                Channel::P901,
-                1,
-            ),
-            (
-                WECHAT,
-                "微信支付",
-                "微信支付收款0.01元(朋友到店)",
-                Channel::P902,
-                1,
-            ),
-            (
-                WECHAT,
-                "微信收款助手",
-                "个人收款码到账¥0.01",
-                Channel::P902,
-                1,
-            ),
-            (
-                WECHAT,
-                "微信收款商业版",
-                "二维码赞赏到账¥0.01",
-                Channel::P902,
-                1,
-            ),
-            (
-                "com.tencent.mobileqq",
-                "QQ钱包",
-                "李四通过扫码向你付款0.01元",
-                Channel::P903,
-                1,
-            ),
-            (
-                "com.unionpay",
-                "云闪付",
-                "您的云闪付收款码收款0.01元",
-                Channel::P904,
-                1,
-            ),
+            (ALIPAY, "支付宝通知", "张三通过扫码向你付款0.01元", Channel::P901, 1),
+            (ALIPAY, "收钱码收款", "成功收款0.01元。享免费提现等更多专属服务，点击查看", Channel::P901, 1),
+            (ALIPAY, "收钱码收款", "你已成功收款0.01元（老顾客消费）", Channel::P901, 1),
+            (WECHAT, "微信支付", "微信支付收款0.01元(朋友到店)", Channel::P902, 1),
+            (WECHAT, "微信收款助手", "个人收款码到账¥0.01", Channel::P902, 1),
+            (WECHAT, "微信收款商业版", "二维码赞赏到账¥0.01", Channel::P902, 1),
+            ("com.tencent.mobileqq", "QQ钱包", "李四通过扫码向你付款0.01元", Channel::P903, 1),
+            ("com.unionpay", "云闪付", "您的云闪付收款码收款0.01元", Channel::P904, 1),
         ];
         for (app, title, text, channel, fen) in cases {
-            assert_eq!(
-                pay(app, title, text),
-                Ok(Payment {
-                    channel,
-                    amount: Fen(fen)
-                }),
-                "{text}"
-            );
+            assert_eq!(pay(app, title, text), Ok(Payment { channel, amount: Fen(fen) }), "{text}");
         }
     }
 
     #[test]
     fn amounts_in_their_many_forms() {
-        assert_eq!(
-            pay(ALIPAY, "", "成功收款1,234.56元").unwrap().amount,
-            Fen(123_456)
-        );
-        assert_eq!(
-            pay(WECHAT, "", "个人收款码到账￥1,234.56").unwrap().amount,
-            Fen(123_456)
-        );
-        assert_eq!(
-            pay(ALIPAY, "", "成功收款１２.３４元").unwrap().amount,
-            Fen(1234)
-        );
-        assert_eq!(
-            pay(ALIPAY, "", "成功收款12．3元").unwrap().amount,
-            Fen(1230)
-        );
-        assert_eq!(
-            pay(ALIPAY, "", "成功收款 9.99 元").unwrap().amount,
-            Fen(999)
-        );
+        assert_eq!(pay(ALIPAY, "", "成功收款1,234.56元").unwrap().amount, Fen(123_456));
+        assert_eq!(pay(WECHAT, "", "个人收款码到账￥1,234.56").unwrap().amount, Fen(123_456));
+        assert_eq!(pay(ALIPAY, "", "成功收款１２.３４元").unwrap().amount, Fen(1234));
+        assert_eq!(pay(ALIPAY, "", "成功收款12．3元").unwrap().amount, Fen(1230));
+        assert_eq!(pay(ALIPAY, "", "成功收款 9.99 元").unwrap().amount, Fen(999));
         // the payment's amount, not the last or first number in the text
-        assert_eq!(
-            pay(
-                WECHAT,
-                "[3条]微信收款助手",
-                "个人收款码到账¥5.20，今日第12笔，累计100.00元"
-            )
-            .unwrap()
-            .amount,
-            Fen(520)
-        );
-        assert_eq!(
-            pay(ALIPAY, "2024-05-01", "成功收款8.88元，余额1000.00元")
-                .unwrap()
-                .amount,
-            Fen(888)
-        );
+        assert_eq!(pay(WECHAT, "[3条]微信收款助手", "个人收款码到账¥5.20，今日第12笔，累计100.00元").unwrap().amount, Fen(520));
+        assert_eq!(pay(ALIPAY, "2024-05-01", "成功收款8.88元，余额1000.00元").unwrap().amount, Fen(888));
     }
 
     #[test]
     fn contract_vectors_negative() {
-        assert!(matches!(
-            pay(ALIPAY, "支付宝", "你已成功付款0.01元"),
-            Err(NotPayment::Excluded(_))
-        ));
-        assert!(matches!(
-            pay(ALIPAY, "支付宝", "支付宝：您有一笔0.01元的退款"),
-            Err(NotPayment::Excluded(_))
-        ));
-        assert_eq!(
-            pay(WECHAT, "[3条]微信支付", "收款到账通知"),
-            Err(NotPayment::NoPhrase)
-        );
-        assert_eq!(
-            pay("com.example.game", "福利", "成功收款0.01元"),
-            Err(NotPayment::UnknownApp)
-        );
+        assert!(matches!(pay(ALIPAY, "支付宝", "你已成功付款0.01元"), Err(NotPayment::Excluded(_))));
+        assert!(matches!(pay(ALIPAY, "支付宝", "支付宝：您有一笔0.01元的退款"), Err(NotPayment::Excluded(_))));
+        assert_eq!(pay(WECHAT, "[3条]微信支付", "收款到账通知"), Err(NotPayment::NoPhrase));
+        assert_eq!(pay("com.example.game", "福利", "成功收款0.01元"), Err(NotPayment::UnknownApp));
         assert!(pay(WECHAT, "微信支付", "付款成功 ¥5.00").is_err());
         assert!(pay(WECHAT, "微信支付", "你已转账给张三5.00元").is_err());
         assert!(pay(ALIPAY, "支付宝", "双十一红包，最高可得888元！").is_err());
@@ -326,13 +211,7 @@ mod tests {
     #[test]
     fn desktop_app_names_and_user_rules() {
         let p = Parser::new(None).unwrap();
-        assert_eq!(
-            p.parse(&notice("支付宝", "收钱码收款", "成功收款0.01元")),
-            Ok(Payment {
-                channel: Channel::P901,
-                amount: Fen(1)
-            })
-        );
+        assert_eq!(p.parse(&notice("支付宝", "收钱码收款", "成功收款0.01元")), Ok(Payment { channel: Channel::P901, amount: Fen(1) }));
         let user = r#"
             [[channel]]
             channel = "P902"
@@ -341,13 +220,7 @@ mod tests {
             pattern = "入账{amount}元"
         "#;
         let p = Parser::new(Some(user)).unwrap();
-        assert_eq!(
-            p.parse(&notice("com.example.wxhelper", "", "入账3.00元")),
-            Ok(Payment {
-                channel: Channel::P902,
-                amount: Fen(300)
-            })
-        );
+        assert_eq!(p.parse(&notice("com.example.wxhelper", "", "入账3.00元")), Ok(Payment { channel: Channel::P902, amount: Fen(300) }));
         assert!(Parser::new(Some("[[incoming]]\npattern = \"(\"")).is_err());
     }
 }

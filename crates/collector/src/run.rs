@@ -14,12 +14,8 @@ use std::time::Duration;
 
 /// Delays between attempts to deliver a queued item, as data.
 pub const RETRY_SECS: [i64; 6] = [1, 2, 5, 10, 30, 60];
-const PHONE_ONLINE_MS: i64 = 60_000;
 
-pub async fn run(
-    c: Arc<Collector>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(c.config.listen).await?;
     let addr = listener.local_addr()?;
     println!("jiufu-collector listening on http://{addr}");
@@ -52,9 +48,7 @@ pub async fn run(
             }
         }));
     }
-    let served = axum::serve(listener, lan::routes(c.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(listener, lan::routes(c.clone())).with_graceful_shutdown(shutdown).await;
     for t in tasks {
         t.abort();
     }
@@ -62,11 +56,7 @@ pub async fn run(
 }
 
 async fn rematch(c: &Collector) {
-    match c
-        .db
-        .write(|tx| matcher::rematch_pending(tx, now_ms()))
-        .await
-    {
+    match c.db.write(|tx| matcher::rematch_pending(tx, now_ms())).await {
         Ok((0, 0)) => {}
         Ok(_) => c.outbox_wake.notify_one(),
         Err(e) => tracing::error!(error = %e, "matching failed"),
@@ -98,19 +88,13 @@ async fn orders_loop(c: Arc<Collector>) {
             Err(e) => {
                 failures += 1;
                 tracing::warn!(error = %e, "cannot fetch orders; retrying");
-                tokio::time::sleep(Duration::from_secs(
-                    RETRY_SECS[failures.min(RETRY_SECS.len()) - 1] as u64,
-                ))
-                .await;
+                tokio::time::sleep(Duration::from_secs(RETRY_SECS[failures.min(RETRY_SECS.len()) - 1] as u64)).await;
                 continue;
             }
         };
         failures = 0;
         loop {
-            match link
-                .get::<EventBatch>(&format!("/collector/v1/events?after={cursor}&wait=25"))
-                .await
-            {
+            match link.get::<EventBatch>(&format!("/collector/v1/events?after={cursor}&wait=25")).await {
                 Ok(batch) => {
                     if !batch.events.is_empty() {
                         let orders = batch.events.into_iter().map(|e| e.order).collect();
@@ -165,44 +149,27 @@ async fn outbox_loop(c: Arc<Collector>) {
             };
             let result = match (item.kind.as_str(), &item.order_id) {
                 ("confirm", Some(order_id)) => {
-                    let req = ConfirmRequest {
-                        order_id: order_id.clone(),
-                        channel: obs.channel,
-                        amount: obs.amount,
-                        evidence,
-                    };
-                    link.post::<ConfirmResponse>("/collector/v1/confirmations", &req)
-                        .await
-                        .map(|_| ())
+                    let req = ConfirmRequest { order_id: order_id.clone(), channel: obs.channel, amount: obs.amount, evidence };
+                    link.post::<ConfirmResponse>("/collector/v1/confirmations", &req).await.map(|_| ())
                 }
                 ("unmatched", _) => {
-                    let req = UnmatchedReport {
-                        channel: obs.channel,
-                        amount: obs.amount,
-                        evidence,
-                    };
-                    link.post::<serde_json::Value>("/collector/v1/unmatched", &req)
-                        .await
-                        .map(|_| ())
+                    let req = UnmatchedReport { channel: obs.channel, amount: obs.amount, evidence };
+                    link.post::<serde_json::Value>("/collector/v1/unmatched", &req).await.map(|_| ())
                 }
-                _ => Err(LinkError::Refused {
-                    status: 0,
-                    code: "unknown_kind".into(),
-                    message: item.kind.clone(),
-                }),
+                _ => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: item.kind.clone() }),
             };
             let now = now_ms();
             let (id, kind, obs_id) = (item.id, item.kind.clone(), obs.id.clone());
             let attempts = item.attempts + 1;
-            let written = c
-                .db
-                .write(move |tx| {
+            let written =
+                c.db.write(move |tx| {
                     match result {
                         Ok(()) => {
                             tx.execute("UPDATE outbox SET done_at = ?1, attempts = ?2 WHERE id = ?3", params![now, attempts, id])?;
                             if kind == "confirm" {
                                 tx.execute("UPDATE observations SET status = 'confirmed' WHERE id = ?1", [&obs_id])?;
                             }
+                            matcher::log_event(tx, "delivered", &format!("{kind} {obs_id}"), now)?;
                         }
                         Err(LinkError::Transport(e)) => {
                             let delay = RETRY_SECS[(attempts as usize).min(RETRY_SECS.len()) - 1] * 1000;
@@ -242,7 +209,7 @@ async fn heartbeat_loop(c: Arc<Collector>, dbus_up: Arc<AtomicBool>) {
                 SourceStatus {
                     name: "phone".into(),
                     kind: "vmq".into(),
-                    online: phone_seen > 0 && now - phone_seen <= PHONE_ONLINE_MS,
+                    online: phone_seen > 0 && now - phone_seen <= c.config.phone_online.as_millis() as i64,
                     last_seen: (phone_seen > 0).then_some(phone_seen),
                     channels: all.clone(),
                 },
@@ -254,14 +221,8 @@ async fn heartbeat_loop(c: Arc<Collector>, dbus_up: Arc<AtomicBool>) {
                     channels: all.clone(),
                 },
             ];
-            let beat = Heartbeat {
-                version: env!("CARGO_PKG_VERSION").into(),
-                sources,
-            };
-            if let Err(e) = link
-                .post::<HeartbeatResponse>("/collector/v1/heartbeat", &beat)
-                .await
-            {
+            let beat = Heartbeat { version: env!("CARGO_PKG_VERSION").into(), sources };
+            if let Err(e) = link.post::<HeartbeatResponse>("/collector/v1/heartbeat", &beat).await {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
         }
@@ -284,12 +245,7 @@ async fn codes_loop(c: Arc<Collector>) {
     let mut synced: Option<String> = None;
     loop {
         if let Ok(Some(link)) = c.link().await {
-            let version =
-                c.db.setting("codes_version")
-                    .await
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+            let version = c.db.setting("codes_version").await.ok().flatten().unwrap_or_default();
             if synced.as_ref() != Some(&version) {
                 match c.db.codes().await {
                     Ok(codes) => {
@@ -306,14 +262,7 @@ async fn codes_loop(c: Arc<Collector>) {
                                 })
                                 .collect(),
                         };
-                        match link
-                            .call::<CodeSyncResponse>(
-                                reqwest::Method::PUT,
-                                "/collector/v1/codes",
-                                Some(&sync),
-                            )
-                            .await
-                        {
+                        match link.call::<CodeSyncResponse>(reqwest::Method::PUT, "/collector/v1/codes", Some(&sync)).await {
                             Ok(r) => {
                                 tracing::info!(codes = r.accepted, "codes synced with the gateway");
                                 synced = Some(version);

@@ -68,9 +68,7 @@ pub struct SourceHealth {
 }
 
 fn channel_of(s: String) -> rusqlite::Result<Channel> {
-    s.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 const OBS_COLUMNS: &str = "id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, duplicate_of, note";
@@ -92,7 +90,8 @@ fn observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
     })
 }
 
-const ORDER_COLUMNS: &str = "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at";
+const ORDER_COLUMNS: &str =
+    "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at";
 
 fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
     let state: i32 = r.get(3)?;
@@ -100,8 +99,7 @@ fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
         order_id: r.get(0)?,
         order_no: r.get(1)?,
         channel: channel_of(r.get(2)?)?,
-        state: OrderState::from_code(state)
-            .ok_or(rusqlite::Error::IntegralValueOutOfRange(3, state.into()))?,
+        state: OrderState::from_code(state).ok_or(rusqlite::Error::IntegralValueOutOfRange(3, state.into()))?,
         order_amount: Fen(r.get(4)?),
         payable_amount: Fen(r.get(5)?),
         subject: r.get(6)?,
@@ -115,35 +113,23 @@ fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
 impl Db {
     pub fn open(path: &Path) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut conn =
-            Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
-        let current: i64 = conn.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )?;
+        let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
         for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_migrations VALUES (?1, strftime('%s','now'))",
-                [version],
-            )?;
+            tx.execute("INSERT INTO schema_migrations VALUES (?1, strftime('%s','now'))", [version])?;
             tx.commit()?;
         }
         let reader = Connection::open(path)?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(Db {
-            writer: Writer::start(conn),
-            reader: Arc::new(Mutex::new(reader)),
-        })
+        Ok(Db { writer: Writer::start(conn), reader: Arc::new(Mutex::new(reader)) })
     }
 
     /// Runs `f` on the read connection in a blocking task.
@@ -154,9 +140,7 @@ impl Db {
     {
         let conn = self.reader.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| anyhow::anyhow!("collector store poisoned"))?;
+            let mut guard = conn.lock().map_err(|_| anyhow::anyhow!("collector store poisoned"))?;
             f(&mut guard)
         })
         .await?
@@ -173,21 +157,16 @@ impl Db {
 
     pub async fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
         let key = key.to_owned();
-        self.call(move |c| {
-            Ok(
-                c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
-        .await
+        self.call(move |c| Ok(c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)).await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |tx| {
-            tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
             Ok(())
         })
         .await
@@ -199,7 +178,10 @@ impl Db {
                 "INSERT INTO codes (uid, channel, qr_text, amount_fen, name, enabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![code.uid, code.channel.code(), code.qr_text, code.amount.map(|a| a.0), code.name, code.enabled, now],
             )?;
-            tx.execute("INSERT INTO settings (key, value) VALUES ('codes_version', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [now.to_string()])?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('codes_version', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [now.to_string()],
+            )?;
             Ok(())
         })
         .await
@@ -255,12 +237,8 @@ impl Db {
 
     pub async fn orders(&self) -> anyhow::Result<Vec<OrderWire>> {
         self.call(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY created_at DESC LIMIT 5000"
-            ))?;
-            Ok(st
-                .query_map([], order)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut st = c.prepare(&format!("SELECT {ORDER_COLUMNS} FROM orders ORDER BY created_at DESC LIMIT 5000"))?;
+            Ok(st.query_map([], order)?.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
@@ -268,8 +246,9 @@ impl Db {
     pub async fn observations(&self, status: Option<&str>) -> anyhow::Result<Vec<Observation>> {
         let status = status.map(str::to_owned);
         self.call(move |c| {
-            let mut st =
-                c.prepare(&format!("SELECT {OBS_COLUMNS} FROM observations WHERE (?1 IS NULL OR status = ?1) ORDER BY observed_at DESC LIMIT 5000"))?;
+            let mut st = c.prepare(&format!(
+                "SELECT {OBS_COLUMNS} FROM observations WHERE (?1 IS NULL OR status = ?1) ORDER BY observed_at DESC LIMIT 5000"
+            ))?;
             Ok(st.query_map([status], observation)?.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
@@ -278,12 +257,7 @@ impl Db {
     pub async fn observation(&self, id: &str) -> anyhow::Result<Option<Observation>> {
         let id = id.to_owned();
         self.call(move |c| {
-            Ok(c.query_row(
-                &format!("SELECT {OBS_COLUMNS} FROM observations WHERE id = ?1"),
-                [id],
-                observation,
-            )
-            .optional()?)
+            Ok(c.query_row(&format!("SELECT {OBS_COLUMNS} FROM observations WHERE id = ?1"), [id], observation).optional()?)
         })
         .await
     }
@@ -304,31 +278,11 @@ impl Db {
 
     pub async fn sources(&self) -> anyhow::Result<Vec<SourceHealth>> {
         self.call(|c| {
-            let mut st = c.prepare(
-                "SELECT name, kind, last_seen, errors, last_error FROM sources ORDER BY name",
-            )?;
+            let mut st = c.prepare("SELECT name, kind, last_seen, errors, last_error FROM sources ORDER BY name")?;
             let rows = st.query_map([], |r| {
-                Ok(SourceHealth {
-                    name: r.get(0)?,
-                    kind: r.get(1)?,
-                    last_seen: r.get(2)?,
-                    errors: r.get(3)?,
-                    last_error: r.get(4)?,
-                })
+                Ok(SourceHealth { name: r.get(0)?, kind: r.get(1)?, last_seen: r.get(2)?, errors: r.get(3)?, last_error: r.get(4)? })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
-    }
-
-    pub async fn log_event(&self, kind: &str, message: String, now: i64) -> anyhow::Result<()> {
-        let kind = kind.to_owned();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO events (at, kind, message) VALUES (?1, ?2, ?3)",
-                params![now, kind, message],
-            )?;
-            Ok(())
         })
         .await
     }
@@ -345,30 +299,16 @@ impl Db {
     }
 
     pub async fn observation_count(&self) -> anyhow::Result<i64> {
-        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))?))
-            .await
+        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))?)).await
     }
 
     pub async fn pending_outbox(&self) -> anyhow::Result<i64> {
-        self.call(|c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+        self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", [], |r| r.get(0))?)).await
     }
 }
 
 /// Records a signed push's replay key; false when it was seen before.
 pub fn first_use(tx: &Connection, key: &str, expires_at: i64) -> anyhow::Result<bool> {
-    tx.execute(
-        "DELETE FROM replay WHERE expires_at < ?1",
-        [expires_at - 3_600_000],
-    )?;
-    Ok(tx.execute(
-        "INSERT INTO replay (key, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![key, expires_at],
-    )? == 1)
+    tx.execute("DELETE FROM replay WHERE expires_at < ?1", [expires_at - 3_600_000])?;
+    Ok(tx.execute("INSERT INTO replay (key, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![key, expires_at])? == 1)
 }

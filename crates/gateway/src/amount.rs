@@ -28,23 +28,10 @@ mod tests {
 
     #[test]
     fn never_below_one_fen_and_up_when_asked() {
-        assert_eq!(
-            candidates(Fen(3), &MerchantSettings::default()),
-            vec![Fen(3), Fen(2), Fen(1)]
-        );
-        let up = MerchantSettings {
-            step_down: false,
-            step_count: 2,
-            ..Default::default()
-        };
-        assert_eq!(
-            candidates(Fen(100), &up),
-            vec![Fen(100), Fen(101), Fen(102)]
-        );
-        let none = MerchantSettings {
-            step_count: 0,
-            ..Default::default()
-        };
+        assert_eq!(candidates(Fen(3), &MerchantSettings::default()), vec![Fen(3), Fen(2), Fen(1)]);
+        let up = MerchantSettings { step_down: false, step_count: 2, ..Default::default() };
+        assert_eq!(candidates(Fen(100), &up), vec![Fen(100), Fen(101), Fen(102)]);
+        let none = MerchantSettings { step_count: 0, ..Default::default() };
         assert_eq!(candidates(Fen(100), &none), vec![Fen(100)]);
     }
 }

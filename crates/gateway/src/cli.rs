@@ -6,18 +6,12 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, OrderState, Secret, Transition, sign};
-use jiufu_store::{
-    MerchantSettings, NewCode, NewMerchant, OrderFilter, PaymentRecord, StateChange,
-};
+use jiufu_store::{MerchantSettings, NewCode, NewMerchant, OrderFilter, PaymentRecord, StateChange};
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "jiufu-gateway",
-    version,
-    about = "就付 Jiufu gateway: the merchant API, checkout pages and the collector link"
-)]
+#[command(name = "jiufu-gateway", version, about = "就付 Jiufu gateway: the merchant API, checkout pages and the collector link")]
 pub struct Cli {
     /// A TOML configuration file (environment variables override it).
     #[arg(long, global = true)]
@@ -159,8 +153,7 @@ enum NotifyCmd {
 }
 
 fn channel(text: &str) -> anyhow::Result<Channel> {
-    text.parse()
-        .map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
+    text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
 }
 
 impl Cli {
@@ -174,23 +167,11 @@ impl Cli {
         let mut out = std::io::stdout().lock();
         match self.command {
             Command::Serve { .. } => unreachable!("handled above"),
-            Command::Merchant(MerchantCmd::Add {
-                id,
-                name,
-                key,
-                require_collector,
-                order_ttl,
-                quarantine,
-                steps,
-                step_up,
-            }) => {
+            Command::Merchant(MerchantCmd::Add { id, name, key, require_collector, order_ttl, quarantine, steps, step_up }) => {
                 if id <= 0 {
                     bail!("--id must be a positive number");
                 }
-                if !(1..=86_400).contains(&order_ttl)
-                    || !(0..=86_400).contains(&quarantine)
-                    || !(0..=999).contains(&steps)
-                {
+                if !(1..=86_400).contains(&order_ttl) || !(0..=86_400).contains(&quarantine) || !(0..=999).contains(&steps) {
                     bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
                 }
                 let key = match key {
@@ -206,59 +187,26 @@ impl Cli {
                     step_down: !step_up,
                     ..Default::default()
                 };
-                let m = app
-                    .store
-                    .create_merchant(
-                        NewMerchant {
-                            id,
-                            name,
-                            key,
-                            settings,
-                        },
-                        now,
-                    )
-                    .await?;
+                let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
                 writeln!(out, "{}", m.key.expose())?;
             }
             Command::Merchant(MerchantCmd::List) => {
                 for m in app.store.merchants().await? {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}",
-                        m.id,
-                        m.name,
-                        if m.enabled { "enabled" } else { "disabled" }
-                    )?;
+                    writeln!(out, "{}\t{}\t{}", m.id, m.name, if m.enabled { "enabled" } else { "disabled" })?;
                 }
             }
-            Command::Code(CodeCmd::Add {
-                merchant,
-                channel: ch,
-                qr: text,
-                image,
-                amount,
-                name,
-            }) => {
+            Command::Code(CodeCmd::Add { merchant, channel: ch, qr: text, image, amount, name }) => {
                 let channel = channel(&ch)?;
-                app.store
-                    .merchant(merchant)
-                    .await?
-                    .with_context(|| format!("no merchant {merchant}"))?;
+                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
                 let qr_text = match (text, image) {
                     (Some(t), _) if !t.trim().is_empty() => t.trim().to_owned(),
                     (_, Some(path)) => {
-                        let bytes = std::fs::read(&path)
-                            .with_context(|| format!("cannot read {}", path.display()))?;
-                        qr::decode(&bytes)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                        qr::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                     }
                     _ => bail!("give --qr TEXT or --image FILE"),
                 };
-                let amount = amount
-                    .map(|a| {
-                        Fen::parse_yuan(&a).map_err(|e| anyhow::anyhow!("--amount {a:?}: {e}"))
-                    })
-                    .transpose()?;
+                let amount = amount.map(|a| Fen::parse_yuan(&a).map_err(|e| anyhow::anyhow!("--amount {a:?}: {e}"))).transpose()?;
                 let new = NewCode {
                     merchant_id: merchant,
                     channel,
@@ -270,39 +218,18 @@ impl Cli {
                     uid: random_token(9),
                 };
                 let code = app.store.add_code(new, now).await?;
-                writeln!(
-                    out,
-                    "code {} added: {} {}",
-                    code.id, code.channel, code.qr_text
-                )?;
+                writeln!(out, "code {} added: {} {}", code.id, code.channel, code.qr_text)?;
             }
             Command::Code(CodeCmd::List { merchant }) => {
                 for c in app.store.codes(merchant).await? {
-                    let amount = c
-                        .amount
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| "any".into());
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        c.id, c.channel, amount, c.origin, c.name, c.qr_text
-                    )?;
+                    let amount = c.amount.map(|a| a.to_string()).unwrap_or_else(|| "any".into());
+                    writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}", c.id, c.channel, amount, c.origin, c.name, c.qr_text)?;
                 }
             }
             Command::Collector(CollectorCmd::Pair { merchant }) => {
-                app.store
-                    .merchant(merchant)
-                    .await?
-                    .with_context(|| format!("no merchant {merchant}"))?;
+                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
                 let token = format!("jfp_{}", random_token(24));
-                app.store
-                    .create_pairing_token(
-                        &sign::sha256_hex(token.as_bytes()),
-                        merchant,
-                        now + 86_400,
-                        now,
-                    )
-                    .await?;
+                app.store.create_pairing_token(&sign::sha256_hex(token.as_bytes()), merchant, now + 86_400, now).await?;
                 writeln!(out, "{token}")?;
             }
             Command::Collector(CollectorCmd::List { merchant }) => {
@@ -317,20 +244,8 @@ impl Cli {
                 }
             }
             Command::Order(OrderCmd::List { merchant, state }) => {
-                let state = state
-                    .map(|s| {
-                        OrderState::from_code(s).with_context(|| format!("no order state {s}"))
-                    })
-                    .transpose()?;
-                for o in app
-                    .store
-                    .orders(OrderFilter {
-                        merchant_id: merchant,
-                        state,
-                        ..Default::default()
-                    })
-                    .await?
-                {
+                let state = state.map(|s| OrderState::from_code(s).with_context(|| format!("no order state {s}"))).transpose()?;
+                for o in app.store.orders(OrderFilter { merchant_id: merchant, state, ..Default::default() }).await? {
                     writeln!(
                         out,
                         "{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -346,33 +261,16 @@ impl Cli {
             }
             Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
             Command::Order(OrderCmd::Confirm { order_id }) => {
-                let o = order::find(&app, &order_id)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e.message))?;
-                let payment = PaymentRecord {
-                    paid_fen: o.payable_fen,
-                    evidence_id: format!("operator-cli-{now}"),
-                    evidence_json: "{}".into(),
-                };
-                let change = StateChange::new(Transition::Confirm, "operator:cli")
-                    .reason("confirmed by hand")
-                    .payment(payment);
+                let o = order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                let payment =
+                    PaymentRecord { paid_fen: o.payable_fen, evidence_id: format!("operator-cli-{now}"), evidence_json: "{}".into() };
+                let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
                 order::change(&app, &order_id, change).await?;
-                writeln!(
-                    out,
-                    "order {order_id} confirmed; the merchant will be notified"
-                )?;
+                writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
             }
             Command::Order(OrderCmd::Close { order_id }) => {
-                order::find(&app, &order_id)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e.message))?;
-                order::change(
-                    &app,
-                    &order_id,
-                    StateChange::new(Transition::Close, "operator:cli"),
-                )
-                .await?;
+                order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                order::change(&app, &order_id, StateChange::new(Transition::Close, "operator:cli")).await?;
                 writeln!(out, "order {order_id} closed")?;
             }
             Command::Notify(NotifyCmd::Resend { order_id }) => {
@@ -385,9 +283,7 @@ impl Cli {
 }
 
 async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let o = order::find(app, order_id)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let o = order::find(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
     let history = app.store.order_history(order_id).await?;
     let notification = app.store.notification(order_id).await?;
     let attempts = app.store.notify_attempts(order_id).await?;
@@ -401,9 +297,7 @@ async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Res
 }
 
 async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     if config.public_url.ends_with(":0") {
         // Bound to a port chosen by the system: links must name the real one.
@@ -420,22 +314,14 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
         tracing::info!("shutting down");
     };
-    let extra = if demo {
-        crate::demo::routes()
-    } else {
-        axum::Router::new()
-    };
+    let extra = if demo { crate::demo::routes() } else { axum::Router::new() };
     // On the worker threads: from block_on's thread the server would be polled by that one thread alone.
-    tokio::spawn(crate::serve(app, listener, extra, shutdown))
-        .await
-        .context("the server task failed")?
+    tokio::spawn(crate::serve(app, listener, extra, shutdown)).await.context("the server task failed")?
 }

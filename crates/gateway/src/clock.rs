@@ -22,9 +22,6 @@ pub fn format(epoch: i64, tz: chrono_tz::Tz) -> String {
 mod tests {
     #[test]
     fn shanghai_wall_clock() {
-        assert_eq!(
-            super::format(1_700_000_000, chrono_tz::Asia::Shanghai),
-            "2023-11-15 06:13:20"
-        );
+        assert_eq!(super::format(1_700_000_000, chrono_tz::Asia::Shanghai), "2023-11-15 06:13:20");
     }
 }

@@ -32,12 +32,7 @@ pub struct RetrySchedule(pub Vec<Duration>);
 impl Default for RetrySchedule {
     /// 15 s, 1 m, 3 m, 10 m, 30 m, 1 h, 2 h, 6 h, 15 h: about 24 h 44 m in all.
     fn default() -> Self {
-        RetrySchedule(
-            [15, 60, 180, 600, 1800, 3600, 7200, 21600, 54000]
-                .into_iter()
-                .map(Duration::from_secs)
-                .collect(),
-        )
+        RetrySchedule([15, 60, 180, 600, 1800, 3600, 7200, 21600, 54000].into_iter().map(Duration::from_secs).collect())
     }
 }
 
@@ -76,40 +71,25 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let file_cfg: FileConfig = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("{} is not a valid configuration", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?
             }
             None => FileConfig::default(),
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let bind_text = env("JIUFU_BIND")
-            .or(file_cfg.bind)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text.parse().with_context(|| {
-            format!("JIUFU_BIND {bind_text:?} is not an address like 127.0.0.1:8080")
-        })?;
-        let db_text = env("JIUFU_DATABASE_URL")
-            .or(file_cfg.database_url)
-            .unwrap_or_else(|| "sqlite://./data/gateway.db".into());
+        let bind_text = env("JIUFU_BIND").or(file_cfg.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr =
+            bind_text.parse().with_context(|| format!("JIUFU_BIND {bind_text:?} is not an address like 127.0.0.1:8080"))?;
+        let db_text = env("JIUFU_DATABASE_URL").or(file_cfg.database_url).unwrap_or_else(|| "sqlite://./data/gateway.db".into());
         let database = Database::parse(&db_text)?;
-        let public_url = env("JIUFU_PUBLIC_URL")
-            .or(file_cfg.public_url)
-            .unwrap_or_else(|| format!("http://{bind_text}"));
+        let public_url = env("JIUFU_PUBLIC_URL").or(file_cfg.public_url).unwrap_or_else(|| format!("http://{bind_text}"));
         let public_url = public_url.trim_end_matches('/').to_owned();
-        url::Url::parse(&public_url)
-            .with_context(|| format!("JIUFU_PUBLIC_URL {public_url:?} is not a URL"))?;
-        let tz_text = env("JIUFU_TIMEZONE")
-            .or(file_cfg.timezone)
-            .unwrap_or_else(|| "Asia/Shanghai".into());
-        let timezone: chrono_tz::Tz = tz_text
-            .parse()
-            .map_err(|_| anyhow::anyhow!("JIUFU_TIMEZONE {tz_text:?} is not a known time zone"))?;
+        url::Url::parse(&public_url).with_context(|| format!("JIUFU_PUBLIC_URL {public_url:?} is not a URL"))?;
+        let tz_text = env("JIUFU_TIMEZONE").or(file_cfg.timezone).unwrap_or_else(|| "Asia/Shanghai".into());
+        let timezone: chrono_tz::Tz =
+            tz_text.parse().map_err(|_| anyhow::anyhow!("JIUFU_TIMEZONE {tz_text:?} is not a known time zone"))?;
         let allow_private_notify = match env("JIUFU_ALLOW_PRIVATE_NOTIFY") {
-            Some(v) => {
-                parse_bool(&v).context("JIUFU_ALLOW_PRIVATE_NOTIFY must be true or false")?
-            }
+            Some(v) => parse_bool(&v).context("JIUFU_ALLOW_PRIVATE_NOTIFY must be true or false")?,
             None => file_cfg.allow_private_notify.unwrap_or(false),
         };
         let notify_schedule = match env("JIUFU_NOTIFY_RETRY_SECS").or(file_cfg.notify_retry_secs) {
@@ -117,22 +97,12 @@ impl Config {
             None => RetrySchedule::default(),
         };
         let collector_online_secs = match env("JIUFU_COLLECTOR_ONLINE_SECS") {
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|s: &i64| *s > 0)
-                .context("JIUFU_COLLECTOR_ONLINE_SECS must be a positive number of seconds")?,
+            Some(v) => {
+                v.parse().ok().filter(|s: &i64| *s > 0).context("JIUFU_COLLECTOR_ONLINE_SECS must be a positive number of seconds")?
+            }
             None => 90,
         };
-        Ok(Config {
-            bind,
-            database,
-            public_url,
-            timezone,
-            allow_private_notify,
-            notify_schedule,
-            collector_online_secs,
-        })
+        Ok(Config { bind, database, public_url, timezone, allow_private_notify, notify_schedule, collector_online_secs })
     }
 }
 
@@ -167,23 +137,14 @@ mod tests {
     fn default_schedule_covers_a_day() {
         let total: u64 = RetrySchedule::default().0.iter().map(|d| d.as_secs()).sum();
         assert!(total >= 24 * 3600, "{total}");
-        assert_eq!(
-            RetrySchedule::default().after(1),
-            Some(Duration::from_secs(15))
-        );
+        assert_eq!(RetrySchedule::default().after(1), Some(Duration::from_secs(15)));
         assert_eq!(RetrySchedule::default().after(10), None);
     }
 
     #[test]
     fn database_urls() {
-        assert_eq!(
-            Database::parse("sqlite://./data/g.db").unwrap(),
-            Database::Sqlite("./data/g.db".into())
-        );
-        assert!(matches!(
-            Database::parse("postgres://x/y").unwrap(),
-            Database::Postgres(_)
-        ));
+        assert_eq!(Database::parse("sqlite://./data/g.db").unwrap(), Database::Sqlite("./data/g.db".into()));
+        assert!(matches!(Database::parse("postgres://x/y").unwrap(), Database::Postgres(_)));
         assert!(Database::parse("mysql://x").is_err());
         assert!(Database::parse("sqlite://").is_err());
     }

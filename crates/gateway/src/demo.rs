@@ -10,15 +10,10 @@ use jiufu_store::{MerchantSettings, NewCode, NewMerchant};
 pub fn routes() -> axum::Router {
     axum::Router::new().route(
         "/demo/notify",
-        axum::routing::get(
-            |axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
-                tracing::info!(
-                    query = q.unwrap_or_default(),
-                    "demo shop received a payment notification"
-                );
-                "success"
-            },
-        ),
+        axum::routing::get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+            tracing::info!(query = q.unwrap_or_default(), "demo shop received a payment notification");
+            "success"
+        }),
     )
 }
 
@@ -27,27 +22,19 @@ pub const DEMO_MERCHANT: i64 = 10001;
 pub async fn seed(app: &Shared) -> anyhow::Result<()> {
     let now = clock::now();
     if !app.store.merchants().await?.is_empty() {
-        println!(
-            "demo: the database already has merchants; nothing seeded (merchant list shows them)"
-        );
+        println!("demo: the database already has merchants; nothing seeded (merchant list shows them)");
         return Ok(());
     }
     let key = Secret::generate();
     app.store
         .create_merchant(
             NewMerchant {
-                id: DEMO_MERCHANT,
-                name: "演示商店 Demo shop".into(),
-                key: key.clone(),
-                settings: MerchantSettings::default(),
+                id: DEMO_MERCHANT, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default()
             },
             now,
         )
         .await?;
-    for (channel, text) in [
-        (Channel::P901, "https://qr.alipay.com/jiufu-demo-code"),
-        (Channel::P902, "wxp://jiufu-demo-code"),
-    ] {
+    for (channel, text) in [(Channel::P901, "https://qr.alipay.com/jiufu-demo-code"), (Channel::P902, "wxp://jiufu-demo-code")] {
         let code = NewCode {
             merchant_id: DEMO_MERCHANT,
             channel,
@@ -62,14 +49,7 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
     }
     let base = &app.config.public_url;
     let order_no = format!("demo-{now}");
-    let sign = sign::create_order_sign(
-        &DEMO_MERCHANT.to_string(),
-        &order_no,
-        "P901",
-        "0.01",
-        "",
-        key.expose(),
-    );
+    let sign = sign::create_order_sign(&DEMO_MERCHANT.to_string(), &order_no, "P901", "0.01", "", key.expose());
     println!(
         "\n=== 就付 Jiufu demo ===\n\
          merchant id : {DEMO_MERCHANT}\n\

@@ -17,18 +17,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        ApiError {
-            code,
-            message: code.message().to_owned(),
-        }
+        ApiError { code, message: code.message().to_owned() }
     }
 
     /// A client error whose message says exactly what was wrong.
     pub fn field(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
-        ApiError {
-            code,
-            message: format!("{}: {detail}", code.message()),
-        }
+        ApiError { code, message: format!("{}: {detail}", code.message()) }
     }
 
     /// An internal failure: the cause goes to the log, the client sees `code`.
@@ -50,8 +44,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Json(json!({"success": false, "errorCode": self.code.code(), "errorMsg": self.message}))
-            .into_response()
+        Json(json!({"success": false, "errorCode": self.code.code(), "errorMsg": self.message})).into_response()
     }
 }
 

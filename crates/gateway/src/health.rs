@@ -26,32 +26,16 @@ pub fn device_health(device: &Device, now: i64, window: i64) -> DeviceHealth {
         online,
         last_seen: device.last_seen,
         // A source of an offline collector is offline too.
-        sources: sources
-            .into_iter()
-            .map(|s| SourceStatus {
-                online: s.online && online,
-                ..s
-            })
-            .collect(),
+        sources: sources.into_iter().map(|s| SourceStatus { online: s.online && online, ..s }).collect(),
     }
 }
 
 /// True when an online collector of the merchant has an online source that
 /// covers `channel` (a source naming no channels covers all).
-pub async fn can_confirm(
-    app: &Shared,
-    merchant_id: i64,
-    channel: Channel,
-    now: i64,
-) -> Result<bool, StoreError> {
+pub async fn can_confirm(app: &Shared, merchant_id: i64, channel: Channel, now: i64) -> Result<bool, StoreError> {
     let devices = app.store.devices(merchant_id).await?;
     Ok(devices
         .iter()
         .map(|d| device_health(d, now, app.config.collector_online_secs))
-        .any(|h| {
-            h.online
-                && h.sources
-                    .iter()
-                    .any(|s| s.online && (s.channels.is_empty() || s.channels.contains(&channel)))
-        }))
+        .any(|h| h.online && h.sources.iter().any(|s| s.online && (s.channels.is_empty() || s.channels.contains(&channel)))))
 }

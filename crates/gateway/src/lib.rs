@@ -58,10 +58,7 @@ impl App {
 
     /// An enabled merchant, from a cache that forgets after a few seconds
     /// (merchants change rarely, and possibly from another process: the CLI).
-    pub async fn merchant(
-        &self,
-        id: i64,
-    ) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
+    pub async fn merchant(&self, id: i64) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
         self.merchants.get(self.store.as_ref(), id).await
     }
 
@@ -78,9 +75,7 @@ pub fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
-        Database::Postgres(_) => anyhow::bail!(
-            "the PostgreSQL backend is not built into this version; use sqlite://PATH"
-        ),
+        Database::Postgres(_) => anyhow::bail!("the PostgreSQL backend is not built into this version; use sqlite://PATH"),
     }
 }
 
@@ -89,10 +84,7 @@ pub fn router(app: Shared) -> Router {
         .merge(merchant_api::routes())
         .merge(checkout::routes())
         .merge(collector_api::routes())
-        .route(
-            "/health",
-            axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
-        )
+        .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
         .with_state(app)
 }
 
@@ -103,13 +95,8 @@ pub async fn serve(
     extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let workers = [
-        tokio::spawn(notify::run_worker(app.clone())),
-        tokio::spawn(expiry::run_timer(app.clone())),
-    ];
-    let result = axum::serve(listener, router(app).merge(extra))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let workers = [tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
+    let result = axum::serve(listener, router(app).merge(extra)).with_graceful_shutdown(shutdown).await;
     for w in workers {
         w.abort();
     }

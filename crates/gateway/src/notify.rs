@@ -51,10 +51,7 @@ pub fn with_notify_params(base: &str, order: &Order, key: &str) -> String {
 }
 
 async fn deliver(app: &Shared, n: Notification) {
-    let (order, merchant) = match (
-        app.store.order(&n.order_id).await,
-        app.store.merchant(n.merchant_id).await,
-    ) {
+    let (order, merchant) = match (app.store.order(&n.order_id).await, app.store.merchant(n.merchant_id).await) {
         (Ok(Some(o)), Ok(Some(m))) => (o, m),
         (o, m) => {
             tracing::error!(order = %n.order_id, ?o, m = ?m.map(|m| m.map(|m| m.id)), "notification without its order or merchant");
@@ -77,8 +74,7 @@ async fn deliver(app: &Shared, n: Notification) {
             attempt.http_status = Some(i64::from(status.as_u16()));
             match read_limited(resp).await {
                 Ok(body) => {
-                    attempt.delivered =
-                        status.is_success() && body.trim().eq_ignore_ascii_case("success");
+                    attempt.delivered = status.is_success() && body.trim().eq_ignore_ascii_case("success");
                     attempt.body_excerpt = body.chars().take(EXCERPT).collect();
                 }
                 Err(e) => attempt.error = format!("reading the body: {e}"),
@@ -167,12 +163,7 @@ mod tests {
             notify_url(&order, "Jf8x2kQm9TzR4wLp"),
             "https://shop.example.com/n?order_no=20191118123424&amount=300.00&state=9&sign=d610b8a667e49d3124fbbdd4963fc169"
         );
-        let with_query = Order {
-            notify_url: "https://shop.example.com/n?a=1".into(),
-            ..order
-        };
-        assert!(
-            notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no=")
-        );
+        let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order };
+        assert!(notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no="));
     }
 }

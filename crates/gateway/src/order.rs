@@ -13,18 +13,13 @@ pub async fn find(app: &Shared, id: &str) -> ApiResult<Order> {
     if OrderId::parse(id).is_none() {
         return Err(ApiError::new(ErrorCode::OrderNotFound));
     }
-    app.store
-        .order(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
+    app.store.order(id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
 }
 
 pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
     let now = clock::now();
     let settings = &req.merchant.settings;
-    if settings.require_collector
-        && !health::can_confirm(app, req.merchant.id, req.channel, now).await?
-    {
+    if settings.require_collector && !health::can_confirm(app, req.merchant.id, req.channel, now).await? {
         return Err(ApiError::new(ErrorCode::NoCollectorOnline));
     }
     let new = NewOrder {
@@ -42,14 +37,10 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         ttl_secs: settings.order_ttl_secs,
         quarantine_secs: settings.quarantine_secs,
     };
-    let outcome = app
-        .store
-        .create_order(new, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::new(ErrorCode::NoFreeAmount),
-            other => ApiError::internal(ErrorCode::CreateFailed, other),
-        })?;
+    let outcome = app.store.create_order(new, now).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::new(ErrorCode::NoFreeAmount),
+        other => ApiError::internal(ErrorCode::CreateFailed, other),
+    })?;
     match outcome {
         CreateOutcome::Created(order) => {
             tracing::info!(order = %order.id, merchant = order.merchant_id, payable = %order.payable_fen, "order created");
@@ -58,20 +49,13 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         }
         CreateOutcome::Existing(order) => Ok(order),
         CreateOutcome::OrderNoReused => Err(ApiError::new(ErrorCode::OrderNoReused)),
-        CreateOutcome::NoCode => Err(ApiError::field(
-            ErrorCode::ChannelUnavailable,
-            "no receiving code for this channel",
-        )),
+        CreateOutcome::NoCode => Err(ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for this channel")),
         CreateOutcome::NoFreeAmount => Err(ApiError::new(ErrorCode::NoFreeAmount)),
     }
 }
 
 /// Applies `change` to an order, logging refused transitions.
-pub async fn change(
-    app: &Shared,
-    id: &str,
-    change: StateChange,
-) -> Result<TransitionOutcome, StoreError> {
+pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<TransitionOutcome, StoreError> {
     let transition = change.transition;
     let actor = change.actor.clone();
     let outcome = app.store.transition(id, change, clock::now()).await;

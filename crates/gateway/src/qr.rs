@@ -39,11 +39,7 @@ impl QrCache {
 
 pub fn render_png(text: &str) -> Option<Vec<u8>> {
     let code = QrCode::new(text.as_bytes()).ok()?;
-    let img = code
-        .render::<Luma<u8>>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build();
+    let img = code.render::<Luma<u8>>().min_dimensions(256, 256).quiet_zone(true).build();
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, ImageFormat::Png).ok()?;
     Some(out.into_inner())

@@ -37,10 +37,7 @@ impl Fen {
         if text.is_empty() {
             return Err(AmountError::Empty);
         }
-        if text.starts_with('-')
-            && text.len() > 1
-            && text[1..].bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        {
+        if text.starts_with('-') && text.len() > 1 && text[1..].bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             return Err(AmountError::NotPositive);
         }
         let (int_part, frac_part) = match text.split_once('.') {
@@ -69,15 +66,8 @@ impl Fen {
         if digits.len() > 12 {
             return Err(AmountError::TooLarge);
         }
-        let yuan: i64 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().map_err(|_| AmountError::Format)?
-        };
-        let fen = yuan
-            .checked_mul(100)
-            .and_then(|v| v.checked_add(frac))
-            .ok_or(AmountError::TooLarge)?;
+        let yuan: i64 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| AmountError::Format)? };
+        let fen = yuan.checked_mul(100).and_then(|v| v.checked_add(frac)).ok_or(AmountError::TooLarge)?;
         if fen <= 0 {
             return Err(AmountError::NotPositive);
         }
@@ -112,8 +102,7 @@ pub struct YuanNumber(pub Fen);
 
 impl Serialize for YuanNumber {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(self.0.to_string())
-            .map_err(serde::ser::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
     }
 }
@@ -148,22 +137,7 @@ mod tests {
 
     #[test]
     fn refuses_everything_else() {
-        for bad in [
-            "1.001",
-            "1e3",
-            "NaN",
-            "inf",
-            "１.００",
-            " 1",
-            "1 ",
-            "1,000",
-            ".5",
-            "5.",
-            "+1",
-            "0x10",
-            "1.-1",
-            "¥1",
-        ] {
+        for bad in ["1.001", "1e3", "NaN", "inf", "１.００", " 1", "1 ", "1,000", ".5", "5.", "+1", "0x10", "1.-1", "¥1"] {
             assert!(Fen::parse_yuan(bad).is_err(), "{bad} should be refused");
         }
         assert_eq!(Fen::parse_yuan("1.001"), Err(AmountError::TooPrecise));
@@ -172,10 +146,7 @@ mod tests {
         assert_eq!(Fen::parse_yuan("0.00"), Err(AmountError::NotPositive));
         assert_eq!(Fen::parse_yuan(""), Err(AmountError::Empty));
         assert_eq!(Fen::parse_yuan("10000000.01"), Err(AmountError::TooLarge));
-        assert_eq!(
-            Fen::parse_yuan("99999999999999999999999"),
-            Err(AmountError::TooLarge)
-        );
+        assert_eq!(Fen::parse_yuan("99999999999999999999999"), Err(AmountError::TooLarge));
     }
 
     #[test]

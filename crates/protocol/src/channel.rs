@@ -80,9 +80,6 @@ pub struct UnknownChannel;
 impl FromStr for Channel {
     type Err = UnknownChannel;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or(UnknownChannel)
+        Channel::ALL.into_iter().find(|c| c.code() == s).ok_or(UnknownChannel)
     }
 }

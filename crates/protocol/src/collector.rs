@@ -15,29 +15,12 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 
 /// The signature over one request:
 /// `hex(HMAC_SHA256(secret, METHOD "\n" path_and_query "\n" timestamp "\n" nonce "\n" hex(sha256(body))))`.
-pub fn request_signature(
-    secret: &str,
-    method: &str,
-    path_and_query: &str,
-    timestamp: i64,
-    nonce: &str,
-    body: &[u8],
-) -> String {
+pub fn request_signature(secret: &str, method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &[u8]) -> String {
     let ts = timestamp.to_string();
     let body_hash = sign::sha256_hex(body);
     sign::hmac_sha256_hex(
         secret.as_bytes(),
-        &[
-            method.as_bytes(),
-            b"\n",
-            path_and_query.as_bytes(),
-            b"\n",
-            ts.as_bytes(),
-            b"\n",
-            nonce.as_bytes(),
-            b"\n",
-            body_hash.as_bytes(),
-        ],
+        &[method.as_bytes(), b"\n", path_and_query.as_bytes(), b"\n", ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body_hash.as_bytes()],
     )
 }
 

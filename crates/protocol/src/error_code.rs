@@ -42,9 +42,7 @@ impl ErrorCode {
             ErrorCode::BadSignature => "签名错误 / signature mismatch",
             ErrorCode::UnknownMerchant => "商户不存在或已停用 / unknown or disabled merchant",
             ErrorCode::CreateFailed => "订单创建失败!",
-            ErrorCode::OrderNoReused => {
-                "订单号已被使用 / order_no already used with different fields"
-            }
+            ErrorCode::OrderNoReused => "订单号已被使用 / order_no already used with different fields",
             ErrorCode::InvalidAmount => "金额无效 / invalid amount",
             ErrorCode::ChannelUnavailable => "支付通道未开通 / channel not enabled",
             ErrorCode::NoFreeAmount => "暂无可用金额,请稍后再试 / no unique payable amount free",

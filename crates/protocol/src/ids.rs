@@ -23,10 +23,7 @@ impl OrderNo {
         if text.is_empty() || text.len() > 64 {
             return Err("order_no must be 1-64 characters");
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err("order_no may contain only A-Z a-z 0-9 _ -");
         }
         Ok(OrderNo(text.to_owned()))
@@ -52,10 +49,7 @@ pub struct OrderId(String);
 
 impl OrderId {
     pub fn generate() -> OrderId {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0) as u32;
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
         let mut bytes = [0u8; 16];
         bytes[..4].copy_from_slice(&secs.to_be_bytes());
         rand::rng().fill_bytes(&mut bytes[4..]);
@@ -67,11 +61,7 @@ impl OrderId {
     /// Accepts only what [`OrderId::generate`] can produce, so a lookup
     /// with anything else never reaches storage.
     pub fn parse(text: &str) -> Option<OrderId> {
-        (text.len() == 22
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-        .then(|| OrderId(text.to_owned()))
+        (text.len() == 22 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')).then(|| OrderId(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -20,14 +20,7 @@ pub fn md5_hex(parts: &[&str]) -> String {
 }
 
 /// `md5(userid + order_no + order_type + amount + return_url + key)`.
-pub fn create_order_sign(
-    userid: &str,
-    order_no: &str,
-    order_type: &str,
-    amount: &str,
-    return_url: &str,
-    key: &str,
-) -> String {
+pub fn create_order_sign(userid: &str, order_no: &str, order_type: &str, amount: &str, return_url: &str, key: &str) -> String {
     md5_hex(&[userid, order_no, order_type, amount, return_url, key])
 }
 
@@ -89,14 +82,9 @@ mod tests {
     use super::*;
 
     fn vectors() -> toml::Table {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/spec/vectors.toml"
-        ))
-        .or_else(|_| {
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.toml"))
-        })
-        .expect("vectors.toml");
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors.toml"))
+            .or_else(|_| std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.toml")))
+            .expect("vectors.toml");
         text.parse().expect("vectors.toml parses")
     }
 
@@ -123,51 +111,21 @@ mod tests {
             assert_eq!(got, s(&v, section, "sign"), "{section}");
         }
         let sec = "gateway.lookup_and_notify";
-        assert_eq!(
-            order_sign(
-                s(&v, sec, "userid"),
-                s(&v, sec, "order_no"),
-                s(&v, sec, "key")
-            ),
-            s(&v, sec, "sign")
-        );
+        assert_eq!(order_sign(s(&v, sec, "userid"), s(&v, sec, "order_no"), s(&v, sec, "key")), s(&v, sec, "sign"));
     }
 
     #[test]
     fn collector_source_vectors() {
         let v = vectors();
-        assert_eq!(
-            vmq_heart_sign(s(&v, "vmq.app_heart", "t"), s(&v, "vmq.app_heart", "key")),
-            s(&v, "vmq.app_heart", "sign")
-        );
+        assert_eq!(vmq_heart_sign(s(&v, "vmq.app_heart", "t"), s(&v, "vmq.app_heart", "key")), s(&v, "vmq.app_heart", "sign"));
         let p = "vmq.app_push";
-        assert_eq!(
-            vmq_push_sign(
-                s(&v, p, "type"),
-                s(&v, p, "price"),
-                s(&v, p, "t"),
-                s(&v, p, "key")
-            ),
-            s(&v, p, "sign")
-        );
+        assert_eq!(vmq_push_sign(s(&v, p, "type"), s(&v, p, "price"), s(&v, p, "t"), s(&v, p, "key")), s(&v, p, "sign"));
         let c = "vmq.create_order";
         assert_eq!(
-            md5_hex(&[
-                s(&v, c, "payId"),
-                s(&v, c, "param"),
-                s(&v, c, "type"),
-                s(&v, c, "price"),
-                s(&v, c, "key")
-            ]),
+            md5_hex(&[s(&v, c, "payId"), s(&v, c, "param"), s(&v, c, "type"), s(&v, c, "price"), s(&v, c, "key")]),
             s(&v, c, "sign")
         );
-        assert_eq!(
-            smsforwarder_sign(
-                s(&v, "smsforwarder", "timestamp"),
-                s(&v, "smsforwarder", "secret")
-            ),
-            s(&v, "smsforwarder", "sign")
-        );
+        assert_eq!(smsforwarder_sign(s(&v, "smsforwarder", "timestamp"), s(&v, "smsforwarder", "secret")), s(&v, "smsforwarder", "sign"));
     }
 
     #[test]

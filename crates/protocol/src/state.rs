@@ -76,13 +76,7 @@ impl OrderState {
 
     /// Waiting for money: the payable amount is reserved and the order can still be paid.
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            OrderState::Accepted
-                | OrderState::CodeAssigned
-                | OrderState::CodeIssued
-                | OrderState::Claimed
-        )
+        matches!(self, OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed)
     }
 
     /// The single place that says which transition leads where.
@@ -153,25 +147,14 @@ mod tests {
 
     #[test]
     fn happy_path() {
-        let s = Accepted
-            .apply(AssignCode)
-            .and_then(|s| s.apply(IssueCode))
-            .unwrap();
+        let s = Accepted.apply(AssignCode).and_then(|s| s.apply(IssueCode)).unwrap();
         assert_eq!(s, CodeIssued);
         assert_eq!(s.apply(Claim).unwrap().apply(Confirm).unwrap(), Confirmed);
     }
 
     #[test]
     fn terminal_states_stay() {
-        for t in [
-            AssignCode,
-            IssueCode,
-            Claim,
-            RejectClaim,
-            Confirm,
-            Expire,
-            Close,
-        ] {
+        for t in [AssignCode, IssueCode, Claim, RejectClaim, Confirm, Expire, Close] {
             assert!(Confirmed.apply(t).is_err());
             assert!(Closed.apply(t).is_err());
         }
@@ -181,15 +164,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for s in [
-            Accepted,
-            CodeAssigned,
-            CodeIssued,
-            Claimed,
-            Confirmed,
-            Expired,
-            Closed,
-        ] {
+        for s in [Accepted, CodeAssigned, CodeIssued, Claimed, Confirmed, Expired, Closed] {
             assert_eq!(OrderState::from_code(s.code()), Some(s));
         }
         assert_eq!(OrderState::from_code(3), None);

@@ -35,10 +35,7 @@ pub struct Writer {
 impl Writer {
     pub fn start(conn: Connection) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx))
-            .expect("spawn the SQLite writer thread");
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || run(conn, rx)).expect("spawn the SQLite writer thread");
         Writer { jobs: tx }
     }
 
@@ -62,23 +59,13 @@ impl Writer {
                 });
             })
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| E::from(WriteError("the writer has stopped".into())))?;
-        rx.await
-            .map_err(|_| E::from(WriteError("the writer dropped a job".into())))?
+        self.jobs.send(job).map_err(|_| E::from(WriteError("the writer has stopped".into())))?;
+        rx.await.map_err(|_| E::from(WriteError("the writer dropped a job".into())))?
     }
 }
 
-fn in_savepoint<T, E: From<WriteError>>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, E>,
-) -> Result<T, E> {
-    let exec = |sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut st| st.execute([]))
-            .map_err(|e| E::from(WriteError::from(e)))
-    };
+fn in_savepoint<T, E: From<WriteError>>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+    let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut st| st.execute([])).map_err(|e| E::from(WriteError::from(e)));
     exec("SAVEPOINT job")?;
     match f(conn) {
         Ok(v) => {
@@ -129,10 +116,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.db");
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t (v INTEGER UNIQUE)",
-        )
-        .unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t (v INTEGER UNIQUE)").unwrap();
         let w = Writer::start(conn);
         let jobs: Vec<_> = (0..100)
             .map(|i| {
@@ -140,11 +124,7 @@ mod tests {
                 tokio::spawn(async move {
                     // every tenth job inserts a duplicate and must fail alone
                     let v = if i % 10 == 9 { i - 1 } else { i };
-                    w.write(move |c| {
-                        c.execute("INSERT INTO t (v) VALUES (?1)", [v])
-                            .map_err(WriteError::from)
-                    })
-                    .await
+                    w.write(move |c| c.execute("INSERT INTO t (v) VALUES (?1)", [v]).map_err(WriteError::from)).await
                 })
             })
             .collect();
@@ -155,10 +135,7 @@ mod tests {
             }
         }
         assert_eq!(failed, 10);
-        let count: i64 = Connection::open(&path)
-            .unwrap()
-            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
-            .unwrap();
+        let count: i64 = Connection::open(&path).unwrap().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 90);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -52,42 +52,27 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut conn = Connection::open(&path).map_err(backend)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(backend)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "journal_mode is {mode}, WAL is required"
-            )));
+            return Err(StoreError::Backend(format!("journal_mode is {mode}, WAL is required")));
         }
         configure(&conn).map_err(backend)?;
         // A larger page cache for the writer: fewer reads on the commit path.
-        conn.pragma_update(None, "cache_size", -16_384)
-            .map_err(backend)?;
+        conn.pragma_update(None, "cache_size", -16_384).map_err(backend)?;
         migrate::run(&mut conn)?;
         let readers = (0..READERS)
             .map(|_| {
-                let c = Connection::open_with_flags(
-                    &path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
+                let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
                 configure(&c)?;
                 Ok(Mutex::new(c))
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(backend)?
             .into();
-        Ok(SqliteStore {
-            writer: Writer::start(conn),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            path,
-        })
+        Ok(SqliteStore { writer: Writer::start(conn), readers, next_reader: AtomicUsize::new(0), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -99,10 +84,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.writer
-            .write(move |c| f(c).map_err(JobError))
-            .await
-            .map_err(|e: JobError| e.0)
+        self.writer.write(move |c| f(c).map_err(JobError)).await.map_err(|e: JobError| e.0)
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -113,9 +95,7 @@ impl SqliteStore {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
-            let conn = readers[i]
-                .lock()
-                .map_err(|_| StoreError::Backend("reader poisoned".into()))?;
+            let conn = readers[i].lock().map_err(|_| StoreError::Backend("reader poisoned".into()))?;
             f(&conn).map_err(backend)
         })
         .await

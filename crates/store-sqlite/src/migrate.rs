@@ -9,26 +9,15 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initia
 pub fn run(conn: &mut Connection) -> Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
         .map_err(backend)?;
-    let current: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(backend)?;
     let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Backend(format!(
-            "database schema {current} is newer than this program ({newest})"
-        )));
+        return Err(StoreError::Backend(format!("database schema {current} is newer than this program ({newest})")));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
         tx.execute_batch(sql).map_err(backend)?;
-        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s', 'now'))", [version])
-            .map_err(backend)?;
+        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s', 'now'))", [version]).map_err(backend)?;
         tx.commit().map_err(backend)?;
         tracing::info!(version, "applied migration");
     }

@@ -3,9 +3,7 @@
 use crate::backend;
 use crate::rows::{self, ORDER_COLUMNS};
 use jiufu_protocol::{Fen, OrderState, Transition};
-use jiufu_store::{
-    CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome,
-};
+use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
@@ -15,30 +13,16 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
 }
 
 pub fn load_by_no(conn: &Connection, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
-    conn.prepare_cached(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"
-    ))
-    .and_then(|mut st| {
-        st.query_row(params![merchant_id, order_no], rows::order)
-            .optional()
-    })
-    .map_err(backend)
+    conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))
+        .and_then(|mut st| st.query_row(params![merchant_id, order_no], rows::order).optional())
+        .map_err(backend)
 }
 
-fn insert_event(
-    conn: &Connection,
-    order: &Order,
-    from: Option<OrderState>,
-    actor: &str,
-    reason: &str,
-    at: i64,
-) -> Result<()> {
+fn insert_event(conn: &Connection, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .and_then(|mut st| {
-        st.execute(params![order.id, order.merchant_id, from.map(|s| s.code()), order.state.code(), actor, reason, at])
-    })
+    .and_then(|mut st| st.execute(params![order.id, order.merchant_id, from.map(|s| s.code()), order.state.code(), actor, reason, at]))
     .map_err(backend)?;
     Ok(())
 }
@@ -46,11 +30,7 @@ fn insert_event(
 pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcome> {
     if let Some(existing) = load_by_no(conn, new.merchant_id, &new.order_no)? {
         let open = existing.state_at(now).is_open();
-        return Ok(if open && existing.same_request(&new) {
-            CreateOutcome::Existing(existing)
-        } else {
-            CreateOutcome::OrderNoReused
-        });
+        return Ok(if open && existing.same_request(&new) { CreateOutcome::Existing(existing) } else { CreateOutcome::OrderNoReused });
     }
     // Expired orders keep their amount through quarantine anyway, and the
     // timer frees finished quarantines every second: nothing to sweep here,
@@ -60,9 +40,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         .prepare_cached(
             "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = ?1 AND channel = ?2 AND enabled = 1 AND removed = 0 ORDER BY id",
         )
-        .and_then(|mut st| {
-            st.query_map(params![new.merchant_id, new.channel.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
-        })
+        .and_then(|mut st| st.query_map(params![new.merchant_id, new.channel.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
         .map_err(backend)?;
     if codes.is_empty() {
         return Ok(CreateOutcome::NoCode);
@@ -71,9 +49,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         return Ok(CreateOutcome::NoFreeAmount);
     };
 
-    let state = OrderState::Accepted
-        .apply(Transition::AssignCode)?
-        .apply(Transition::IssueCode)?;
+    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
     let order = Order {
         id: new.id,
         merchant_id: new.merchant_id,
@@ -131,14 +107,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         }
         e => backend(e),
     })?;
-    insert_event(
-        conn,
-        &order,
-        None,
-        "merchant",
-        "created; code assigned and issued",
-        now,
-    )?;
+    insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
     Ok(CreateOutcome::Created(order))
 }
 
@@ -146,20 +115,12 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
 /// code for exactly that amount, else a general one). The taken amounts are
 /// read in the candidates' order and merged with them, so the usual case
 /// (the first candidate is free) reads one row.
-fn choose_amount(
-    conn: &Connection,
-    new: &NewOrder,
-    codes: &[(i64, Option<i64>, String)],
-) -> Result<Option<(Fen, (i64, String))>> {
+fn choose_amount(conn: &Connection, new: &NewOrder, codes: &[(i64, Option<i64>, String)]) -> Result<Option<(Fen, (i64, String))>> {
     let (Some(first), Some(last)) = (new.candidates.first(), new.candidates.last()) else {
         return Ok(None);
     };
     let descending = first >= last;
-    let (lo, hi) = if descending {
-        (last.0, first.0)
-    } else {
-        (first.0, last.0)
-    };
+    let (lo, hi) = if descending { (last.0, first.0) } else { (first.0, last.0) };
     let sql = if descending {
         "SELECT payable_fen FROM orders WHERE merchant_id = ?1 AND channel = ?2 AND slot_held = 1 AND payable_fen BETWEEN ?3 AND ?4 \
          ORDER BY payable_fen DESC"
@@ -168,17 +129,8 @@ fn choose_amount(
          ORDER BY payable_fen ASC"
     };
     let mut st = conn.prepare_cached(sql).map_err(backend)?;
-    let mut taken = st
-        .query(params![new.merchant_id, new.channel.code(), lo, hi])
-        .map_err(backend)?;
-    let mut next_taken = || -> Result<Option<i64>> {
-        taken
-            .next()
-            .map_err(backend)?
-            .map(|r| r.get(0))
-            .transpose()
-            .map_err(backend)
-    };
+    let mut taken = st.query(params![new.merchant_id, new.channel.code(), lo, hi]).map_err(backend)?;
+    let mut next_taken = || -> Result<Option<i64>> { taken.next().map_err(backend)?.map(|r| r.get(0)).transpose().map_err(backend) };
     let mut head = next_taken()?;
     let general = codes.iter().find(|c| c.1.is_none());
     for fen in &new.candidates {
@@ -205,12 +157,7 @@ pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
         .map_err(backend)?;
     let mut expired = Vec::with_capacity(due.len());
     for order in due {
-        if let TransitionOutcome::Applied(o) = apply(
-            conn,
-            order,
-            &StateChange::new(Transition::Expire, "timer"),
-            now,
-        )? {
+        if let TransitionOutcome::Applied(o) = apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
             expired.push(o);
         }
     }
@@ -223,39 +170,20 @@ pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
         .map_err(backend)
 }
 
-pub fn transition(
-    conn: &Connection,
-    id: &str,
-    change: &StateChange,
-    now: i64,
-) -> Result<TransitionOutcome> {
+pub fn transition(conn: &Connection, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     let mut order = load(conn, id)?.ok_or(StoreError::NotFound)?;
     // Lazy expiry: time ran out before the timer noticed.
     if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {
-        order = match apply(
-            conn,
-            order,
-            &StateChange::new(Transition::Expire, "timer"),
-            now,
-        )? {
+        order = match apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
             TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => o,
         };
     }
     apply(conn, order, change, now)
 }
 
-fn apply(
-    conn: &Connection,
-    order: Order,
-    change: &StateChange,
-    now: i64,
-) -> Result<TransitionOutcome> {
+fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     if change.transition == Transition::Confirm && order.state == OrderState::Confirmed {
-        let same = change
-            .payment
-            .as_ref()
-            .map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref())
-            .unwrap_or(false);
+        let same = change.payment.as_ref().map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref()).unwrap_or(false);
         if same {
             return Ok(TransitionOutcome::AlreadyApplied(order));
         }
@@ -302,17 +230,13 @@ fn apply(
             .map_err(backend)?;
             Ok(n)
         }
-        Transition::Expire | Transition::AssignCode | Transition::IssueCode => conn.execute(
-            "UPDATE orders SET state = ?1 WHERE id = ?2 AND state = ?3",
-            params![next.code(), order.id, from.code()],
-        ),
+        Transition::Expire | Transition::AssignCode | Transition::IssueCode => {
+            conn.execute("UPDATE orders SET state = ?1 WHERE id = ?2 AND state = ?3", params![next.code(), order.id, from.code()])
+        }
     }
     .map_err(backend)?;
     if updated != 1 {
-        return Err(StoreError::Conflict(format!(
-            "order {} changed underneath",
-            order.id
-        )));
+        return Err(StoreError::Conflict(format!("order {} changed underneath", order.id)));
     }
     let order = load(conn, &order.id)?.ok_or(StoreError::NotFound)?;
     insert_event(conn, &order, Some(from), &change.actor, &change.reason, now)?;

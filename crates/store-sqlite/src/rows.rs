@@ -1,10 +1,7 @@
 //! Mapping between rows and records.
 
 use jiufu_protocol::{Channel, Fen, OrderState, Secret};
-use jiufu_store::{
-    Code, Device, Merchant, MerchantSettings, Notification, NotifyAttempt, NotifyStatus, Order,
-    UnmatchedPayment,
-};
+use jiufu_store::{Code, Device, Merchant, MerchantSettings, Notification, NotifyAttempt, NotifyStatus, Order, UnmatchedPayment};
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 
@@ -14,9 +11,7 @@ pub struct ChannelCol(pub Channel);
 impl FromSql for ChannelCol {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = value.as_str()?;
-        s.parse()
-            .map(ChannelCol)
-            .map_err(|e| FromSqlError::Other(Box::new(e)))
+        s.parse().map(ChannelCol).map_err(|e| FromSqlError::Other(Box::new(e)))
     }
 }
 
@@ -25,15 +20,12 @@ pub struct StateCol(pub OrderState);
 impl FromSql for StateCol {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let v = value.as_i64()?;
-        i32::try_from(v)
-            .ok()
-            .and_then(OrderState::from_code)
-            .map(StateCol)
-            .ok_or(FromSqlError::OutOfRange(v))
+        i32::try_from(v).ok().and_then(OrderState::from_code).map(StateCol).ok_or(FromSqlError::OutOfRange(v))
     }
 }
 
-pub const MERCHANT_COLUMNS: &str = "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, require_collector, created_at";
+pub const MERCHANT_COLUMNS: &str =
+    "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, require_collector, created_at";
 
 pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
     Ok(Merchant {
@@ -54,8 +46,7 @@ pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
     })
 }
 
-pub const CODE_COLUMNS: &str =
-    "id, merchant_id, channel, qr_text, amount_fen, name, enabled, origin, uid, created_at";
+pub const CODE_COLUMNS: &str = "id, merchant_id, channel, qr_text, amount_fen, name, enabled, origin, uid, created_at";
 
 pub fn code(row: &Row<'_>) -> rusqlite::Result<Code> {
     Ok(Code {
@@ -106,8 +97,7 @@ pub fn order(row: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
-pub const NOTIFICATION_COLUMNS: &str =
-    "order_id, merchant_id, url, status, attempts, next_at, created_at, delivered_at";
+pub const NOTIFICATION_COLUMNS: &str = "order_id, merchant_id, url, status, attempts, next_at, created_at, delivered_at";
 
 pub fn notification(row: &Row<'_>) -> rusqlite::Result<Notification> {
     let status: String = row.get(3)?;
@@ -115,8 +105,7 @@ pub fn notification(row: &Row<'_>) -> rusqlite::Result<Notification> {
         order_id: row.get(0)?,
         merchant_id: row.get(1)?,
         url: row.get(2)?,
-        status: NotifyStatus::parse(&status)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(status))?,
+        status: NotifyStatus::parse(&status).ok_or_else(|| rusqlite::Error::InvalidColumnName(status))?,
         attempts: row.get(4)?,
         next_at: row.get(5)?,
         created_at: row.get(6)?,
@@ -135,8 +124,7 @@ pub fn attempt(row: &Row<'_>) -> rusqlite::Result<NotifyAttempt> {
     })
 }
 
-pub const DEVICE_COLUMNS: &str =
-    "id, merchant_id, name, secret, created_at, last_seen, sources_json";
+pub const DEVICE_COLUMNS: &str = "id, merchant_id, name, secret, created_at, last_seen, sources_json";
 
 pub fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {

@@ -1,9 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: reads on the pool, writes through the writer.
 
 use crate::backend;
-use crate::rows::{
-    self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS,
-};
+use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
 use crate::{SqliteStore, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition};
@@ -38,32 +36,21 @@ impl Store for SqliteStore {
                 }
                 e => backend(e),
             })?;
-            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [new.id], rows::merchant)
-                .map_err(backend)
+            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [new.id], rows::merchant).map_err(backend)
         })
         .await
     }
 
     async fn merchant(&self, id: i64) -> Result<Option<Merchant>> {
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"
-            ))?
-            .query_row([id], rows::merchant)
-            .optional()
+            c.prepare_cached(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"))?.query_row([id], rows::merchant).optional()
         })
         .await
     }
 
     async fn merchants(&self) -> Result<Vec<Merchant>> {
-        self.read(|c| {
-            c.prepare(&format!(
-                "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY id"
-            ))?
-            .query_map([], rows::merchant)?
-            .collect()
-        })
-        .await
+        self.read(|c| c.prepare(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY id"))?.query_map([], rows::merchant)?.collect())
+            .await
     }
 
     async fn add_code(&self, new: NewCode, now: i64) -> Result<Code> {
@@ -79,20 +66,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn replace_device_codes(
-        &self,
-        merchant_id: i64,
-        device_id: &str,
-        codes: Vec<NewCode>,
-        now: i64,
-    ) -> Result<usize> {
+    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
         let device_id = device_id.to_owned();
         self.write(move |conn| {
-            conn.execute(
-                "UPDATE codes SET removed = 1 WHERE merchant_id = ?1 AND origin = ?2",
-                params![merchant_id, device_id],
-            )
-            .map_err(backend)?;
+            conn.execute("UPDATE codes SET removed = 1 WHERE merchant_id = ?1 AND origin = ?2", params![merchant_id, device_id])
+                .map_err(backend)?;
             for code in &codes {
                 insert_code(conn, code, now)?;
             }
@@ -108,9 +86,7 @@ impl Store for SqliteStore {
     async fn order(&self, id: &str) -> Result<Option<Order>> {
         let id = id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?
-                .query_row([id], rows::order)
-                .optional()
+            c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?.query_row([id], rows::order).optional()
         })
         .await
     }
@@ -118,11 +94,9 @@ impl Store for SqliteStore {
     async fn order_by_no(&self, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
         let order_no = order_no.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"
-            ))?
-            .query_row(params![merchant_id, order_no], rows::order)
-            .optional()
+            c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))?
+                .query_row(params![merchant_id, order_no], rows::order)
+                .optional()
         })
         .await
     }
@@ -140,40 +114,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn transition(
-        &self,
-        id: &str,
-        change: StateChange,
-        now: i64,
-    ) -> Result<TransitionOutcome> {
+    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome> {
         let id = id.to_owned();
-        self.write(move |conn| orders::transition(conn, &id, &change, now))
-            .await
+        self.write(move |conn| orders::transition(conn, &id, &change, now)).await
     }
 
     async fn expire_due(&self, now: i64) -> Result<Vec<Order>> {
         self.write(move |conn| {
             let expired = orders::expire_open(conn, now)?;
             orders::release_slots(conn, now)?;
-            conn.execute("DELETE FROM device_nonces WHERE expires_at <= ?1", [now])
-                .map_err(backend)?;
+            conn.execute("DELETE FROM device_nonces WHERE expires_at <= ?1", [now]).map_err(backend)?;
             Ok(expired)
         })
         .await
     }
 
-    async fn order_events(
-        &self,
-        merchant_id: i64,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<(i64, Order)>> {
+    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
         self.read(move |c| {
-            let cols = ORDER_COLUMNS
-                .split(", ")
-                .map(|col| format!("o.{}", col.trim()))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let cols = ORDER_COLUMNS.split(", ").map(|col| format!("o.{}", col.trim())).collect::<Vec<_>>().join(", ");
             c.prepare_cached(&format!(
                 "SELECT {cols}, e.seq FROM order_events e JOIN orders o ON o.id = e.order_id \
                  WHERE e.merchant_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
@@ -189,12 +147,7 @@ impl Store for SqliteStore {
     }
 
     async fn last_event_seq(&self) -> Result<i64> {
-        self.read(|c| {
-            c.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_events", [], |r| {
-                r.get(0)
-            })
-        })
-        .await
+        self.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_events", [], |r| r.get(0))).await
     }
 
     async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>> {
@@ -257,11 +210,9 @@ impl Store for SqliteStore {
     async fn notification(&self, order_id: &str) -> Result<Option<Notification>> {
         let id = order_id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = ?1"
-            ))?
-            .query_row([id], rows::notification)
-            .optional()
+            c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = ?1"))?
+                .query_row([id], rows::notification)
+                .optional()
         })
         .await
     }
@@ -269,9 +220,11 @@ impl Store for SqliteStore {
     async fn notify_attempts(&self, order_id: &str) -> Result<Vec<NotifyAttempt>> {
         let id = order_id.to_owned();
         self.read(move |c| {
-            c.prepare("SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = ?1 ORDER BY id")?
-                .query_map([id], rows::attempt)?
-                .collect()
+            c.prepare(
+                "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = ?1 ORDER BY id",
+            )?
+            .query_map([id], rows::attempt)?
+            .collect()
         })
         .await
     }
@@ -281,10 +234,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let order = orders::load(conn, &id)?.ok_or(StoreError::NotFound)?;
             if order.state != OrderState::Confirmed {
-                return Err(StoreError::Transition(jiufu_protocol::TransitionError {
-                    from: order.state,
-                    transition: Transition::Confirm,
-                }));
+                return Err(StoreError::Transition(jiufu_protocol::TransitionError { from: order.state, transition: Transition::Confirm }));
             }
             conn.execute(
                 "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
@@ -298,13 +248,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_pairing_token(
-        &self,
-        token_hash: &str,
-        merchant_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<()> {
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()> {
         let hash = token_hash.to_owned();
         self.write(move |conn| {
             conn.execute(
@@ -317,12 +261,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn redeem_pairing_token(
-        &self,
-        token_hash: &str,
-        device: NewDevice,
-        now: i64,
-    ) -> Result<Option<Device>> {
+    async fn redeem_pairing_token(&self, token_hash: &str, device: NewDevice, now: i64) -> Result<Option<Device>> {
         let hash = token_hash.to_owned();
         self.write(move |conn| {
             let merchant: Option<i64> = conn
@@ -350,33 +289,21 @@ impl Store for SqliteStore {
     async fn device(&self, id: &str) -> Result<Option<Device>> {
         let id = id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
-            ))?
-            .query_row([id], rows::device)
-            .optional()
+            c.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"))?.query_row([id], rows::device).optional()
         })
         .await
     }
 
     async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>> {
         self.read(move |c| {
-            c.prepare(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = ?1 ORDER BY created_at"
-            ))?
-            .query_map([merchant_id], rows::device)?
-            .collect()
+            c.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = ?1 ORDER BY created_at"))?
+                .query_map([merchant_id], rows::device)?
+                .collect()
         })
         .await
     }
 
-    async fn use_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        expires_at: i64,
-        _now: i64,
-    ) -> Result<bool> {
+    async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, _now: i64) -> Result<bool> {
         let (device_id, nonce) = (device_id.to_owned(), nonce.to_owned());
         self.write(move |conn| {
             conn.execute(
@@ -392,11 +319,8 @@ impl Store for SqliteStore {
     async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()> {
         let (device_id, sources) = (device_id.to_owned(), sources_json.to_owned());
         self.write(move |conn| {
-            conn.execute(
-                "UPDATE devices SET last_seen = ?1, sources_json = ?2 WHERE id = ?3",
-                params![now, sources, device_id],
-            )
-            .map_err(backend)?;
+            conn.execute("UPDATE devices SET last_seen = ?1, sources_json = ?2 WHERE id = ?3", params![now, sources, device_id])
+                .map_err(backend)?;
             Ok(())
         })
         .await
@@ -407,7 +331,17 @@ impl Store for SqliteStore {
             conn.execute(
                 "INSERT INTO unmatched_payments (device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, \
                  raw_text, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                params![p.device_id, p.observation_id, p.merchant_id, p.channel.code(), p.amount.0, p.observed_at, p.source, p.raw_text, p.reported_at],
+                params![
+                    p.device_id,
+                    p.observation_id,
+                    p.merchant_id,
+                    p.channel.code(),
+                    p.amount.0,
+                    p.observed_at,
+                    p.source,
+                    p.raw_text,
+                    p.reported_at
+                ],
             )
             .map(|n| n == 1)
             .map_err(backend)

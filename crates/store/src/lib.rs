@@ -39,13 +39,7 @@ pub trait Store: Send + Sync + 'static {
     async fn add_code(&self, new: NewCode, now: i64) -> Result<Code>;
     async fn codes(&self, merchant_id: i64) -> Result<Vec<Code>>;
     /// Replaces every code that came from `device_id` with `codes`.
-    async fn replace_device_codes(
-        &self,
-        merchant_id: i64,
-        device_id: &str,
-        codes: Vec<NewCode>,
-        now: i64,
-    ) -> Result<usize>;
+    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize>;
 
     // --- orders ----------------------------------------------------------
     /// Creates an order in one transaction: idempotency check on
@@ -60,22 +54,12 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a state-machine transition. A transition to 9 also records
     /// the payment and enqueues the merchant notification in the same
     /// transaction.
-    async fn transition(
-        &self,
-        id: &str,
-        change: StateChange,
-        now: i64,
-    ) -> Result<TransitionOutcome>;
+    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome>;
     /// Expires every open order whose time is up and releases the amount
     /// slots whose quarantine is over. Returns the orders it expired.
     async fn expire_due(&self, now: i64) -> Result<Vec<Order>>;
     /// Order changes after `after` for one merchant, oldest first.
-    async fn order_events(
-        &self,
-        merchant_id: i64,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<(i64, Order)>>;
+    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
     async fn last_event_seq(&self) -> Result<i64>;
     async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>>;
 
@@ -88,30 +72,13 @@ pub trait Store: Send + Sync + 'static {
     async fn resend_notification(&self, order_id: &str, now: i64) -> Result<()>;
 
     // --- collectors ------------------------------------------------------
-    async fn create_pairing_token(
-        &self,
-        token_hash: &str,
-        merchant_id: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<()>;
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()>;
     /// Uses a pairing token once and creates the device it pairs.
-    async fn redeem_pairing_token(
-        &self,
-        token_hash: &str,
-        device: NewDevice,
-        now: i64,
-    ) -> Result<Option<Device>>;
+    async fn redeem_pairing_token(&self, token_hash: &str, device: NewDevice, now: i64) -> Result<Option<Device>>;
     async fn device(&self, id: &str) -> Result<Option<Device>>;
     async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>>;
     /// Records a request nonce; false when it was seen before (a replay).
-    async fn use_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool>;
+    async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
     async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()>;
     /// Idempotent on (device, observation id).
     async fn record_unmatched(&self, payment: UnmatchedPayment) -> Result<bool>;
@@ -125,12 +92,7 @@ pub fn holds_slot(state: OrderState) -> bool {
 
 impl StateChange {
     pub fn new(transition: Transition, actor: impl Into<String>) -> Self {
-        StateChange {
-            transition,
-            actor: actor.into(),
-            reason: String::new(),
-            payment: None,
-        }
+        StateChange { transition, actor: actor.into(), reason: String::new(), payment: None }
     }
 
     pub fn reason(mut self, reason: impl Into<String>) -> Self {

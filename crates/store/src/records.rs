@@ -127,11 +127,7 @@ impl Order {
     /// The state as of `now`: an open order past its expiry reads as expired
     /// even before the timer has written it.
     pub fn state_at(&self, now: i64) -> OrderState {
-        if self.state.is_open() && now >= self.expire_at {
-            OrderState::Expired
-        } else {
-            self.state
-        }
+        if self.state.is_open() && now >= self.expire_at { OrderState::Expired } else { self.state }
     }
 
     pub fn ttl_secs(&self) -> i64 {

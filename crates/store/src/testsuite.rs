@@ -18,15 +18,7 @@ const NOW: i64 = 1_700_000_000;
 
 async fn merchant<S: Store>(store: &S, id: i64, settings: MerchantSettings) -> Merchant {
     let m = store
-        .create_merchant(
-            NewMerchant {
-                id,
-                name: format!("shop {id}"),
-                key: Secret::new(format!("key{id}")),
-                settings,
-            },
-            NOW,
-        )
+        .create_merchant(NewMerchant { id, name: format!("shop {id}"), key: Secret::new(format!("key{id}")), settings }, NOW)
         .await
         .expect("create merchant");
     store
@@ -83,186 +75,69 @@ async fn merchants<S: Store>(store: &S) {
     assert_eq!(m.key.expose(), "key1");
     assert!(m.enabled);
     assert!(matches!(
-        store
-            .create_merchant(
-                NewMerchant {
-                    id: 1,
-                    name: "x".into(),
-                    key: Secret::new("k"),
-                    settings: Default::default()
-                },
-                NOW
-            )
-            .await,
+        store.create_merchant(NewMerchant { id: 1, name: "x".into(), key: Secret::new("k"), settings: Default::default() }, NOW).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(
-        store.merchant(1).await.unwrap().unwrap().settings,
-        MerchantSettings::default()
-    );
+    assert_eq!(store.merchant(1).await.unwrap().unwrap().settings, MerchantSettings::default());
     assert!(store.merchant(999).await.unwrap().is_none());
     assert_eq!(store.codes(1).await.unwrap().len(), 1);
 }
 
 async fn unique_amounts<S: Store>(store: &S) {
     merchant(store, 2, MerchantSettings::default()).await;
-    let a = created(
-        store
-            .create_order(order(2, "a", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-    );
-    let b = created(
-        store
-            .create_order(order(2, "b", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-    );
-    let c = created(
-        store
-            .create_order(order(2, "c", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        (a.payable_fen, b.payable_fen, c.payable_fen),
-        (Fen(1000), Fen(999), Fen(998))
-    );
+    let a = created(store.create_order(order(2, "a", 1000, steps(1000, 3)), NOW).await.unwrap());
+    let b = created(store.create_order(order(2, "b", 1000, steps(1000, 3)), NOW).await.unwrap());
+    let c = created(store.create_order(order(2, "c", 1000, steps(1000, 3)), NOW).await.unwrap());
+    assert_eq!((a.payable_fen, b.payable_fen, c.payable_fen), (Fen(1000), Fen(999), Fen(998)));
     assert_eq!(a.state, OrderState::CodeIssued);
     assert_eq!(a.qr_text, "https://qr.alipay.com/m2");
-    assert!(matches!(
-        store
-            .create_order(order(2, "d", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-        CreateOutcome::NoFreeAmount
-    ));
+    assert!(matches!(store.create_order(order(2, "d", 1000, steps(1000, 3)), NOW).await.unwrap(), CreateOutcome::NoFreeAmount));
     // nothing half-created
     assert!(store.order_by_no(2, "d").await.unwrap().is_none());
     // stepping up, with a hole in the taken amounts
-    let up = |no: &str| {
-        order(
-            2,
-            no,
-            998,
-            vec![Fen(998), Fen(999), Fen(1000), Fen(1001), Fen(1002)],
-        )
-    };
-    assert_eq!(
-        created(store.create_order(up("u1"), NOW).await.unwrap()).payable_fen,
-        Fen(1001)
-    );
-    assert_eq!(
-        created(store.create_order(up("u2"), NOW).await.unwrap()).payable_fen,
-        Fen(1002)
-    );
-    assert!(matches!(
-        store.create_order(up("u3"), NOW).await.unwrap(),
-        CreateOutcome::NoFreeAmount
-    ));
-    let gap = created(
-        store
-            .create_order(order(2, "g", 2000, steps(2000, 1)), NOW)
-            .await
-            .unwrap(),
-    );
+    let up = |no: &str| order(2, no, 998, vec![Fen(998), Fen(999), Fen(1000), Fen(1001), Fen(1002)]);
+    assert_eq!(created(store.create_order(up("u1"), NOW).await.unwrap()).payable_fen, Fen(1001));
+    assert_eq!(created(store.create_order(up("u2"), NOW).await.unwrap()).payable_fen, Fen(1002));
+    assert!(matches!(store.create_order(up("u3"), NOW).await.unwrap(), CreateOutcome::NoFreeAmount));
+    let gap = created(store.create_order(order(2, "g", 2000, steps(2000, 1)), NOW).await.unwrap());
     assert_eq!(gap.payable_fen, Fen(2000));
-    let around = created(
-        store
-            .create_order(order(2, "h", 2001, steps(2001, 3)), NOW)
-            .await
-            .unwrap(),
-    );
+    let around = created(store.create_order(order(2, "h", 2001, steps(2001, 3)), NOW).await.unwrap());
     assert_eq!(around.payable_fen, Fen(2001));
-    let below = created(
-        store
-            .create_order(order(2, "i", 2001, steps(2001, 3)), NOW)
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        below.payable_fen,
-        Fen(1999),
-        "2001 and 2000 taken, 1999 free"
-    );
+    let below = created(store.create_order(order(2, "i", 2001, steps(2001, 3)), NOW).await.unwrap());
+    assert_eq!(below.payable_fen, Fen(1999), "2001 and 2000 taken, 1999 free");
     // another channel without a code
     let mut wx = order(2, "e", 1000, steps(1000, 3));
     wx.channel = Channel::P902;
-    assert!(matches!(
-        store.create_order(wx, NOW).await.unwrap(),
-        CreateOutcome::NoCode
-    ));
+    assert!(matches!(store.create_order(wx, NOW).await.unwrap(), CreateOutcome::NoCode));
 }
 
 async fn idempotent_create<S: Store>(store: &S) {
     merchant(store, 3, MerchantSettings::default()).await;
-    let first = created(
-        store
-            .create_order(order(3, "same", 500, steps(500, 5)), NOW)
-            .await
-            .unwrap(),
-    );
-    match store
-        .create_order(order(3, "same", 500, steps(500, 5)), NOW + 1)
-        .await
-        .unwrap()
-    {
+    let first = created(store.create_order(order(3, "same", 500, steps(500, 5)), NOW).await.unwrap());
+    match store.create_order(order(3, "same", 500, steps(500, 5)), NOW + 1).await.unwrap() {
         CreateOutcome::Existing(o) => assert_eq!(o.id, first.id),
         other => panic!("expected Existing, got {other:?}"),
     }
     let mut changed = order(3, "same", 501, steps(501, 5));
     changed.subject = "other".into();
-    assert!(matches!(
-        store.create_order(changed, NOW + 1).await.unwrap(),
-        CreateOutcome::OrderNoReused
-    ));
+    assert!(matches!(store.create_order(changed, NOW + 1).await.unwrap(), CreateOutcome::OrderNoReused));
 }
 
 async fn transitions_and_outbox<S: Store>(store: &S) {
     merchant(store, 4, MerchantSettings::default()).await;
-    let o = created(
-        store
-            .create_order(order(4, "t1", 100, steps(100, 5)), NOW)
-            .await
-            .unwrap(),
-    );
-    let claimed = match store
-        .transition(
-            &o.id,
-            StateChange::new(Transition::Claim, "customer"),
-            NOW + 1,
-        )
-        .await
-        .unwrap()
-    {
+    let o = created(store.create_order(order(4, "t1", 100, steps(100, 5)), NOW).await.unwrap());
+    let claimed = match store.transition(&o.id, StateChange::new(Transition::Claim, "customer"), NOW + 1).await.unwrap() {
         TransitionOutcome::Applied(o) => o,
         other => panic!("{other:?}"),
     };
     assert_eq!(claimed.state, OrderState::Claimed);
     assert_eq!(claimed.claimed_at, Some(NOW + 1));
     assert!(matches!(
-        store
-            .transition(
-                &o.id,
-                StateChange::new(Transition::Claim, "customer"),
-                NOW + 2
-            )
-            .await,
+        store.transition(&o.id, StateChange::new(Transition::Claim, "customer"), NOW + 2).await,
         Err(StoreError::Transition(_))
     ));
-    let pay = PaymentRecord {
-        paid_fen: Fen(100),
-        evidence_id: "obs-1".into(),
-        evidence_json: "{}".into(),
-    };
-    let done = match store
-        .transition(
-            &o.id,
-            StateChange::new(Transition::Confirm, "device:x").payment(pay.clone()),
-            NOW + 3,
-        )
-        .await
-        .unwrap()
+    let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-1".into(), evidence_json: "{}".into() };
+    let done = match store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(pay.clone()), NOW + 3).await.unwrap()
     {
         TransitionOutcome::Applied(o) => o,
         other => panic!("{other:?}"),
@@ -270,37 +145,13 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
     assert_eq!(done.state, OrderState::Confirmed);
     assert_eq!(done.paid_fen, Some(Fen(100)));
     assert!(matches!(
-        store
-            .transition(
-                &o.id,
-                StateChange::new(Transition::Confirm, "device:x").payment(pay),
-                NOW + 4
-            )
-            .await
-            .unwrap(),
+        store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(pay), NOW + 4).await.unwrap(),
         TransitionOutcome::AlreadyApplied(_)
     ));
-    let other = PaymentRecord {
-        paid_fen: Fen(100),
-        evidence_id: "obs-2".into(),
-        evidence_json: "{}".into(),
-    };
-    assert!(
-        store
-            .transition(
-                &o.id,
-                StateChange::new(Transition::Confirm, "device:x").payment(other),
-                NOW + 4
-            )
-            .await
-            .is_err()
-    );
+    let other = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-2".into(), evidence_json: "{}".into() };
+    assert!(store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(other), NOW + 4).await.is_err());
     // the outbox row came with the state change
-    let n = store
-        .notification(&o.id)
-        .await
-        .unwrap()
-        .expect("outbox row");
+    let n = store.notification(&o.id).await.unwrap().expect("outbox row");
     assert_eq!(n.status, NotifyStatus::Pending);
     assert_eq!(n.url, "https://shop.example/notify");
     let due = store.due_notifications(NOW + 3, 10).await.unwrap();
@@ -313,41 +164,20 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
         error: String::new(),
         delivered,
     };
-    store
-        .record_attempt(attempt(false), NotifyNext::RetryAt(NOW + 20))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .due_notifications(NOW + 6, 10)
-            .await
-            .unwrap()
-            .iter()
-            .all(|d| d.order_id != o.id)
-    );
-    store
-        .record_attempt(attempt(true), NotifyNext::Delivered)
-        .await
-        .unwrap();
+    store.record_attempt(attempt(false), NotifyNext::RetryAt(NOW + 20)).await.unwrap();
+    assert!(store.due_notifications(NOW + 6, 10).await.unwrap().iter().all(|d| d.order_id != o.id));
+    store.record_attempt(attempt(true), NotifyNext::Delivered).await.unwrap();
     let n = store.notification(&o.id).await.unwrap().unwrap();
     assert_eq!((n.status, n.attempts), (NotifyStatus::Delivered, 2));
     assert_eq!(store.notify_attempts(&o.id).await.unwrap().len(), 2);
     assert!(store.order(&o.id).await.unwrap().unwrap().notified);
     store.resend_notification(&o.id, NOW + 30).await.unwrap();
-    assert_eq!(
-        store.notification(&o.id).await.unwrap().unwrap().status,
-        NotifyStatus::Pending
-    );
+    assert_eq!(store.notification(&o.id).await.unwrap().unwrap().status, NotifyStatus::Pending);
     let history = store.order_history(&o.id).await.unwrap();
     let states: Vec<i32> = history.iter().map(|e| e.to_state.code()).collect();
     assert_eq!(states, vec![5, 8, 9]);
     // the slot is free again once paid
-    let again = created(
-        store
-            .create_order(order(4, "t2", 100, steps(100, 5)), NOW + 40)
-            .await
-            .unwrap(),
-    );
+    let again = created(store.create_order(order(4, "t2", 100, steps(100, 5)), NOW + 40).await.unwrap());
     assert_eq!(again.payable_fen, Fen(100));
     let events = store.order_events(4, 0, 100).await.unwrap();
     assert_eq!(events.len(), 4);
@@ -357,121 +187,37 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
 
 async fn expiry_and_quarantine<S: Store>(store: &S) {
     merchant(store, 5, MerchantSettings::default()).await;
-    let o = created(
-        store
-            .create_order(order(5, "x1", 200, steps(200, 2)), NOW)
-            .await
-            .unwrap(),
-    );
+    let o = created(store.create_order(order(5, "x1", 200, steps(200, 2)), NOW).await.unwrap());
     let expired = store.expire_due(NOW + 300).await.unwrap();
-    assert!(
-        expired
-            .iter()
-            .any(|e| e.id == o.id && e.state == OrderState::Expired)
-    );
+    assert!(expired.iter().any(|e| e.id == o.id && e.state == OrderState::Expired));
     // still quarantined: the slot is not reused
-    let o2 = created(
-        store
-            .create_order(order(5, "x2", 200, steps(200, 2)), NOW + 301)
-            .await
-            .unwrap(),
-    );
+    let o2 = created(store.create_order(order(5, "x2", 200, steps(200, 2)), NOW + 301).await.unwrap());
     assert_eq!(o2.payable_fen, Fen(199));
-    assert!(matches!(
-        store
-            .create_order(order(5, "x3", 200, steps(200, 2)), NOW + 302)
-            .await
-            .unwrap(),
-        CreateOutcome::NoFreeAmount
-    ));
+    assert!(matches!(store.create_order(order(5, "x3", 200, steps(200, 2)), NOW + 302).await.unwrap(), CreateOutcome::NoFreeAmount));
     // late payment during quarantine confirms the expired order
-    let pay = PaymentRecord {
-        paid_fen: Fen(200),
-        evidence_id: "late".into(),
-        evidence_json: "{}".into(),
-    };
+    let pay = PaymentRecord { paid_fen: Fen(200), evidence_id: "late".into(), evidence_json: "{}".into() };
     assert!(matches!(
-        store
-            .transition(
-                &o.id,
-                StateChange::new(Transition::Confirm, "device").payment(pay),
-                NOW + 400
-            )
-            .await
-            .unwrap(),
+        store.transition(&o.id, StateChange::new(Transition::Confirm, "device").payment(pay), NOW + 400).await.unwrap(),
         TransitionOutcome::Applied(_)
     ));
     // after quarantine the slot of an expired order comes free
-    let o4 = created(
-        store
-            .create_order(order(5, "x4", 300, steps(300, 1)), NOW + 1000)
-            .await
-            .unwrap(),
-    );
+    let o4 = created(store.create_order(order(5, "x4", 300, steps(300, 1)), NOW + 1000).await.unwrap());
     store.expire_due(NOW + 1300).await.unwrap();
-    assert!(matches!(
-        store
-            .create_order(order(5, "x5", 300, steps(300, 1)), NOW + 1301)
-            .await
-            .unwrap(),
-        CreateOutcome::NoFreeAmount
-    ));
+    assert!(matches!(store.create_order(order(5, "x5", 300, steps(300, 1)), NOW + 1301).await.unwrap(), CreateOutcome::NoFreeAmount));
     store.expire_due(NOW + 1900).await.unwrap();
-    let o6 = created(
-        store
-            .create_order(order(5, "x6", 300, steps(300, 1)), NOW + 1900)
-            .await
-            .unwrap(),
-    );
+    let o6 = created(store.create_order(order(5, "x6", 300, steps(300, 1)), NOW + 1900).await.unwrap());
     assert_eq!(o6.payable_fen, o4.payable_fen);
     // lazy expiry: a claim after expiry is refused even before the timer ran
-    let o7 = created(
-        store
-            .create_order(order(5, "x7", 700, steps(700, 1)), NOW + 2000)
-            .await
-            .unwrap(),
-    );
+    let o7 = created(store.create_order(order(5, "x7", 700, steps(700, 1)), NOW + 2000).await.unwrap());
     assert!(matches!(
-        store
-            .transition(
-                &o7.id,
-                StateChange::new(Transition::Claim, "customer"),
-                NOW + 2300
-            )
-            .await,
+        store.transition(&o7.id, StateChange::new(Transition::Claim, "customer"), NOW + 2300).await,
         Err(StoreError::Transition(_))
     ));
-    assert_eq!(
-        store
-            .order(&o7.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state_at(NOW + 2300),
-        OrderState::Expired
-    );
+    assert_eq!(store.order(&o7.id).await.unwrap().unwrap().state_at(NOW + 2300), OrderState::Expired);
     // closing keeps the slot quarantined
-    let o8 = created(
-        store
-            .create_order(order(5, "x8", 800, steps(800, 1)), NOW + 3000)
-            .await
-            .unwrap(),
-    );
-    store
-        .transition(
-            &o8.id,
-            StateChange::new(Transition::Close, "operator"),
-            NOW + 3001,
-        )
-        .await
-        .unwrap();
-    assert!(matches!(
-        store
-            .create_order(order(5, "x9", 800, steps(800, 1)), NOW + 3002)
-            .await
-            .unwrap(),
-        CreateOutcome::NoFreeAmount
-    ));
+    let o8 = created(store.create_order(order(5, "x8", 800, steps(800, 1)), NOW + 3000).await.unwrap());
+    store.transition(&o8.id, StateChange::new(Transition::Close, "operator"), NOW + 3001).await.unwrap();
+    assert!(matches!(store.create_order(order(5, "x9", 800, steps(800, 1)), NOW + 3002).await.unwrap(), CreateOutcome::NoFreeAmount));
 }
 
 async fn fixed_amount_codes<S: Store>(store: &S) {
@@ -492,71 +238,27 @@ async fn fixed_amount_codes<S: Store>(store: &S) {
         )
         .await
         .unwrap();
-    let a = created(
-        store
-            .create_order(order(6, "f1", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-    );
+    let a = created(store.create_order(order(6, "f1", 1000, steps(1000, 3)), NOW).await.unwrap());
     assert_eq!(a.payable_fen, Fen(1000));
     assert_ne!(a.code_id, fixed.id);
-    let b = created(
-        store
-            .create_order(order(6, "f2", 1000, steps(1000, 3)), NOW)
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        (b.payable_fen, b.code_id, b.qr_text.as_str()),
-        (Fen(999), fixed.id, "https://qr.alipay.com/fixed999")
-    );
+    let b = created(store.create_order(order(6, "f2", 1000, steps(1000, 3)), NOW).await.unwrap());
+    assert_eq!((b.payable_fen, b.code_id, b.qr_text.as_str()), (Fen(999), fixed.id, "https://qr.alipay.com/fixed999"));
 }
 
 async fn collectors<S: Store>(store: &S) {
     merchant(store, 7, MerchantSettings::default()).await;
-    store
-        .create_pairing_token("hash1", 7, NOW + 600, NOW)
-        .await
-        .unwrap();
-    let dev = |id: &str| NewDevice {
-        id: id.into(),
-        name: "pc".into(),
-        secret: Secret::new("s3cret"),
-    };
-    assert!(
-        store
-            .redeem_pairing_token("hash1", dev("d1"), NOW + 700)
-            .await
-            .unwrap()
-            .is_none(),
-        "expired token"
-    );
-    store
-        .create_pairing_token("hash2", 7, NOW + 600, NOW)
-        .await
-        .unwrap();
-    let d = store
-        .redeem_pairing_token("hash2", dev("d2"), NOW + 1)
-        .await
-        .unwrap()
-        .expect("device");
+    store.create_pairing_token("hash1", 7, NOW + 600, NOW).await.unwrap();
+    let dev = |id: &str| NewDevice { id: id.into(), name: "pc".into(), secret: Secret::new("s3cret") };
+    assert!(store.redeem_pairing_token("hash1", dev("d1"), NOW + 700).await.unwrap().is_none(), "expired token");
+    store.create_pairing_token("hash2", 7, NOW + 600, NOW).await.unwrap();
+    let d = store.redeem_pairing_token("hash2", dev("d2"), NOW + 1).await.unwrap().expect("device");
     assert_eq!((d.merchant_id, d.secret.expose()), (7, "s3cret"));
-    assert!(
-        store
-            .redeem_pairing_token("hash2", dev("d3"), NOW + 2)
-            .await
-            .unwrap()
-            .is_none(),
-        "used twice"
-    );
+    assert!(store.redeem_pairing_token("hash2", dev("d3"), NOW + 2).await.unwrap().is_none(), "used twice");
     assert!(store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
     assert!(!store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
     store.heartbeat("d2", "[1]", NOW + 5).await.unwrap();
     let d = store.device("d2").await.unwrap().unwrap();
-    assert_eq!(
-        (d.last_seen, d.sources_json.as_str()),
-        (Some(NOW + 5), "[1]")
-    );
+    assert_eq!((d.last_seen, d.sources_json.as_str()), (Some(NOW + 5), "[1]"));
     assert_eq!(store.devices(7).await.unwrap().len(), 1);
     let code = |uid: &str| NewCode {
         merchant_id: 7,
@@ -568,14 +270,8 @@ async fn collectors<S: Store>(store: &S) {
         origin: "d2".into(),
         uid: uid.into(),
     };
-    store
-        .replace_device_codes(7, "d2", vec![code("a"), code("b")], NOW)
-        .await
-        .unwrap();
-    store
-        .replace_device_codes(7, "d2", vec![code("b")], NOW)
-        .await
-        .unwrap();
+    store.replace_device_codes(7, "d2", vec![code("a"), code("b")], NOW).await.unwrap();
+    store.replace_device_codes(7, "d2", vec![code("b")], NOW).await.unwrap();
     let codes = store.codes(7).await.unwrap();
     assert_eq!(codes.iter().filter(|c| c.origin == "d2").count(), 1);
     let p = UnmatchedPayment {

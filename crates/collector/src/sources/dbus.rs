@@ -14,25 +14,16 @@ use zbus::{MatchRule, MessageStream, fdo::MonitoringProxy, message::Type};
 /// Runs until the bus goes away. Errors are recorded as the source's health.
 pub async fn run(c: Arc<Collector>) -> anyhow::Result<()> {
     let conn = zbus::connection::Builder::session()?.build().await?;
-    let rule = MatchRule::builder()
-        .msg_type(Type::MethodCall)
-        .interface("org.freedesktop.Notifications")?
-        .member("Notify")?
-        .build();
+    let rule = MatchRule::builder().msg_type(Type::MethodCall).interface("org.freedesktop.Notifications")?.member("Notify")?.build();
     // The stream exists before we become a monitor, so nothing is missed.
     let mut stream = MessageStream::from(&conn);
-    MonitoringProxy::new(&conn)
-        .await?
-        .become_monitor(&[rule], 0)
-        .await?;
+    MonitoringProxy::new(&conn).await?.become_monitor(&[rule], 0).await?;
     tracing::info!("watching desktop notifications on the session bus");
     c.touch("dbus", None);
     while let Some(msg) = stream.next().await {
         let Ok(msg) = msg else { continue };
         let header = msg.header();
-        if header.message_type() != Type::MethodCall
-            || header.member().map(|m| m.as_str()) != Some("Notify")
-        {
+        if header.message_type() != Type::MethodCall || header.member().map(|m| m.as_str()) != Some("Notify") {
             continue;
         }
         let Some(notice) = decode(&msg) else {
@@ -57,9 +48,5 @@ fn decode(msg: &zbus::Message) -> Option<Notice> {
         Some(Value::Str(s)) => Some(s.as_str().to_owned()),
         _ => None,
     };
-    Some(Notice {
-        app: text(0)?,
-        title: text(3)?,
-        text: text(4)?,
-    })
+    Some(Notice { app: text(0)?, title: text(3)?, text: text(4)? })
 }

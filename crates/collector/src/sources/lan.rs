@@ -22,25 +22,15 @@ pub fn routes(c: Shared) -> Router {
     Router::new()
         .route("/appHeart", get(app_heart).post(app_heart))
         .route("/appPush", get(app_push).post(app_push))
-        .route(
-            "/forward/smsforwarder",
-            get(smsforwarder).post(smsforwarder),
-        )
+        .route("/forward/smsforwarder", get(smsforwarder).post(smsforwarder))
         .route("/forward/generic", post(generic))
         .with_state(c)
 }
 
 /// Query and (for POST) form or JSON fields, merged.
-fn fields(
-    query: HashMap<String, String>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> HashMap<String, String> {
+fn fields(query: HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
     let mut all = query;
-    let json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+    let json = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     if json {
         if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
             for (k, v) in map {
@@ -73,9 +63,7 @@ mod url {
     }
 
     pub fn decode(s: &str) -> String {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
+        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
     }
 }
 
@@ -87,12 +75,7 @@ fn fresh(t_ms: i64) -> bool {
     (now_ms() - t_ms).abs() <= MAX_SKEW_MS
 }
 
-async fn app_heart(
-    State(c): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<Value> {
+async fn app_heart(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
     let f = fields(q, &headers, &body);
     let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
         return vmq(-1, "参数错误 missing t or sign");
@@ -106,23 +89,13 @@ async fn app_heart(
             c.touch("vmq", None);
             vmq(1, "成功")
         }
-        _ => vmq(
-            -1,
-            "时间错误 t is not within 5 minutes of the collector's clock",
-        ),
+        _ => vmq(-1, "时间错误 t is not within 5 minutes of the collector's clock"),
     }
 }
 
-async fn app_push(
-    State(c): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<Value> {
+async fn app_push(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
     let f = fields(q, &headers, &body);
-    let (Some(t), Some(kind), Some(price), Some(given)) =
-        (f.get("t"), f.get("type"), f.get("price"), f.get("sign"))
-    else {
+    let (Some(t), Some(kind), Some(price), Some(given)) = (f.get("t"), f.get("type"), f.get("price"), f.get("sign")) else {
         return vmq(-1, "参数错误 missing t, type, price or sign");
     };
     if !sign::hex_digest_eq(&sign::vmq_push_sign(kind, price, t, c.key.expose()), given) {
@@ -130,10 +103,7 @@ async fn app_push(
         return vmq(-1, "签名错误 bad sign");
     }
     let Some(t_ms) = t.parse::<i64>().ok().filter(|t| fresh(*t)) else {
-        return vmq(
-            -1,
-            "时间错误 t is not within 5 minutes of the collector's clock",
-        );
+        return vmq(-1, "时间错误 t is not within 5 minutes of the collector's clock");
     };
     let Some(channel) = Channel::from_vmq_type(kind) else {
         return vmq(-1, "类型错误 unknown type");
@@ -141,19 +111,9 @@ async fn app_push(
     let Some(amount) = parse_amount(price) else {
         return vmq(-1, "金额错误 bad price");
     };
-    let notice = Notice {
-        app: "V免签".into(),
-        title: String::new(),
-        text: format!("type={kind} price={price}"),
-    };
-    let replay = ReplayKey {
-        key: format!("vmq:{kind}:{price}:{t}"),
-        expires_at: t_ms + 2 * MAX_SKEW_MS,
-    };
-    match c
-        .observe("vmq", channel, amount, t_ms, notice, Some(replay))
-        .await
-    {
+    let notice = Notice { app: "V免签".into(), title: String::new(), text: format!("type={kind} price={price}") };
+    let replay = ReplayKey { key: format!("vmq:{kind}:{price}:{t}"), expires_at: t_ms + 2 * MAX_SKEW_MS };
+    match c.observe("vmq", channel, amount, t_ms, notice, Some(replay)).await {
         Ok(Observed::Replayed) => vmq(-1, "重复推送 replayed push"),
         Ok(_) => vmq(1, "成功"),
         Err(e) => {
@@ -167,18 +127,9 @@ fn refuse(status: StatusCode, msg: &str) -> Response {
     (status, Json(json!({"code": -1, "msg": msg}))).into_response()
 }
 
-async fn smsforwarder(
-    State(c): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn smsforwarder(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
     let f = fields(q, &headers, &body);
-    let content = f
-        .get("content")
-        .or_else(|| f.get("msg"))
-        .cloned()
-        .unwrap_or_default();
+    let content = f.get("content").or_else(|| f.get("msg")).cloned().unwrap_or_default();
     let from = f.get("from").cloned().unwrap_or_default();
     let Some(ts) = f.get("timestamp").cloned() else {
         return refuse(StatusCode::BAD_REQUEST, "missing timestamp");
@@ -192,46 +143,23 @@ async fn smsforwarder(
         // The app URL-encodes the sign once or twice; form decoding may have turned '+' into ' '.
         let once = url::decode(&given);
         let twice = url::decode(&once);
-        let ok = [given.clone(), given.replace(' ', "+"), once, twice]
-            .iter()
-            .any(|g| sign::bytes_eq(expected.as_bytes(), g.as_bytes()));
+        let ok = [given.clone(), given.replace(' ', "+"), once, twice].iter().any(|g| sign::bytes_eq(expected.as_bytes(), g.as_bytes()));
         if !ok {
             c.touch("smsforwarder", Some("bad sign".into()));
             return refuse(StatusCode::UNAUTHORIZED, "bad sign");
         }
     }
     if !fresh(t_ms) {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "timestamp is not within 5 minutes of the collector's clock",
-        );
+        return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
     }
-    let key = format!(
-        "smsf:{ts}:{}",
-        sign::sha256_hex(format!("{from}\n{content}").as_bytes())
-    );
+    let key = format!("smsf:{ts}:{}", sign::sha256_hex(format!("{from}\n{content}").as_bytes()));
     c.touch("smsforwarder", None);
     let (title, text) = match content.split_once('\n') {
         Some((t, rest)) => (t.trim().to_owned(), rest.trim().to_owned()),
         None => (String::new(), content.trim().to_owned()),
     };
-    let replay = ReplayKey {
-        key,
-        expires_at: t_ms + 2 * MAX_SKEW_MS,
-    };
-    match c
-        .observe_notice(
-            "smsforwarder",
-            Notice {
-                app: from,
-                title,
-                text,
-            },
-            t_ms,
-            Some(replay),
-        )
-        .await
-    {
+    let replay = ReplayKey { key, expires_at: t_ms + 2 * MAX_SKEW_MS };
+    match c.observe_notice("smsforwarder", Notice { app: from, title, text }, t_ms, Some(replay)).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(e) => {
@@ -251,10 +179,7 @@ struct GenericPush {
 }
 
 async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = headers
-        .get("x-jiufu-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let header = headers.get("x-jiufu-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut t = None;
     let mut v1 = None;
     for part in header.split(',') {
@@ -265,10 +190,7 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         }
     }
     let (Some(t), Some(v1)) = (t, v1) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "missing X-Jiufu-Signature t=…,v1=…",
-        );
+        return refuse(StatusCode::UNAUTHORIZED, "missing X-Jiufu-Signature t=…,v1=…");
     };
     let expected = sign::hmac_sha256_hex(c.key.expose().as_bytes(), &[t.as_bytes(), b".", &body]);
     if !sign::hex_digest_eq(&expected, &v1) {
@@ -276,10 +198,7 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");
     }
     let Some(t_s) = t.parse::<i64>().ok().filter(|t| fresh(t * 1000)) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "timestamp is not within 5 minutes of the collector's clock",
-        );
+        return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
     };
     let push: GenericPush = match serde_json::from_slice(&body) {
         Ok(p) => p,
@@ -288,26 +207,9 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
     let Some(amount) = parse_amount(&push.amount) else {
         return refuse(StatusCode::BAD_REQUEST, "bad amount");
     };
-    let notice = Notice {
-        app: "generic".into(),
-        title: String::new(),
-        text: push.text,
-    };
-    let replay = ReplayKey {
-        key: format!("generic:{v1}"),
-        expires_at: t_s * 1000 + 2 * MAX_SKEW_MS,
-    };
-    match c
-        .observe(
-            "generic",
-            push.channel,
-            amount,
-            push.time,
-            notice,
-            Some(replay),
-        )
-        .await
-    {
+    let notice = Notice { app: "generic".into(), title: String::new(), text: push.text };
+    let replay = ReplayKey { key: format!("generic:{v1}"), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
+    match c.observe("generic", push.channel, amount, push.time, notice, Some(replay)).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),

@@ -10,8 +10,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{
-    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, REFERRER_POLICY,
-    SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,35 +29,12 @@ pub fn routes() -> Router<Shared> {
         .route("/transfer/{order_id}", get(page))
         .route("/transfer/{order_id}/paid", post(paid))
         .route("/transfer/{order_id}/qr.png", get(qr_png))
-        .route(
-            "/static/checkout.css",
-            get(|| async {
-                asset(
-                    "text/css; charset=utf-8",
-                    include_str!("../../static/checkout.css"),
-                )
-            }),
-        )
-        .route(
-            "/static/checkout.js",
-            get(|| async {
-                asset(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../../static/checkout.js"),
-                )
-            }),
-        )
+        .route("/static/checkout.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../static/checkout.css")) }))
+        .route("/static/checkout.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../static/checkout.js")) }))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (CONTENT_TYPE, content_type),
-            (CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -100,31 +76,18 @@ fn language(query: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
     if let Some(lang) = query.lang.as_deref().and_then(Lang::parse) {
         return (lang, true);
     }
-    let cookie = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (k, v) = c.trim().split_once('=')?;
-            (k == "jiufu_lang").then(|| Lang::parse(v)).flatten()
-        });
+    let cookie = headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == "jiufu_lang").then(|| Lang::parse(v)).flatten()
+    });
     if let Some(lang) = cookie {
         return (lang, false);
     }
-    let accept = headers
-        .get(ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
     (Lang::from_accept_language(accept), false)
 }
 
-fn html(
-    status: StatusCode,
-    body: Result<String, askama::Error>,
-    lang: Lang,
-    remember: bool,
-) -> Response {
+fn html(status: StatusCode, body: Result<String, askama::Error>, lang: Lang, remember: bool) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -139,10 +102,7 @@ fn html(
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if remember {
-        let cookie = format!(
-            "jiufu_lang={}; Path=/transfer; Max-Age=31536000; SameSite=Lax",
-            lang.param()
-        );
+        let cookie = format!("jiufu_lang={}; Path=/transfer; Max-Age=31536000; SameSite=Lax", lang.param());
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             h.insert(SET_COOKIE, v);
         }
@@ -152,38 +112,25 @@ fn html(
 
 /// Where the customer goes once paid: `return_url` with the notify parameters.
 fn return_link(order: &Order, key: &str) -> Option<String> {
-    (!order.return_url.is_empty())
-        .then(|| crate::notify::with_notify_params(&order.return_url, order, key))
+    (!order.return_url.is_empty()).then(|| crate::notify::with_notify_params(&order.return_url, order, key))
 }
 
 /// A link that opens the channel's app on the phone, where the app allows it.
 fn app_link(order: &Order) -> Option<String> {
-    let alipay = order.qr_text.starts_with("https://qr.alipay.com/")
-        || order.qr_text.starts_with("HTTPS://QR.ALIPAY.COM/");
+    let alipay = order.qr_text.starts_with("https://qr.alipay.com/") || order.qr_text.starts_with("HTTPS://QR.ALIPAY.COM/");
     (order.channel == jiufu_protocol::Channel::P901 && alipay).then(|| {
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(order.qr_text.as_bytes()).collect();
+        let encoded: String = url::form_urlencoded::byte_serialize(order.qr_text.as_bytes()).collect();
         format!("alipays://platformapi/startapp?saId=10000007&qrcode={encoded}")
     })
 }
 
-async fn page(
-    State(app): State<Shared>,
-    Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-) -> Response {
+async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let (lang, remember) = language(&q, &headers);
     let t = lang.texts();
     let order = match order::find(&app, &id).await {
         Ok(o) => o,
         Err(_) => {
-            return html(
-                StatusCode::NOT_FOUND,
-                NotFoundPage { t, lang }.render(),
-                lang,
-                remember,
-            );
+            return html(StatusCode::NOT_FOUND, NotFoundPage { t, lang }.render(), lang, remember);
         }
     };
     let now = clock::now();
@@ -224,10 +171,7 @@ async fn page(
 
 /// "我已付款 / I have paid": 5 → 8. Answers JSON to scripts, a redirect back to the page otherwise.
 async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let wants_json = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
+    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     let found = order::find(&app, &id).await;
     if found.is_err() {
         return StatusCode::NOT_FOUND.into_response();
@@ -245,21 +189,9 @@ async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: Header
 
 async fn qr_png(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match order::find(&app, &id).await {
-        Ok(o)
-            if matches!(
-                o.state_at(clock::now()),
-                OrderState::CodeIssued | OrderState::Claimed
-            ) =>
-        {
+        Ok(o) if matches!(o.state_at(clock::now()), OrderState::CodeIssued | OrderState::Claimed) => {
             let png = app.qr.png(&o.qr_text);
-            (
-                [
-                    (CONTENT_TYPE, "image/png"),
-                    (CACHE_CONTROL, "private, max-age=60"),
-                ],
-                png.as_ref().clone(),
-            )
-                .into_response()
+            ([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=60")], png.as_ref().clone()).into_response()
         }
         _ => StatusCode::NOT_FOUND.into_response(),
     }

@@ -4,9 +4,7 @@
 use super::CollectorError;
 use crate::{Shared, clock};
 use axum::http::{HeaderMap, Method, Uri};
-use jiufu_protocol::collector::{
-    self, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_CLOCK_SKEW_SECS,
-};
+use jiufu_protocol::collector::{self, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_CLOCK_SKEW_SECS};
 use jiufu_protocol::sign;
 use jiufu_store::Device;
 
@@ -18,53 +16,26 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, CollectorEr
         .ok_or_else(|| CollectorError::unauthorized(format!("missing header {name}")))
 }
 
-pub async fn authenticate(
-    app: &Shared,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Device, CollectorError> {
+pub async fn authenticate(app: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Device, CollectorError> {
     let device_id = header(headers, HEADER_DEVICE)?;
-    let timestamp: i64 = header(headers, HEADER_TIMESTAMP)?
-        .parse()
-        .map_err(|_| CollectorError::unauthorized("bad timestamp"))?;
+    let timestamp: i64 = header(headers, HEADER_TIMESTAMP)?.parse().map_err(|_| CollectorError::unauthorized("bad timestamp"))?;
     let nonce = header(headers, HEADER_NONCE)?;
     let given = header(headers, HEADER_SIGNATURE)?;
     if nonce.len() < 16 || nonce.len() > 64 {
-        return Err(CollectorError::unauthorized(
-            "nonce must be 16-64 characters",
-        ));
+        return Err(CollectorError::unauthorized("nonce must be 16-64 characters"));
     }
     let now = clock::now();
     if (now - timestamp).abs() > MAX_CLOCK_SKEW_SECS {
-        return Err(CollectorError::unauthorized(
-            "timestamp is more than 5 minutes from the gateway's clock",
-        ));
+        return Err(CollectorError::unauthorized("timestamp is more than 5 minutes from the gateway's clock"));
     }
-    let device = app
-        .store
-        .device(device_id)
-        .await?
-        .ok_or_else(|| CollectorError::unauthorized("unknown device"))?;
+    let device = app.store.device(device_id).await?.ok_or_else(|| CollectorError::unauthorized("unknown device"))?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let expected = collector::request_signature(
-        device.secret.expose(),
-        method.as_str(),
-        path,
-        timestamp,
-        nonce,
-        body,
-    );
+    let expected = collector::request_signature(device.secret.expose(), method.as_str(), path, timestamp, nonce, body);
     if !sign::hex_digest_eq(&expected, given) {
         return Err(CollectorError::unauthorized("bad signature"));
     }
     // Only after the signature holds, so strangers cannot fill the nonce table.
-    if !app
-        .store
-        .use_nonce(&device.id, nonce, now + 2 * MAX_CLOCK_SKEW_SECS, now)
-        .await?
-    {
+    if !app.store.use_nonce(&device.id, nonce, now + 2 * MAX_CLOCK_SKEW_SECS, now).await? {
         return Err(CollectorError::unauthorized("replayed request"));
     }
     Ok(device)

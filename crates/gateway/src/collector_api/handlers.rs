@@ -9,10 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use jiufu_protocol::collector::*;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{OrderState, Secret, Transition, sign};
-use jiufu_store::{
-    Device, NewCode, NewDevice, Order, OrderFilter, PaymentRecord, StateChange, TransitionOutcome,
-    UnmatchedPayment,
-};
+use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, PaymentRecord, StateChange, TransitionOutcome, UnmatchedPayment};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -20,8 +17,7 @@ use std::time::Duration;
 type Result<T> = std::result::Result<Json<T>, CollectorError>;
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, CollectorError> {
-    serde_json::from_slice(body)
-        .map_err(|e| CollectorError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| CollectorError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 pub fn wire(order: &Order) -> OrderWire {
@@ -42,31 +38,16 @@ pub fn wire(order: &Order) -> OrderWire {
 
 pub async fn pair(State(app): State<Shared>, body: Bytes) -> Result<PairResponse> {
     let req: PairRequest = parse(&body)?;
-    let name = req
-        .name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect::<String>();
+    let name = req.name.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
     let secret = Secret::generate();
-    let new = NewDevice {
-        id: format!("dev_{}", random_token(12)),
-        name,
-        secret: secret.clone(),
-    };
+    let new = NewDevice { id: format!("dev_{}", random_token(12)), name, secret: secret.clone() };
     let now = clock::now();
     let device = app
         .store
         .redeem_pairing_token(&sign::sha256_hex(req.token.trim().as_bytes()), new, now)
         .await?
-        .ok_or_else(|| {
-            CollectorError::unauthorized("the pairing token is unknown, used or expired")
-        })?;
-    let merchant = app
-        .store
-        .merchant(device.merchant_id)
-        .await?
-        .ok_or_else(|| CollectorError::unauthorized("merchant is gone"))?;
+        .ok_or_else(|| CollectorError::unauthorized("the pairing token is unknown, used or expired"))?;
+    let merchant = app.store.merchant(device.merchant_id).await?.ok_or_else(|| CollectorError::unauthorized("merchant is gone"))?;
     tracing::info!(device = %device.id, merchant = merchant.id, "collector paired");
     Ok(Json(PairResponse {
         device_id: device.id,
@@ -76,13 +57,7 @@ pub async fn pair(State(app): State<Shared>, body: Bytes) -> Result<PairResponse
     }))
 }
 
-pub async fn sync_codes(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<CodeSyncResponse> {
+pub async fn sync_codes(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<CodeSyncResponse> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let sync: CodeSync = parse(&body)?;
     if sync.codes.len() > 500 {
@@ -90,16 +65,8 @@ pub async fn sync_codes(
     }
     let mut codes = Vec::with_capacity(sync.codes.len());
     for c in sync.codes {
-        if c.qr_text.trim().is_empty()
-            || c.qr_text.len() > 1024
-            || c.uid.is_empty()
-            || c.uid.len() > 64
-            || c.name.chars().count() > 64
-        {
-            return Err(CollectorError::bad_request(format!(
-                "code {:?}: qr_text 1-1024, uid 1-64 and name up to 64 characters",
-                c.uid
-            )));
+        if c.qr_text.trim().is_empty() || c.qr_text.len() > 1024 || c.uid.is_empty() || c.uid.len() > 64 || c.name.chars().count() > 64 {
+            return Err(CollectorError::bad_request(format!("code {:?}: qr_text 1-1024, uid 1-64 and name up to 64 characters", c.uid)));
         }
         codes.push(NewCode {
             merchant_id: device.merchant_id,
@@ -112,58 +79,28 @@ pub async fn sync_codes(
             uid: c.uid,
         });
     }
-    let accepted = app
-        .store
-        .replace_device_codes(device.merchant_id, &device.id, codes, clock::now())
-        .await?;
+    let accepted = app.store.replace_device_codes(device.merchant_id, &device.id, codes, clock::now()).await?;
     Ok(Json(CodeSyncResponse { accepted }))
 }
 
-pub async fn list_codes(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Vec<CodeWire>> {
+pub async fn list_codes(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Vec<CodeWire>> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let codes = app.store.codes(device.merchant_id).await?;
     Ok(Json(
         codes
             .into_iter()
-            .map(|c| CodeWire {
-                uid: c.uid,
-                channel: c.channel,
-                qr_text: c.qr_text,
-                amount: c.amount,
-                name: c.name,
-                enabled: c.enabled,
-            })
+            .map(|c| CodeWire { uid: c.uid, channel: c.channel, qr_text: c.qr_text, amount: c.amount, name: c.name, enabled: c.enabled })
             .collect(),
     ))
 }
 
-pub async fn orders(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<OrdersSnapshot> {
+pub async fn orders(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<OrdersSnapshot> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     // The cursor is read first: a change racing the snapshot shows up again as an event.
     let cursor = app.store.last_event_seq().await?;
-    let filter = OrderFilter {
-        merchant_id: Some(device.merchant_id),
-        holding_amount: true,
-        limit: Some(10_000),
-        ..Default::default()
-    };
+    let filter = OrderFilter { merchant_id: Some(device.merchant_id), holding_amount: true, limit: Some(10_000), ..Default::default() };
     let orders = app.store.orders(filter).await?;
-    Ok(Json(OrdersSnapshot {
-        cursor,
-        orders: orders.iter().map(wire).collect(),
-    }))
+    Ok(Json(OrdersSnapshot { cursor, orders: orders.iter().map(wire).collect() }))
 }
 
 #[derive(Deserialize)]
@@ -193,70 +130,38 @@ pub async fn events(
     let mut changes = app.order_changes.subscribe();
     loop {
         changes.mark_unchanged();
-        let batch = app
-            .store
-            .order_events(device.merchant_id, q.after, 500)
-            .await?;
+        let batch = app.store.order_events(device.merchant_id, q.after, 500).await?;
         if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
             let cursor = batch.last().map(|(seq, _)| *seq).unwrap_or(q.after);
-            let events = batch
-                .into_iter()
-                .map(|(seq, o)| OrderEvent {
-                    seq,
-                    order: wire(&o),
-                })
-                .collect();
+            let events = batch.into_iter().map(|(seq, o)| OrderEvent { seq, order: wire(&o) }).collect();
             return Ok(Json(EventBatch { events, cursor }));
         }
         // Changes made by this process wake us at once; another process
         // (the CLI) is noticed within a second.
-        let nap = deadline
-            .saturating_duration_since(tokio::time::Instant::now())
-            .min(Duration::from_secs(1));
+        let nap = deadline.saturating_duration_since(tokio::time::Instant::now()).min(Duration::from_secs(1));
         let _ = tokio::time::timeout(nap, changes.changed()).await;
     }
 }
 
-async fn own_order(
-    app: &Shared,
-    device: &Device,
-    id: &str,
-) -> std::result::Result<Order, CollectorError> {
+async fn own_order(app: &Shared, device: &Device, id: &str) -> std::result::Result<Order, CollectorError> {
     match order::find(app, id).await {
         Ok(o) if o.merchant_id == device.merchant_id => Ok(o),
-        _ => Err(CollectorError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such order",
-        )),
+        _ => Err(CollectorError::new(StatusCode::NOT_FOUND, "not_found", "no such order")),
     }
 }
 
-pub async fn confirm(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<ConfirmResponse> {
+pub async fn confirm(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<ConfirmResponse> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let req: ConfirmRequest = parse(&body)?;
     let order = own_order(&app, &device, &req.order_id).await?;
     if req.channel != order.channel {
-        return Err(CollectorError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "channel_mismatch",
-            "the payment's channel is not the order's",
-        ));
+        return Err(CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_mismatch", "the payment's channel is not the order's"));
     }
     if req.amount != order.payable_fen {
         return Err(CollectorError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "amount_mismatch",
-            format!(
-                "paid {} but the order's payable amount is {}",
-                req.amount, order.payable_fen
-            ),
+            format!("paid {} but the order's payable amount is {}", req.amount, order.payable_fen),
         ));
     }
     let now = clock::now();
@@ -265,42 +170,24 @@ pub async fn confirm(
     let seen = req.evidence.observed_at.div_euclid(1000).min(now);
     let late = !order.state_at(now).is_open() && order.state != OrderState::Confirmed;
     if late && (order.state == OrderState::Closed || seen >= order.quarantine_until) {
-        return Err(CollectorError::new(
-            StatusCode::CONFLICT,
-            "wrong_state",
-            "the order is closed or past its quarantine window",
-        ));
+        return Err(CollectorError::new(StatusCode::CONFLICT, "wrong_state", "the order is closed or past its quarantine window"));
     }
     if req.evidence.observation_id.is_empty() || req.evidence.observation_id.len() > 128 {
-        return Err(CollectorError::bad_request(
-            "evidence.observation_id must be 1-128 characters",
-        ));
+        return Err(CollectorError::bad_request("evidence.observation_id must be 1-128 characters"));
     }
     let evidence_json = serde_json::to_string(&req.evidence).unwrap_or_default();
     let change = StateChange::new(Transition::Confirm, format!("device:{}", device.id))
         .reason(format!("payment seen by {}", req.evidence.source))
-        .payment(PaymentRecord {
-            paid_fen: req.amount,
-            evidence_id: req.evidence.observation_id.clone(),
-            evidence_json,
-        });
+        .payment(PaymentRecord { paid_fen: req.amount, evidence_id: req.evidence.observation_id.clone(), evidence_json });
     let (order, duplicate) = match order::change(&app, &order.id, change).await {
         Ok(TransitionOutcome::Applied(o)) => (o, false),
         Ok(TransitionOutcome::AlreadyApplied(o)) => (o, true),
         Err(jiufu_store::StoreError::Transition(_)) if order.state == OrderState::Confirmed => {
-            return Err(CollectorError::new(
-                StatusCode::CONFLICT,
-                "already_paid",
-                "the order was already confirmed by another payment",
-            ));
+            return Err(CollectorError::new(StatusCode::CONFLICT, "already_paid", "the order was already confirmed by another payment"));
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(Json(ConfirmResponse {
-        order_id: order.id,
-        state: order.state,
-        duplicate,
-    }))
+    Ok(Json(ConfirmResponse { order_id: order.id, state: order.state, duplicate }))
 }
 
 pub async fn reject(
@@ -314,39 +201,21 @@ pub async fn reject(
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let req: RejectRequest = parse(&body)?;
     let order = own_order(&app, &device, &id).await?;
-    let reason: String = req
-        .reason
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    let change =
-        StateChange::new(Transition::RejectClaim, format!("device:{}", device.id)).reason(reason);
+    let reason: String = req.reason.chars().filter(|c| !c.is_control()).take(200).collect();
+    let change = StateChange::new(Transition::RejectClaim, format!("device:{}", device.id)).reason(reason);
     match order::change(&app, &order.id, change).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => {
-            Ok(Json(ConfirmResponse {
-                order_id: o.id,
-                state: o.state,
-                duplicate: false,
-            }))
+            Ok(Json(ConfirmResponse { order_id: o.id, state: o.state, duplicate: false }))
         }
     }
 }
 
-pub async fn unmatched(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<serde_json::Value> {
+pub async fn unmatched(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<serde_json::Value> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let report: UnmatchedReport = parse(&body)?;
     let ev = report.evidence;
     if ev.observation_id.is_empty() || ev.observation_id.len() > 128 {
-        return Err(CollectorError::bad_request(
-            "evidence.observation_id must be 1-128 characters",
-        ));
+        return Err(CollectorError::bad_request("evidence.observation_id must be 1-128 characters"));
     }
     let recorded = app
         .store
@@ -368,13 +237,7 @@ pub async fn unmatched(
     Ok(Json(serde_json::json!({"recorded": recorded})))
 }
 
-pub async fn heartbeat(
-    State(app): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<HeartbeatResponse> {
+pub async fn heartbeat(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<HeartbeatResponse> {
     let device = authenticate(&app, &method, &uri, &headers, &body).await?;
     let beat: Heartbeat = parse(&body)?;
     if beat.sources.len() > 32 {

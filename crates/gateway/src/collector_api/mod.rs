@@ -17,17 +17,11 @@ pub use auth::authenticate;
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/collector/v1/pair", post(handlers::pair))
-        .route(
-            "/collector/v1/codes",
-            put(handlers::sync_codes).get(handlers::list_codes),
-        )
+        .route("/collector/v1/codes", put(handlers::sync_codes).get(handlers::list_codes))
         .route("/collector/v1/orders", get(handlers::orders))
         .route("/collector/v1/events", get(handlers::events))
         .route("/collector/v1/confirmations", post(handlers::confirm))
-        .route(
-            "/collector/v1/orders/{order_id}/reject",
-            post(handlers::reject),
-        )
+        .route("/collector/v1/orders/{order_id}/reject", post(handlers::reject))
         .route("/collector/v1/unmatched", post(handlers::unmatched))
         .route("/collector/v1/heartbeat", post(handlers::heartbeat))
 }
@@ -42,11 +36,7 @@ pub struct CollectorError {
 
 impl CollectorError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        CollectorError {
-            status,
-            code,
-            message: message.into(),
-        }
+        CollectorError { status, code, message: message.into() }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -62,19 +52,11 @@ impl From<StoreError> for CollectorError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such order"),
-            StoreError::Transition(t) => {
-                Self::new(StatusCode::CONFLICT, "wrong_state", t.to_string())
-            }
-            StoreError::Conflict(c) => {
-                Self::new(StatusCode::CONFLICT, "conflict", format!("{c}; try again"))
-            }
+            StoreError::Transition(t) => Self::new(StatusCode::CONFLICT, "wrong_state", t.to_string()),
+            StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", format!("{c}; try again")),
             other => {
                 tracing::error!(error = %other, "collector request failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
             }
         }
     }
@@ -82,15 +64,6 @@ impl From<StoreError> for CollectorError {
 
 impl IntoResponse for CollectorError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(ErrorBody {
-                error: ApiError {
-                    code: self.code.into(),
-                    message: self.message,
-                },
-            }),
-        )
-            .into_response()
+        (self.status, Json(ErrorBody { error: ApiError { code: self.code.into(), message: self.message } })).into_response()
     }
 }

@@ -27,9 +27,7 @@ pub async fn handle(State(app): State<Shared>, req: Request) -> ApiResult<Json<V
     let fields = Fields::read(req).await?;
     let request = CreateRequest::parse(&app, &fields).await?;
     let order = order::create(&app, request).await?;
-    Ok(Json(
-        json!({"success": true, "errorCode": 0, "errorMsg": null, "order_id": order.id}),
-    ))
+    Ok(Json(json!({"success": true, "errorCode": 0, "errorMsg": null, "order_id": order.id})))
 }
 
 impl CreateRequest {
@@ -51,47 +49,30 @@ impl CreateRequest {
             Some(m) if m.enabled => m,
             _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
         };
-        let expected = sign::create_order_sign(
-            userid,
-            order_no,
-            order_type,
-            amount,
-            return_url,
-            merchant.key.expose(),
-        );
+        let expected = sign::create_order_sign(userid, order_no, order_type, amount, return_url, merchant.key.expose());
         if !sign::hex_digest_eq(&expected, given_sign) {
             return Err(ApiError::new(ErrorCode::BadSignature));
         }
 
-        let order_no = OrderNo::parse(order_no)
-            .map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
-        let channel: Channel = order_type
-            .parse()
-            .map_err(|e| ApiError::field(ErrorCode::MalformedField, format!("order_type: {e}")))?;
+        let order_no = OrderNo::parse(order_no).map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
+        let channel: Channel = order_type.parse().map_err(|e| ApiError::field(ErrorCode::MalformedField, format!("order_type: {e}")))?;
         let subject = text_field("subject", subject, 128)?;
         let allow_private = app.config.allow_private_notify;
-        net::check_callback_url(notify_url, allow_private).map_err(|why| {
-            ApiError::field(ErrorCode::MalformedField, format!("notify_url {why}"))
-        })?;
+        net::check_callback_url(notify_url, allow_private)
+            .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("notify_url {why}")))?;
         if !return_url.is_empty() {
-            net::check_callback_url(return_url, allow_private).map_err(|why| {
-                ApiError::field(ErrorCode::MalformedField, format!("return_url {why}"))
-            })?;
+            net::check_callback_url(return_url, allow_private)
+                .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("return_url {why}")))?;
         }
         let ip = text_field("ip", f.get("ip").unwrap_or(""), 64)?;
         let order_time = text_field("order_time", f.get("order_time").unwrap_or(""), 64)?;
 
-        let amount =
-            Fen::parse_yuan(amount).map_err(|e| ApiError::field(ErrorCode::InvalidAmount, e))?;
+        let amount = Fen::parse_yuan(amount).map_err(|e| ApiError::field(ErrorCode::InvalidAmount, e))?;
         let s = &merchant.settings;
         if amount.0 < s.min_fen || amount.0 > s.max_fen {
             return Err(ApiError::field(
                 ErrorCode::InvalidAmount,
-                format!(
-                    "amount must be between {} and {}",
-                    Fen(s.min_fen),
-                    Fen(s.max_fen)
-                ),
+                format!("amount must be between {} and {}", Fen(s.min_fen), Fen(s.max_fen)),
             ));
         }
         Ok(CreateRequest {
@@ -109,12 +90,7 @@ impl CreateRequest {
 }
 
 pub fn parse_userid(text: &str) -> ApiResult<i64> {
-    let bad = || {
-        ApiError::field(
-            ErrorCode::MalformedField,
-            "userid must be a positive whole number",
-        )
-    };
+    let bad = || ApiError::field(ErrorCode::MalformedField, "userid must be a positive whole number");
     if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -124,16 +100,10 @@ pub fn parse_userid(text: &str) -> ApiResult<i64> {
 /// A free-text field: at most `max` characters, no control characters.
 fn text_field(name: &str, value: &str, max: usize) -> ApiResult<String> {
     if value.chars().count() > max {
-        return Err(ApiError::field(
-            ErrorCode::MalformedField,
-            format!("{name} is longer than {max} characters"),
-        ));
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} is longer than {max} characters")));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(ApiError::field(
-            ErrorCode::MalformedField,
-            format!("{name} contains control characters"),
-        ));
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} contains control characters")));
     }
     Ok(value.to_owned())
 }

@@ -24,13 +24,7 @@ impl Fields {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
             .unwrap_or_default();
         match content_type.as_str() {
             "multipart/form-data" => Self::multipart(req).await,
@@ -41,24 +35,17 @@ impl Fields {
 
     fn insert(&mut self, name: String, value: String) -> ApiResult<()> {
         if self.0.len() >= MAX_FIELDS {
-            return Err(ApiError::field(
-                ErrorCode::MalformedField,
-                "too many fields",
-            ));
+            return Err(ApiError::field(ErrorCode::MalformedField, "too many fields"));
         }
         if self.0.contains_key(&name) {
-            return Err(ApiError::field(
-                ErrorCode::MalformedField,
-                format!("{name} given more than once"),
-            ));
+            return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once")));
         }
         self.0.insert(name, value);
         Ok(())
     }
 
     fn form(bytes: &[u8]) -> ApiResult<Fields> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not valid UTF-8"))?;
         let mut fields = Fields::default();
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -70,25 +57,21 @@ impl Fields {
     }
 
     fn json(bytes: &[u8]) -> ApiResult<Fields> {
-        let map: HashMap<String, Box<RawValue>> = serde_json::from_slice(bytes)
-            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
+        let map: HashMap<String, Box<RawValue>> =
+            serde_json::from_slice(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
         let mut fields = Fields::default();
         for (k, raw) in map {
             let text = raw.get();
             let value = if text.starts_with('"') {
-                serde_json::from_str::<String>(text).map_err(|_| {
-                    ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string"))
-                })?
+                serde_json::from_str::<String>(text)
+                    .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string")))?
             } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
                 // A number is signed as the text the client sent.
                 text.to_owned()
             } else if text == "null" {
                 continue;
             } else {
-                return Err(ApiError::field(
-                    ErrorCode::MalformedField,
-                    format!("{k} must be a string or a number"),
-                ));
+                return Err(ApiError::field(ErrorCode::MalformedField, format!("{k} must be a string or a number")));
             };
             fields.insert(k, value)?;
         }
@@ -96,9 +79,8 @@ impl Fields {
     }
 
     async fn multipart(req: Request) -> ApiResult<Fields> {
-        let mut mp = Multipart::from_request(req, &())
-            .await
-            .map_err(|_| ApiError::field(ErrorCode::MalformedField, "malformed multipart body"))?;
+        let mut mp =
+            Multipart::from_request(req, &()).await.map_err(|_| ApiError::field(ErrorCode::MalformedField, "malformed multipart body"))?;
         let mut fields = Fields::default();
         let mut total = 0usize;
         loop {
@@ -106,25 +88,15 @@ impl Fields {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(_) => {
-                    return Err(ApiError::field(
-                        ErrorCode::MalformedField,
-                        "malformed or oversized multipart body",
-                    ));
+                    return Err(ApiError::field(ErrorCode::MalformedField, "malformed or oversized multipart body"));
                 }
             };
             let name = field.name().unwrap_or_default().to_owned();
-            let value = field.text().await.map_err(|_| {
-                ApiError::field(
-                    ErrorCode::MalformedField,
-                    format!("{name} is not valid UTF-8 text"),
-                )
-            })?;
+            let value =
+                field.text().await.map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{name} is not valid UTF-8 text")))?;
             total += value.len();
             if total > MAX_BODY {
-                return Err(ApiError::field(
-                    ErrorCode::MalformedField,
-                    "request body too large",
-                ));
+                return Err(ApiError::field(ErrorCode::MalformedField, "request body too large"));
             }
             fields.insert(name, value)?;
         }
@@ -133,16 +105,11 @@ impl Fields {
 
     /// A field's value; absent and empty are both `None`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, name: &str) -> ApiResult<&str> {
-        self.get(name).ok_or_else(|| {
-            ApiError::field(ErrorCode::MalformedField, format!("{name} is required"))
-        })
+        self.get(name).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, format!("{name} is required")))
     }
 }
 
@@ -155,12 +122,7 @@ async fn body(req: Request) -> ApiResult<Vec<u8>> {
     let mut buf = Vec::new();
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::field(
-                ErrorCode::MalformedField,
-                "the request body could not be read",
-            )
-        })?;
+        let chunk = chunk.map_err(|_| ApiError::field(ErrorCode::MalformedField, "the request body could not be read"))?;
         total += chunk.len();
         if total <= MAX_BODY {
             buf.extend_from_slice(&chunk);
@@ -169,10 +131,7 @@ async fn body(req: Request) -> ApiResult<Vec<u8>> {
         }
     }
     if total > MAX_BODY {
-        return Err(ApiError::field(
-            ErrorCode::MalformedField,
-            format!("request body too large (over {MAX_BODY} bytes)"),
-        ));
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("request body too large (over {MAX_BODY} bytes)")));
     }
     Ok(buf)
 }
@@ -182,6 +141,5 @@ async fn body(req: Request) -> ApiResult<Vec<u8>> {
 fn decode_component(s: &str) -> ApiResult<String> {
     let plus_as_space = s.replace('+', " ");
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus_as_space).collect();
-    String::from_utf8(bytes)
-        .map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
+    String::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
 }

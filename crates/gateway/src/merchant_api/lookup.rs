@@ -48,10 +48,7 @@ pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiRes
     let order = order::find(&app, &id).await?;
     let state = order.state_at(clock::now());
     if state != OrderState::CodeIssued {
-        return Err(ApiError::field(
-            ErrorCode::WrongState,
-            format!("order state is {state}, the QR code is shown only in state 5"),
-        ));
+        return Err(ApiError::field(ErrorCode::WrongState, format!("order state is {state}, the QR code is shown only in state 5")));
     }
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
     Ok(Json(json!({
@@ -82,19 +79,10 @@ pub async fn merchant_lookup(
     if !sign::hex_digest_eq(&expected, &given) {
         return Err(ApiError::new(ErrorCode::BadSignature));
     }
-    let order = app
-        .store
-        .order_by_no(merchant_id, &order_no)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
+    let order = app.store.order_by_no(merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
     let state = order.state_at(clock::now());
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
-    let attempts = app
-        .store
-        .notification(&order.id)
-        .await?
-        .map(|n| n.attempts)
-        .unwrap_or(0);
+    let attempts = app.store.notification(&order.id).await?.map(|n| n.attempts).unwrap_or(0);
     let tz = app.config.timezone;
     Ok(Json(json!({
         "success": true, "errorCode": 0, "errorMsg": null,

@@ -15,8 +15,5 @@ pub fn routes() -> Router<Shared> {
         .route("/gateway", post(create::handle))
         .route("/query/{order_id}", get(lookup::query))
         .route("/qrcode/{order_id}", get(lookup::qrcode))
-        .route(
-            "/order/{userid}/{order_no}/{sign}",
-            get(lookup::merchant_lookup),
-        )
+        .route("/order/{userid}/{order_no}/{sign}", get(lookup::merchant_lookup))
 }
