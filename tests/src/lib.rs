@@ -34,66 +34,62 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
-/// A gateway process on its own database.
-pub struct Gateway {
+/// One of the project's binaries running as a server: started with its
+/// environment, its address read from its "listening on" line, killed with
+/// `kill -9`, restarted on the same port, and its CLI run on the same data.
+pub struct Proc {
+    binary: &'static str,
+    /// The environment variable that names the listen address.
+    listen_var: &'static str,
     pub dir: PathBuf,
     pub url: String,
     pub port: u16,
     child: Option<Child>,
     env: Vec<(String, String)>,
-    _tmp: Option<tempfile::TempDir>,
+    _tmp: tempfile::TempDir,
 }
 
-impl Gateway {
-    /// A fresh database with merchant 10001 (key [`KEY`]) and an Alipay and a WeChat code.
-    pub fn start() -> Gateway {
-        Self::start_with(&[])
-    }
-
-    pub fn start_with(extra_env: &[(&str, &str)]) -> Gateway {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().to_path_buf();
-        let mut env: Vec<(String, String)> = vec![
-            ("JIUFU_DATABASE_URL".into(), format!("sqlite://{}", dir.join("gateway.db").display())),
-            ("JIUFU_ALLOW_PRIVATE_NOTIFY".into(), "true".into()),
-            ("JIUFU_NOTIFY_RETRY_SECS".into(), "1,1,1,1,1,1,1,1".into()),
-            ("JIUFU_LOG".into(), "info".into()),
-        ];
+impl Proc {
+    pub fn new(
+        binary: &'static str,
+        listen_var: &'static str,
+        env: Vec<(String, String)>,
+        extra_env: &[(&str, &str)],
+        tmp: tempfile::TempDir,
+    ) -> Proc {
+        let mut env = env;
         for (k, v) in extra_env {
             env.retain(|(ek, _)| ek != k);
             env.push((k.to_string(), v.to_string()));
         }
-        let mut gw = Gateway { dir, url: String::new(), port: 0, child: None, env, _tmp: Some(tmp) };
-        gw.cli(&["merchant", "add", "--id", "10001", "--name", "测试商店", "--key", KEY]);
-        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/fkx0test"]);
-        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P902", "--qr", "wxp://f2f0test"]);
-        gw.spawn("127.0.0.1:0");
-        gw
+        Proc { binary, listen_var, dir: tmp.path().to_path_buf(), url: String::new(), port: 0, child: None, env, _tmp: tmp }
     }
 
-    fn spawn(&mut self, bind: &str) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("gateway.log")).expect("log file");
-        let mut child = Command::new(bin("jiufu-gateway"))
-            .arg("serve")
+    /// Starts `binary args` listening on `listen` and waits for its address.
+    pub fn spawn(&mut self, args: &[&str], listen: &str) {
+        let log_path = self.dir.join(format!("{}.log", self.binary));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
+        let mut child = Command::new(bin(self.binary))
+            .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("JIUFU_BIND", bind)
+            .env(self.listen_var, listen)
             .env_remove("JIUFU_PUBLIC_URL")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .expect("start jiufu-gateway");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.binary));
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let prefix = format!("{} listening on ", self.binary);
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = loop {
-            assert!(Instant::now() < deadline, "gateway did not start");
+            assert!(Instant::now() < deadline, "{} did not start", self.binary);
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("jiufu-gateway listening on ") {
+                    if let Some(url) = line.strip_prefix(&prefix) {
                         break url.trim().to_owned();
                     }
                 }
-                _ => panic!("gateway exited before listening; see {}", self.dir.join("gateway.log").display()),
+                _ => panic!("{} exited before listening; see {}", self.binary, log_path.display()),
             }
         };
         std::thread::spawn(move || for _ in lines {});
@@ -110,43 +106,80 @@ impl Gateway {
         }
     }
 
-    /// Starts the binary again on the same database and port.
-    pub fn restart(&mut self) {
-        self.kill9();
-        let bind = format!("127.0.0.1:{}", self.port);
-        self.spawn(&bind);
-    }
-
-    /// Runs a CLI command on this gateway's database; panics when it fails.
+    /// Runs a CLI command on the same data; panics when it fails.
     pub fn cli(&self, args: &[&str]) -> String {
         let (ok, out, err) = self.try_cli(args);
-        assert!(ok, "jiufu-gateway {args:?} failed: {err}");
+        assert!(ok, "{} {args:?} failed: {err}", self.binary);
         out
     }
 
     pub fn try_cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(bin("jiufu-gateway"))
+        let out = Command::new(bin(self.binary))
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("JIUFU_LOG", "warn")
             .output()
-            .expect("run jiufu-gateway");
+            .unwrap_or_else(|e| panic!("run {}: {e}", self.binary));
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join(format!("{}.log", self.binary))).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A gateway process on its own database.
+pub struct Gateway(Proc);
+
+impl std::ops::Deref for Gateway {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.0
+    }
+}
+
+impl Gateway {
+    /// A fresh database with merchant 10001 (key [`KEY`]) and an Alipay and a WeChat code.
+    pub fn start() -> Gateway {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra_env: &[(&str, &str)]) -> Gateway {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let env = vec![
+            ("JIUFU_DATABASE_URL".into(), format!("sqlite://{}", tmp.path().join("gateway.db").display())),
+            ("JIUFU_ALLOW_PRIVATE_NOTIFY".into(), "true".into()),
+            ("JIUFU_NOTIFY_RETRY_SECS".into(), "1,1,1,1,1,1,1,1".into()),
+            ("JIUFU_LOG".into(), "info".into()),
+        ];
+        let mut gw = Gateway(Proc::new("jiufu-gateway", "JIUFU_BIND", env, extra_env, tmp));
+        gw.cli(&["merchant", "add", "--id", "10001", "--name", "测试商店", "--key", KEY]);
+        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/fkx0test"]);
+        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P902", "--qr", "wxp://f2f0test"]);
+        gw.0.spawn(&["serve"], "127.0.0.1:0");
+        gw
+    }
+
+    pub fn kill9(&mut self) {
+        self.0.kill9();
+    }
+
+    /// Starts the binary again on the same database and port.
+    pub fn restart(&mut self) {
+        self.0.kill9();
+        let bind = format!("127.0.0.1:{}", self.0.port);
+        self.0.spawn(&["serve"], &bind);
     }
 
     /// `order show` as JSON.
     pub fn show(&self, order_id: &str) -> Value {
         serde_json::from_str(&self.cli(&["order", "show", order_id])).expect("order show prints JSON")
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        self.kill9();
     }
 }
 
