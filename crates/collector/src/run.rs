@@ -3,7 +3,9 @@
 //! up where the store says it was.
 
 use crate::link::{Link, LinkError};
-use crate::sources::{dbus, lan};
+use crate::sources::Source;
+use crate::sources::dbus::DbusMonitor;
+use crate::sources::lan::LanListener;
 use crate::{Collector, matcher, now_ms};
 use jiufu_protocol::Channel;
 use jiufu_protocol::collector::*;
@@ -24,35 +26,42 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
             "jiufu-collector: not paired with a gateway yet (jiufu-collector pair TOKEN --gateway URL); payments are kept until then"
         );
     }
-    let dbus_up = Arc::new(AtomicBool::new(false));
-    let mut tasks = vec![
+    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(LanListener::new(listener))];
+    if c.config.dbus {
+        sources.push(Box::new(DbusMonitor));
+    }
+    let running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)> =
+        sources.iter().map(|s| (s.name(), s.channels(), Arc::new(AtomicBool::new(false)))).collect();
+    let mut tasks: Vec<_> =
+        sources.into_iter().zip(running.iter()).map(|(s, (_, _, up))| tokio::spawn(supervise(c.clone(), s, up.clone()))).collect();
+    tasks.extend([
         tokio::spawn(orders_loop(c.clone())),
         tokio::spawn(outbox_loop(c.clone())),
         tokio::spawn(matcher_loop(c.clone())),
-        tokio::spawn(heartbeat_loop(c.clone(), dbus_up.clone())),
+        tokio::spawn(heartbeat_loop(c.clone(), running)),
         tokio::spawn(codes_loop(c.clone())),
         tokio::spawn(health_loop(c.clone())),
-    ];
-    if c.config.dbus {
-        let (c, up) = (c.clone(), dbus_up.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                up.store(true, Ordering::Relaxed);
-                let result = dbus::run(c.clone()).await;
-                up.store(false, Ordering::Relaxed);
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "desktop notifications unavailable; retrying in 30 s");
-                    c.touch("dbus", Some(e.to_string()));
-                }
-                tokio::time::sleep(Duration::from_secs(30)).await;
-            }
-        }));
-    }
-    let served = axum::serve(listener, lan::routes(c.clone())).with_graceful_shutdown(shutdown).await;
+    ]);
+    shutdown.await;
+    tracing::info!("stopping");
     for t in tasks {
         t.abort();
     }
-    Ok(served?)
+    Ok(())
+}
+
+/// Runs a source, and again 30 s after each failure, keeping its health.
+async fn supervise(c: Arc<Collector>, source: Box<dyn Source>, up: Arc<AtomicBool>) {
+    loop {
+        up.store(true, Ordering::Relaxed);
+        let result = source.run(c.clone()).await;
+        up.store(false, Ordering::Relaxed);
+        if let Err(e) = result {
+            tracing::warn!(source = source.name(), error = %e, "source failed; retrying in 30 s");
+            c.touch(source.name(), Some(e.to_string()));
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
 }
 
 async fn rematch(c: &Collector) {
@@ -199,28 +208,26 @@ async fn outbox_loop(c: Arc<Collector>) {
     }
 }
 
-async fn heartbeat_loop(c: Arc<Collector>, dbus_up: Arc<AtomicBool>) {
+async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)>) {
     loop {
         if let Ok(Some(link)) = c.link().await {
             let phone_seen = c.phone_seen.load(Ordering::Relaxed);
             let now = now_ms();
-            let all = Channel::ALL.to_vec();
-            let sources = vec![
-                SourceStatus {
-                    name: "phone".into(),
-                    kind: "vmq".into(),
-                    online: phone_seen > 0 && now - phone_seen <= c.config.phone_online.as_millis() as i64,
-                    last_seen: (phone_seen > 0).then_some(phone_seen),
-                    channels: all.clone(),
-                },
-                SourceStatus {
-                    name: "desktop".into(),
-                    kind: "dbus".into(),
-                    online: dbus_up.load(Ordering::Relaxed),
-                    last_seen: None,
-                    channels: all.clone(),
-                },
-            ];
+            // The phone (seen through the LAN listener), then every source that sees payments itself.
+            let mut sources = vec![SourceStatus {
+                name: "phone".into(),
+                kind: "vmq".into(),
+                online: phone_seen > 0 && now - phone_seen <= c.config.phone_online.as_millis() as i64,
+                last_seen: (phone_seen > 0).then_some(phone_seen),
+                channels: Channel::ALL.to_vec(),
+            }];
+            sources.extend(running.iter().filter(|(_, channels, _)| !channels.is_empty()).map(|(name, channels, up)| SourceStatus {
+                name: (*name).into(),
+                kind: (*name).into(),
+                online: up.load(Ordering::Relaxed),
+                last_seen: None,
+                channels: channels.clone(),
+            }));
             let beat = Heartbeat { version: env!("CARGO_PKG_VERSION").into(), sources };
             if let Err(e) = link.post::<HeartbeatResponse>("/collector/v1/heartbeat", &beat).await {
                 tracing::warn!(error = %e, "heartbeat failed");

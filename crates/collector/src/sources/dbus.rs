@@ -11,8 +11,22 @@ use std::sync::Arc;
 use zbus::zvariant::{Structure, Value};
 use zbus::{MatchRule, MessageStream, fdo::MonitoringProxy, message::Type};
 
-/// Runs until the bus goes away. Errors are recorded as the source's health.
-pub async fn run(c: Arc<Collector>) -> anyhow::Result<()> {
+/// The session-bus notification monitor.
+pub struct DbusMonitor;
+
+#[async_trait::async_trait]
+impl super::Source for DbusMonitor {
+    fn name(&self) -> &'static str {
+        "dbus"
+    }
+
+    async fn run(&self, c: Arc<Collector>) -> anyhow::Result<()> {
+        monitor(c).await
+    }
+}
+
+/// Runs until the bus goes away.
+async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
     let conn = zbus::connection::Builder::session()?.build().await?;
     let rule = MatchRule::builder().msg_type(Type::MethodCall).interface("org.freedesktop.Notifications")?.member("Notify")?.build();
     // The stream exists before we become a monitor, so nothing is missed.

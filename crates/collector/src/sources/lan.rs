@@ -18,6 +18,37 @@ use std::sync::Arc;
 
 type Shared = Arc<Collector>;
 
+/// The LAN listener; bound before it runs so its address can be printed.
+pub struct LanListener {
+    bound: tokio::sync::Mutex<Option<tokio::net::TcpListener>>,
+}
+
+impl LanListener {
+    pub fn new(listener: tokio::net::TcpListener) -> LanListener {
+        LanListener { bound: tokio::sync::Mutex::new(Some(listener)) }
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Source for LanListener {
+    fn name(&self) -> &'static str {
+        "lan"
+    }
+
+    fn channels(&self) -> Vec<Channel> {
+        Vec::new()
+    }
+
+    async fn run(&self, c: Shared) -> anyhow::Result<()> {
+        let listener = match self.bound.lock().await.take() {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(c.config.listen).await?,
+        };
+        axum::serve(listener, routes(c)).await?;
+        anyhow::bail!("the LAN listener stopped")
+    }
+}
+
 pub fn routes(c: Shared) -> Router {
     Router::new()
         .route("/appHeart", get(app_heart).post(app_heart))
