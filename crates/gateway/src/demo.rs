@@ -59,9 +59,10 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
          curl -s -X POST {base}/gateway -d userid={DEMO_MERCHANT} -d subject=demo -d order_no={order_no} -d order_type=P901 \
          -d amount=0.01 -d notify_url={base}/demo/notify -d sign={sign}\n\
          2. Open the checkout page it names: {base}/transfer/ORDER_ID\n\
-         3. Confirm the payment as the payee would: jiufu-gateway order confirm ORDER_ID\n\
-         (or pair a collector: jiufu-gateway collector pair --merchant {DEMO_MERCHANT})\n",
-        key = key.expose()
+         3. Confirm the payment as the payee would (from this directory): {exe} order confirm ORDER_ID\n\
+         (or pair a collector: {exe} collector pair --merchant {DEMO_MERCHANT})\n",
+        key = key.expose(),
+        exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "jiufu-gateway".into())
     );
     Ok(())
 }
