@@ -151,4 +151,15 @@ async fn operator_entry_direct_confirm_and_a_code_from_an_image() {
     col.cli(&["order", "confirm", &b]);
     wait_state(&gw, &b, 9).await;
     wait_for(Duration::from_secs(10), || async { (sink.calls().len() == 2).then_some(()) }).await.expect("both notified");
+
+    // a payment that arrived before its order reached anyone: unmatched, then attached by hand
+    let early = col.cli(&["payment", "add", "--channel", "P901", "--amount", "4.44"]);
+    assert!(early.contains("no order yet"), "{early}");
+    let unmatched = wait_for(Duration::from_secs(20), || async { col.payments(true).into_iter().find(|p| p["amount"] == "4.44") })
+        .await
+        .expect("unmatched after the grace period");
+    let late = NewOrder::new(&unique("op"), "P901", "4.44", &sink.url).create(&gw).await;
+    wait_for(Duration::from_secs(5), || async { col.cli(&["orders"]).contains(&late).then_some(()) }).await.expect("mirrored");
+    col.cli(&["payment", "attach", unmatched["id"].as_str().unwrap(), &late]);
+    wait_state(&gw, &late, 9).await;
 }

@@ -78,6 +78,12 @@ enum PaymentCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Attach an unmatched payment to an order by hand (same channel and amount).
+    Attach {
+        observation_id: String,
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +159,33 @@ impl Cli {
                     tokio::select! { _ = shutdown => {}, _ = term.recv() => {} }
                 };
                 return crate::run::run(c, shutdown).await;
+            }
+            Command::Payment(PaymentCmd::Attach { observation_id, order_id }) => {
+                let obs = c.db.observation(&observation_id).await?.context("no such payment")?;
+                if obs.status != "unmatched" {
+                    bail!("payment {observation_id} is {}, only unmatched payments can be attached", obs.status);
+                }
+                let order = c.db.orders().await?.into_iter().find(|o| o.order_id == order_id).context("no such order at this collector")?;
+                if order.channel != obs.channel || order.payable_amount != obs.amount {
+                    bail!(
+                        "the payment ({} {}) is not this order's payable amount ({} {}); confirm the order directly instead",
+                        obs.channel,
+                        obs.amount,
+                        order.channel,
+                        order.payable_amount
+                    );
+                }
+                let now = now_ms();
+                c.db.write(move |tx| {
+                    tx.execute(
+                        "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' WHERE id = ?2 AND status = 'unmatched'",
+                        params![order_id, observation_id],
+                    )?;
+                    matcher::log_event(tx, "attached", &format!("{observation_id} → {order_id}"), now)?;
+                    matcher::enqueue(tx, "confirm", &observation_id, Some(&order_id), now)
+                })
+                .await?;
+                writeln!(out, "payment attached; the confirmation is queued")?;
             }
             Command::Payment(PaymentCmd::Add { channel: ch, amount: a, note }) => {
                 let notice = Notice { app: "operator".into(), title: String::new(), text: note };
