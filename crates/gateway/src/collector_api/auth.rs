@@ -29,6 +29,9 @@ pub async fn authenticate(app: &Shared, method: &Method, uri: &Uri, headers: &He
         return Err(CollectorError::unauthorized("timestamp is more than 5 minutes from the gateway's clock"));
     }
     let device = app.store.device(device_id).await?.ok_or_else(|| CollectorError::unauthorized("unknown device"))?;
+    if !app.merchant(device.merchant_id).await?.is_some_and(|m| m.enabled) {
+        return Err(CollectorError::unauthorized("the device's merchant is disabled"));
+    }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let expected = collector::request_signature(device.secret.expose(), method.as_str(), path, timestamp, nonce, body);
     if !sign::hex_digest_eq(&expected, given) {
