@@ -59,9 +59,15 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
          curl -s -X POST {base}/gateway -d userid={DEMO_MERCHANT} -d subject=demo -d order_no={order_no} -d order_type=P901 \
          -d amount=0.01 -d notify_url={base}/demo/notify -d sign={sign}\n\
          2. Open the checkout page it names: {base}/transfer/ORDER_ID\n\
-         3. Confirm the payment as the payee would (from this directory): {exe} order confirm ORDER_ID\n\
-         (or pair a collector: {exe} collector pair --merchant {DEMO_MERCHANT})\n",
+         3. Confirm the payment as the payee would (within 5 minutes, before the order expires):\n   \
+         JIUFU_DATABASE_URL={db} {exe} order confirm ORDER_ID\n\
+         (or pair a collector: JIUFU_DATABASE_URL={db} {exe} collector pair --merchant {DEMO_MERCHANT})\n",
         key = key.expose(),
+        db = match &app.config.database {
+            crate::config::Database::Sqlite(path) =>
+                format!("sqlite://{}", std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display()),
+            crate::config::Database::Postgres(url) => url.clone(),
+        },
         exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "jiufu-gateway".into())
     );
     Ok(())
