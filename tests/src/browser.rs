@@ -4,7 +4,6 @@
 use anyhow::{Context, anyhow};
 use base64::Engine;
 use serde_json::{Value, json};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,8 +21,6 @@ impl Driver {
         let port = free_port()?;
         let process = Command::new("chromedriver")
             .arg(format!("--port={port}"))
-            // its own process group, so the browsers it starts end with it
-            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -77,8 +74,6 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // the whole group: chromedriver and every browser it started
-        let _ = Command::new("kill").args(["-9", &format!("-{}", self.process.id())]).status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }

@@ -176,15 +176,23 @@ impl Cli {
                     );
                 }
                 let now = now_ms();
-                c.db.write(move |tx| {
-                    tx.execute(
-                        "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' WHERE id = ?2 AND status = 'unmatched'",
-                        params![order_id, observation_id],
-                    )?;
-                    matcher::log_event(tx, "attached", &format!("{observation_id} → {order_id}"), now)?;
-                    matcher::enqueue(tx, "confirm", &observation_id, Some(&order_id), now)
-                })
-                .await?;
+                let attached =
+                    c.db.write(move |tx| {
+                        let n = tx.execute(
+                            "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' \
+                             WHERE id = ?2 AND status = 'unmatched'",
+                            params![order_id, observation_id],
+                        )?;
+                        if n == 1 {
+                            matcher::log_event(tx, "attached", &format!("{observation_id} → {order_id}"), now)?;
+                            matcher::enqueue(tx, "confirm", &observation_id, Some(&order_id), now)?;
+                        }
+                        Ok(n == 1)
+                    })
+                    .await?;
+                if !attached {
+                    bail!("the payment was attached or matched meanwhile");
+                }
                 writeln!(out, "payment attached; the confirmation is queued")?;
             }
             Command::Payment(PaymentCmd::Add { channel: ch, amount: a, note }) => {
@@ -216,15 +224,27 @@ impl Cli {
                 let id = format!("obs_{}", random_token(12));
                 let now = now_ms();
                 let (obs_id, oid) = (id.clone(), order.order_id.clone());
-                c.db.write(move |tx| {
+                let queued = c.db.write(move |tx| {
+                    let taken: i64 = tx.query_row(
+                        "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
+                        [&oid],
+                        |r| r.get(0),
+                    )?;
+                    if taken > 0 {
+                        return Ok(false);
+                    }
                     tx.execute(
                         "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, created_at) \
                          VALUES (?1, 'operator', ?2, ?3, ?4, 'operator', '', 'confirmed by hand', 'matched', ?5, ?4)",
                         params![obs_id, order.channel.code(), order.payable_amount.0, now, oid],
                     )?;
-                    matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)
+                    matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                    Ok(true)
                 })
                 .await?;
+                if !queued {
+                    bail!("a payment is already matched to order {order_id}; it is being confirmed");
+                }
                 writeln!(out, "confirmation of {order_id} queued")?;
             }
             Command::Status => {

@@ -94,6 +94,10 @@ pub struct Collector {
     pub outbox_wake: Notify,
     /// Epoch ms of the phone app's last heartbeat.
     pub phone_seen: AtomicI64,
+    /// Epoch ms up to which the orders mirror is known to be current.
+    pub orders_synced_at: AtomicI64,
+    /// A long poll for order changes is connected.
+    pub orders_live: std::sync::atomic::AtomicBool,
     health: std::sync::Mutex<std::collections::HashMap<String, store::SourceHealth>>,
 }
 
@@ -105,14 +109,24 @@ impl Collector {
             None => None,
         };
         let parser = Parser::new(rules.as_deref())?;
-        let key = match (&config.key, db.setting("push_key").await?) {
-            (Some(k), _) => k.clone(),
-            (None, Some(stored)) => Secret::new(stored),
-            (None, None) => {
-                let k = Secret::new(random_token(12));
-                db.set_setting("push_key", k.expose()).await?;
-                eprintln!("jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {}", k.expose());
-                k
+        let key = match &config.key {
+            Some(k) => k.clone(),
+            None => {
+                // The first process to get here stores its key; any other (the CLI
+                // started at the same moment) reads that one back.
+                let fresh = random_token(12);
+                let stored = {
+                    let fresh = fresh.clone();
+                    db.write(move |tx| {
+                        tx.execute("INSERT INTO settings (key, value) VALUES ('push_key', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
+                        Ok(tx.query_row("SELECT value FROM settings WHERE key = 'push_key'", [], |r| r.get::<_, String>(0))?)
+                    })
+                    .await?
+                };
+                if stored == fresh {
+                    eprintln!("jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {stored}");
+                }
+                Secret::new(stored)
             }
         };
         Ok(Arc::new(Collector {
@@ -122,6 +136,8 @@ impl Collector {
             key,
             outbox_wake: Notify::new(),
             phone_seen: AtomicI64::new(0),
+            orders_synced_at: AtomicI64::new(0),
+            orders_live: Default::default(),
             health: Default::default(),
         }))
     }
@@ -220,6 +236,12 @@ impl Collector {
                 }
             }
         }
+    }
+
+    /// When each of `names` was last heard from (those heard from at all).
+    pub fn heard_from(&self, names: &[&str]) -> Vec<(String, i64)> {
+        let Ok(health) = self.health.lock() else { return Vec::new() };
+        names.iter().filter_map(|n| health.get(*n).and_then(|h| h.last_seen).map(|t| (n.to_string(), t))).collect()
     }
 
     /// Writes the sources' health to the store (for `status` and the app).

@@ -13,7 +13,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// The gateway could not be reached or failed: try again later.
-    #[error("gateway unreachable: {0}")]
+    #[error("gateway unavailable for now: {0}")]
     Transport(String),
     /// The gateway understood and refused: retrying will not help.
     #[error("gateway refused ({status} {code}): {message}")]
@@ -52,20 +52,26 @@ pub async fn pair(gateway: &str, token: &str, name: &str) -> Result<PairResponse
     answer(resp).await
 }
 
+/// The refusals that retrying cannot change: the payment is not that
+/// order's. Everything else (a 5xx, 401 from clock skew, 409 `conflict`, a
+/// proxy's 404/429, a body that is not ours) is retried.
+const FINAL: &[&str] = &["already_paid", "wrong_state", "not_found", "amount_mismatch", "channel_mismatch", "bad_request"];
+
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| LinkError::Transport(e.to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| LinkError::Transport(format!("unexpected answer: {e}")));
     }
-    if status.is_server_error() {
-        return Err(LinkError::Transport(format!("HTTP {status}")));
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(b) if FINAL.contains(&b.error.code.as_str()) => {
+            Err(LinkError::Refused { status: status.as_u16(), code: b.error.code, message: b.error.message })
+        }
+        Ok(b) => Err(LinkError::Transport(format!("HTTP {status} {}: {}", b.error.code, b.error.message))),
+        Err(_) => {
+            Err(LinkError::Transport(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>())))
+        }
     }
-    let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(b) => (b.error.code, b.error.message),
-        Err(_) => ("http".to_owned(), String::from_utf8_lossy(&bytes).chars().take(200).collect()),
-    };
-    Err(LinkError::Refused { status: status.as_u16(), code, message })
 }
 
 impl Link {

@@ -114,9 +114,11 @@ pub fn enqueue(tx: &Connection, kind: &str, observation: &str, order: Option<&st
 }
 
 /// Retries pending observations (their order may have arrived since) and
-/// gives up on those older than the grace period: they become unmatched and
-/// are reported. Returns (matched, unmatched).
-pub fn rematch_pending(tx: &Connection, now_ms: i64) -> anyhow::Result<(usize, usize)> {
+/// gives up on those whose grace period passed *while the orders mirror was
+/// current* (`synced_at`: the last time the gateway's orders were fetched),
+/// so a payment seen while the gateway is unreachable waits for its order.
+/// Those become unmatched and are reported. Returns (matched, unmatched).
+pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<(usize, usize)> {
     let pending: Vec<(String, String, i64, i64, i64)> = {
         let mut st =
             tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
@@ -127,7 +129,7 @@ pub fn rematch_pending(tx: &Connection, now_ms: i64) -> anyhow::Result<(usize, u
         let channel: Channel = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         if try_match(tx, &id, channel, Fen(fen), t, now_ms)?.is_some() {
             matched += 1;
-        } else if now_ms - created >= PENDING_GRACE_MS {
+        } else if synced_at - created >= PENDING_GRACE_MS {
             mark_unmatched(tx, &id, "no open order with this amount", now_ms)?;
             unmatched += 1;
         }

@@ -26,6 +26,8 @@ pub struct Payment {
 pub enum NotPayment {
     #[error("no payment app recognised")]
     UnknownApp,
+    #[error("the title {0:?} is not one the payment app uses (a chat message?)")]
+    UntrustedTitle(String),
     #[error("an outgoing payment, refund or similar: {0}")]
     Excluded(String),
     #[error("no incoming-payment phrase with an amount")]
@@ -51,6 +53,11 @@ pub struct ChannelRule {
     pub packages: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Notification titles the payment app uses. When a notice has a title,
+    /// it must be one of these: a chat message whose sender is named
+    /// "支付宝", or a forwarded chat in the WeChat app, is not a payment.
+    #[serde(default)]
+    pub titles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -99,37 +106,53 @@ impl Parser {
         Ok(parser)
     }
 
-    /// The channel a notice belongs to: package first, then keywords in the
-    /// app name or title.
-    pub fn channel(&self, notice: &Notice) -> Option<Channel> {
+    /// The rule of the channel a notice belongs to: package first, then
+    /// keywords in the app name or title.
+    fn rule(&self, notice: &Notice) -> Option<&ChannelRule> {
         let by_package = self.channels.iter().find(|r| r.packages.iter().any(|p| p == &notice.app));
-        by_package
-            .or_else(|| {
-                self.channels
-                    .iter()
-                    .find(|r| r.keywords.iter().any(|k| notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())))
-            })
-            .map(|r| r.channel)
+        by_package.or_else(|| {
+            self.channels.iter().find(|r| r.keywords.iter().any(|k| notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())))
+        })
+    }
+
+    pub fn channel(&self, notice: &Notice) -> Option<Channel> {
+        self.rule(notice).map(|r| r.channel)
     }
 
     pub fn parse(&self, notice: &Notice) -> Result<Payment, NotPayment> {
-        let channel = self.channel(notice).ok_or(NotPayment::UnknownApp)?;
+        let rule = self.rule(notice).ok_or(NotPayment::UnknownApp)?;
+        let channel = rule.channel;
+        // "[3条]微信收款助手" is the same title as "微信收款助手".
+        let title = strip_count(notice.title.trim());
+        if !title.is_empty() && !rule.titles.is_empty() && !rule.titles.iter().any(|t| t == title) {
+            return Err(NotPayment::UntrustedTitle(title.to_owned()));
+        }
         let text = format!("{} {}", notice.title, notice.text);
         if let Some(phrase) = self.exclude.iter().find(|p| text.contains(p.as_str())) {
             return Err(NotPayment::Excluded(phrase.clone()));
         }
-        for (re, only) in &self.incoming {
-            if only.is_some_and(|c| c != channel) {
-                continue;
-            }
-            if let Some(m) = re.captures(&text).and_then(|c| c.name("amount")) {
-                let raw = m.as_str();
-                let amount = parse_amount(raw).ok_or_else(|| NotPayment::BadAmount(raw.to_owned()))?;
-                return Ok(Payment { channel, amount });
-            }
-        }
-        Err(NotPayment::NoPhrase)
+        // The payment phrase that comes first in the text wins, whichever rule found it.
+        let found = self
+            .incoming
+            .iter()
+            .filter(|(_, only)| only.is_none_or(|c| c == channel))
+            .filter_map(|(re, _)| re.captures(&text).and_then(|c| c.name("amount")))
+            .min_by_key(|m| m.start());
+        let m = found.ok_or(NotPayment::NoPhrase)?;
+        let amount = parse_amount(m.as_str()).ok_or_else(|| NotPayment::BadAmount(m.as_str().to_owned()))?;
+        Ok(Payment { channel, amount })
     }
+}
+
+/// `[3条]标题` → `标题`.
+fn strip_count(title: &str) -> &str {
+    if let Some(rest) = title.strip_prefix('[')
+        && let Some((count, after)) = rest.split_once(']')
+        && count.trim_end_matches('条').chars().all(|c| c.is_ascii_digit())
+    {
+        return after.trim();
+    }
+    title
 }
 
 /// `1,234.56` / `１．００` / `0.1` → fen.
@@ -193,7 +216,8 @@ mod tests {
         assert_eq!(pay(ALIPAY, "", "成功收款 9.99 元").unwrap().amount, Fen(999));
         // the payment's amount, not the last or first number in the text
         assert_eq!(pay(WECHAT, "[3条]微信收款助手", "个人收款码到账¥5.20，今日第12笔，累计100.00元").unwrap().amount, Fen(520));
-        assert_eq!(pay(ALIPAY, "2024-05-01", "成功收款8.88元，余额1000.00元").unwrap().amount, Fen(888));
+        assert_eq!(pay(ALIPAY, "收钱码收款", "2024-05-01 成功收款8.88元，余额1000.00元").unwrap().amount, Fen(888));
+        assert_eq!(pay(WECHAT, "微信收款助手", "到账¥5.20，本月收款100.00元").unwrap().amount, Fen(520));
     }
 
     #[test]
@@ -206,6 +230,12 @@ mod tests {
         assert!(pay(WECHAT, "微信支付", "你已转账给张三5.00元").is_err());
         assert!(pay(ALIPAY, "支付宝", "双十一红包，最高可得888元！").is_err());
         assert!(pay(ALIPAY, "支付宝", "成功收款0.001元").is_err());
+        // chats and summaries
+        assert!(matches!(pay(WECHAT, "张三", "收款9.90元"), Err(NotPayment::UntrustedTitle(_))));
+        assert!(matches!(pay("com.tencent.mobileqq", "李四", "成功收款1.00元"), Err(NotPayment::UntrustedTitle(_))));
+        assert!(pay(ALIPAY, "支付宝", "提现到账100.00元").is_err());
+        assert!(pay(ALIPAY, "支付宝", "余额宝收益到账0.52元").is_err());
+        assert!(pay(WECHAT, "微信支付", "昨日收款¥300.00，共12笔").is_err());
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
     let listener = tokio::net::TcpListener::bind(c.config.listen).await?;
     let addr = listener.local_addr()?;
     println!("jiufu-collector listening on http://{addr}");
+    if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post SmsForwarder \
+             notifications; set the same secret here and in the app"
+        );
+    }
     if c.link().await?.is_none() {
         eprintln!(
             "jiufu-collector: not paired with a gateway yet (jiufu-collector pair TOKEN --gateway URL); payments are kept until then"
@@ -65,7 +71,9 @@ async fn supervise(c: Arc<Collector>, source: Box<dyn Source>, up: Arc<AtomicBoo
 }
 
 async fn rematch(c: &Collector) {
-    match c.db.write(|tx| matcher::rematch_pending(tx, now_ms())).await {
+    // While a long poll is connected the mirror is current: the gateway answers at once on any change.
+    let synced_at = if c.orders_live.load(Ordering::Relaxed) { now_ms() } else { c.orders_synced_at.load(Ordering::Relaxed) };
+    match c.db.write(move |tx| matcher::rematch_pending(tx, now_ms(), synced_at)).await {
         Ok((0, 0)) => {}
         Ok(_) => c.outbox_wake.notify_one(),
         Err(e) => tracing::error!(error = %e, "matching failed"),
@@ -86,36 +94,41 @@ async fn orders_loop(c: Arc<Collector>) {
     let mut failures = 0usize;
     loop {
         let link = paired(&c).await;
-        let mut cursor = match link.get::<OrdersSnapshot>("/collector/v1/orders").await {
-            Ok(snap) => {
-                if let Err(e) = c.db.upsert_orders(snap.orders).await {
-                    tracing::error!(error = %e, "cannot store orders");
-                }
-                rematch(&c).await;
-                snap.cursor
-            }
+        let snapshot = match link.get::<OrdersSnapshot>("/collector/v1/orders").await {
+            Ok(snap) => c.db.upsert_orders(snap.orders).await.map(|()| snap.cursor),
+            Err(e) => Err(e.into()),
+        };
+        let mut cursor = match snapshot {
+            Ok(cursor) => cursor,
             Err(e) => {
                 failures += 1;
-                tracing::warn!(error = %e, "cannot fetch orders; retrying");
+                tracing::warn!(error = %e, "cannot fetch or store orders; retrying");
                 tokio::time::sleep(Duration::from_secs(RETRY_SECS[failures.min(RETRY_SECS.len()) - 1] as u64)).await;
                 continue;
             }
         };
         failures = 0;
+        c.orders_synced_at.store(now_ms(), Ordering::Relaxed);
+        c.orders_live.store(true, Ordering::Relaxed);
+        rematch(&c).await;
         loop {
             match link.get::<EventBatch>(&format!("/collector/v1/events?after={cursor}&wait=25")).await {
                 Ok(batch) => {
                     if !batch.events.is_empty() {
                         let orders = batch.events.into_iter().map(|e| e.order).collect();
                         if let Err(e) = c.db.upsert_orders(orders).await {
-                            tracing::error!(error = %e, "cannot store orders");
+                            c.orders_live.store(false, Ordering::Relaxed);
+                            tracing::error!(error = %e, "cannot store orders; fetching a new snapshot");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
                             break;
                         }
-                        rematch(&c).await;
                     }
                     cursor = batch.cursor;
+                    c.orders_synced_at.store(now_ms(), Ordering::Relaxed);
+                    rematch(&c).await;
                 }
                 Err(e) => {
+                    c.orders_live.store(false, Ordering::Relaxed);
                     tracing::warn!(error = %e, "order updates interrupted; catching up");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     break;
@@ -221,6 +234,15 @@ async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(&'static str, Vec<Chann
                 last_seen: (phone_seen > 0).then_some(phone_seen),
                 channels: Channel::ALL.to_vec(),
             }];
+            // Forwarders that push over the LAN count as online while they are heard from.
+            let heard = c.heard_from(&["smsforwarder", "generic"]);
+            sources.extend(heard.into_iter().map(|(name, last)| SourceStatus {
+                online: now - last <= c.config.phone_online.as_millis() as i64,
+                kind: name.clone(),
+                name,
+                last_seen: Some(last),
+                channels: Channel::ALL.to_vec(),
+            }));
             sources.extend(running.iter().filter(|(_, channels, _)| !channels.is_empty()).map(|(name, channels, up)| SourceStatus {
                 name: (*name).into(),
                 kind: (*name).into(),

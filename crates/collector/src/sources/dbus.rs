@@ -40,10 +40,7 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
         if header.message_type() != Type::MethodCall || header.member().map(|m| m.as_str()) != Some("Notify") {
             continue;
         }
-        let Some(notice) = decode(&msg) else {
-            c.touch("dbus", Some("a Notify call that could not be read".into()));
-            continue;
-        };
+        let Some(notice) = decode(&msg) else { continue };
         c.touch("dbus", None);
         if let Err(e) = c.observe_notice("dbus", notice, now_ms(), None).await {
             tracing::error!(error = %e, "cannot store a notification");
@@ -62,5 +59,11 @@ fn decode(msg: &zbus::Message) -> Option<Notice> {
         Some(Value::Str(s)) => Some(s.as_str().to_owned()),
         _ => None,
     };
+    // A call that replaces an earlier notification updates it: not a new payment.
+    if let Some(Value::U32(replaces)) = fields.get(1)
+        && *replaces != 0
+    {
+        return None;
+    }
     Some(Notice { app: text(0)?, title: text(3)?, text: text(4)? })
 }

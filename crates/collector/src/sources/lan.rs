@@ -2,7 +2,7 @@
 //! `/appPush`), SmsForwarder webhooks and the generic signed push.
 
 use super::MAX_SKEW_MS;
-use crate::parser::{Notice, parse_amount};
+use crate::parser::Notice;
 use crate::{Collector, Observed, ReplayKey, now_ms};
 use axum::Json;
 use axum::Router;
@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::{Channel, sign};
+use jiufu_protocol::{Channel, Fen, sign};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,7 +103,7 @@ fn vmq(code: i32, msg: &str) -> Json<Value> {
 }
 
 fn fresh(t_ms: i64) -> bool {
-    (now_ms() - t_ms).abs() <= MAX_SKEW_MS
+    now_ms().abs_diff(t_ms) <= MAX_SKEW_MS as u64
 }
 
 async fn app_heart(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
@@ -139,12 +139,12 @@ async fn app_push(State(c): State<Shared>, Query(q): Query<HashMap<String, Strin
     let Some(channel) = Channel::from_vmq_type(kind) else {
         return vmq(-1, "类型错误 unknown type");
     };
-    let Some(amount) = parse_amount(price) else {
+    let Ok(amount) = Fen::parse_yuan(price) else {
         return vmq(-1, "金额错误 bad price");
     };
     let notice = Notice { app: "V免签".into(), title: String::new(), text: format!("type={kind} price={price}") };
     let replay = ReplayKey { key: format!("vmq:{kind}:{price}:{t}"), expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe("vmq", channel, amount, t_ms, notice, Some(replay)).await {
+    match c.observe("vmq", channel, amount, now_ms(), notice, Some(replay)).await {
         Ok(Observed::Replayed) => vmq(-1, "重复推送 replayed push"),
         Ok(_) => vmq(1, "成功"),
         Err(e) => {
@@ -183,14 +183,15 @@ async fn smsforwarder(State(c): State<Shared>, Query(q): Query<HashMap<String, S
     if !fresh(t_ms) {
         return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
     }
-    let key = format!("smsf:{ts}:{}", sign::sha256_hex(format!("{from}\n{content}").as_bytes()));
+    // The sign covers only the timestamp, so each timestamp (each sign) is used once.
+    let key = format!("smsf:{ts}");
     c.touch("smsforwarder", None);
     let (title, text) = match content.split_once('\n') {
         Some((t, rest)) => (t.trim().to_owned(), rest.trim().to_owned()),
         None => (String::new(), content.trim().to_owned()),
     };
     let replay = ReplayKey { key, expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe_notice("smsforwarder", Notice { app: from, title, text }, t_ms, Some(replay)).await {
+    match c.observe_notice("smsforwarder", Notice { app: from, title, text }, now_ms(), Some(replay)).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(e) => {
@@ -206,7 +207,6 @@ struct GenericPush {
     amount: String,
     #[serde(default)]
     text: String,
-    time: i64,
 }
 
 async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -235,12 +235,12 @@ async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         Ok(p) => p,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
     };
-    let Some(amount) = parse_amount(&push.amount) else {
+    let Ok(amount) = Fen::parse_yuan(&push.amount) else {
         return refuse(StatusCode::BAD_REQUEST, "bad amount");
     };
     let notice = Notice { app: "generic".into(), title: String::new(), text: push.text };
-    let replay = ReplayKey { key: format!("generic:{v1}"), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
-    match c.observe("generic", push.channel, amount, push.time, notice, Some(replay)).await {
+    let replay = ReplayKey { key: format!("generic:{}", v1.to_ascii_lowercase()), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
+    match c.observe("generic", push.channel, amount, now_ms(), notice, Some(replay)).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
