@@ -43,3 +43,24 @@ pub async fn authenticate(app: &Shared, method: &Method, uri: &Uri, headers: &He
     }
     Ok(device)
 }
+
+/// A request signed by a paired device: extracting it authenticates it, so
+/// a handler that takes one cannot forget to.
+pub struct Signed {
+    pub device: Device,
+    pub body: axum::body::Bytes,
+}
+
+/// The largest body a collector request may carry.
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+impl axum::extract::FromRequest<Shared> for Signed {
+    type Rejection = CollectorError;
+
+    async fn from_request(req: axum::extract::Request, app: &Shared) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| CollectorError::bad_request("body too large or unreadable"))?;
+        let device = authenticate(app, &parts.method, &parts.uri, &parts.headers, &body).await?;
+        Ok(Signed { device, body })
+    }
+}

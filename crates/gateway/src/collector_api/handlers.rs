@@ -1,11 +1,11 @@
 //! Collector endpoints: parse, authenticate, call the domain, answer JSON.
 
-use super::{CollectorError, authenticate};
+use super::{CollectorError, Signed};
 use crate::{Shared, clock, order};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use jiufu_protocol::collector::*;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{OrderState, Secret, Transition, sign};
@@ -57,8 +57,7 @@ pub async fn pair(State(app): State<Shared>, body: Bytes) -> Result<PairResponse
     }))
 }
 
-pub async fn sync_codes(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<CodeSyncResponse> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn sync_codes(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<CodeSyncResponse> {
     let sync: CodeSync = parse(&body)?;
     if sync.codes.len() > 500 {
         return Err(CollectorError::bad_request("at most 500 codes"));
@@ -83,8 +82,7 @@ pub async fn sync_codes(State(app): State<Shared>, method: Method, uri: Uri, hea
     Ok(Json(CodeSyncResponse { accepted }))
 }
 
-pub async fn list_codes(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Vec<CodeWire>> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn list_codes(State(app): State<Shared>, Signed { device, .. }: Signed) -> Result<Vec<CodeWire>> {
     let codes = app.store.codes(device.merchant_id).await?;
     Ok(Json(
         codes
@@ -94,8 +92,7 @@ pub async fn list_codes(State(app): State<Shared>, method: Method, uri: Uri, hea
     ))
 }
 
-pub async fn orders(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<OrdersSnapshot> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn orders(State(app): State<Shared>, Signed { device, .. }: Signed) -> Result<OrdersSnapshot> {
     // The cursor is read first: a change racing the snapshot shows up again as an event.
     let cursor = app.store.last_event_seq().await?;
     let filter = OrderFilter { merchant_id: Some(device.merchant_id), holding_amount: true, limit: Some(10_000), ..Default::default() };
@@ -117,15 +114,7 @@ fn default_wait() -> u64 {
 
 /// Long poll: answers at once when there are changes after `after`,
 /// otherwise within `wait` seconds (at most 30).
-pub async fn events(
-    State(app): State<Shared>,
-    Query(q): Query<EventsQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<EventBatch> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn events(State(app): State<Shared>, Query(q): Query<EventsQuery>, Signed { device, .. }: Signed) -> Result<EventBatch> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.min(30));
     let mut changes = app.order_changes.subscribe();
     loop {
@@ -150,8 +139,7 @@ async fn own_order(app: &Shared, device: &Device, id: &str) -> std::result::Resu
     }
 }
 
-pub async fn confirm(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<ConfirmResponse> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
     let req: ConfirmRequest = parse(&body)?;
     let order = own_order(&app, &device, &req.order_id).await?;
     if req.channel != order.channel {
@@ -190,15 +178,7 @@ pub async fn confirm(State(app): State<Shared>, method: Method, uri: Uri, header
     Ok(Json(ConfirmResponse { order_id: order.id, state: order.state, duplicate }))
 }
 
-pub async fn reject(
-    State(app): State<Shared>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<ConfirmResponse> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
     let req: RejectRequest = parse(&body)?;
     let order = own_order(&app, &device, &id).await?;
     let reason: String = req.reason.chars().filter(|c| !c.is_control()).take(200).collect();
@@ -210,8 +190,7 @@ pub async fn reject(
     }
 }
 
-pub async fn unmatched(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<serde_json::Value> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn unmatched(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<serde_json::Value> {
     let report: UnmatchedReport = parse(&body)?;
     let ev = report.evidence;
     if ev.observation_id.is_empty() || ev.observation_id.len() > 128 {
@@ -237,8 +216,7 @@ pub async fn unmatched(State(app): State<Shared>, method: Method, uri: Uri, head
     Ok(Json(serde_json::json!({"recorded": recorded})))
 }
 
-pub async fn heartbeat(State(app): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<HeartbeatResponse> {
-    let device = authenticate(&app, &method, &uri, &headers, &body).await?;
+pub async fn heartbeat(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<HeartbeatResponse> {
     let beat: Heartbeat = parse(&body)?;
     if beat.sources.len() > 32 {
         return Err(CollectorError::bad_request("at most 32 sources"));

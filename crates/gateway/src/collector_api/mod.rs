@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 use jiufu_protocol::collector::{ApiError, ErrorBody};
 use jiufu_store::StoreError;
 
-pub use auth::authenticate;
+pub use auth::{Signed, authenticate};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
