@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_collector;
+mod icons;
 mod setup;
 
 use anyhow::{Context, bail};
@@ -14,6 +15,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("loadgen") => bench::loadgen(&args[1..]),
+        Some("icons") => icons::icons(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <run|test|bench>\n  run    build and run the gateway on embedded SQLite with demo data\n  test   install what the tests need, then run every test\n  bench  measure the release gateway (not part of the tests)"

@@ -1,14 +1,9 @@
 //! The `jiufu-collector` command line (`collector.md` §5).
 
-use crate::matcher::{self, Ingested};
-use crate::parser::Notice;
-use crate::store::Code;
-use crate::{Collector, Config, Observed, link, now_ms};
+use crate::operator::{self, QrInput};
+use crate::{Collector, Config, Observed};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen};
-use rusqlite::params;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -92,14 +87,13 @@ enum OrderCmd {
         #[arg(allow_hyphen_values = true)]
         order_id: String,
     },
-}
-
-fn channel(text: &str) -> anyhow::Result<Channel> {
-    text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
-}
-
-fn amount(text: &str) -> anyhow::Result<Fen> {
-    Fen::parse_yuan(text).map_err(|e| anyhow::anyhow!("--amount {text:?}: {e}"))
+    /// The customer said they paid but no money came: back to waiting (8 → 5).
+    Reject {
+        #[arg(allow_hyphen_values = true)]
+        order_id: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 impl Cli {
@@ -109,32 +103,17 @@ impl Cli {
         let mut out = std::io::stdout();
         match self.command {
             Command::Pair { token, gateway, name } => {
-                let p = link::pair(&gateway, &token, &name).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
-                for (k, v) in [("gateway_url", gateway.trim_end_matches('/')), ("device_id", &p.device_id), ("device_secret", &p.secret)] {
-                    c.db.set_setting(k, v).await?;
-                }
-                c.db.set_setting("merchant_id", &p.merchant_id.to_string()).await?;
+                let p = c.pair(&gateway, &token, &name).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
                 writeln!(out, "paired with merchant {} ({}) as device {}", p.merchant_id, p.merchant_name, p.device_id)?;
             }
-            Command::Code(CodeCmd::Add { channel: ch, qr, image, amount: a, name }) => {
-                let qr_text = match (qr, image) {
-                    (Some(t), _) if !t.trim().is_empty() => t.trim().to_owned(),
-                    (_, Some(path)) => {
-                        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                        jiufu_protocol::qr_image::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                    }
+            Command::Code(CodeCmd::Add { channel, qr, image, amount, name }) => {
+                let input = match (qr, image) {
+                    (Some(t), _) if !t.trim().is_empty() => QrInput::Text(t),
+                    (_, Some(path)) => QrInput::Image(std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?),
                     _ => bail!("give --qr TEXT or --image FILE"),
                 };
-                let code = Code {
-                    uid: random_token(9),
-                    channel: channel(&ch)?,
-                    qr_text,
-                    amount: a.as_deref().map(amount).transpose()?,
-                    name,
-                    enabled: true,
-                };
+                let code = c.add_code(&channel, input, amount.as_deref(), &name).await?;
                 writeln!(out, "code {} added: {} {}", code.uid, code.channel, code.qr_text)?;
-                c.db.add_code(code, now_ms()).await?;
             }
             Command::Code(CodeCmd::List) => {
                 for k in c.db.codes().await? {
@@ -161,53 +140,15 @@ impl Cli {
                 return crate::run::run(c, shutdown).await;
             }
             Command::Payment(PaymentCmd::Attach { observation_id, order_id }) => {
-                let obs = c.db.observation(&observation_id).await?.context("no such payment")?;
-                if obs.status != "unmatched" {
-                    bail!("payment {observation_id} is {}, only unmatched payments can be attached", obs.status);
-                }
-                let order = c.db.orders().await?.into_iter().find(|o| o.order_id == order_id).context("no such order at this collector")?;
-                if order.channel != obs.channel || order.payable_amount != obs.amount {
-                    bail!(
-                        "the payment ({} {}) is not this order's payable amount ({} {}); confirm the order directly instead",
-                        obs.channel,
-                        obs.amount,
-                        order.channel,
-                        order.payable_amount
-                    );
-                }
-                let now = now_ms();
-                let attached =
-                    c.db.write(move |tx| {
-                        let n = tx.execute(
-                            "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' \
-                             WHERE id = ?2 AND status = 'unmatched'",
-                            params![order_id, observation_id],
-                        )?;
-                        if n == 1 {
-                            matcher::log_event(tx, "attached", &format!("{observation_id} → {order_id}"), now)?;
-                            matcher::enqueue(tx, "confirm", &observation_id, Some(&order_id), now)?;
-                        }
-                        Ok(n == 1)
-                    })
-                    .await?;
-                if !attached {
-                    bail!("the payment was attached or matched meanwhile");
-                }
+                c.attach(&observation_id, &order_id).await?;
                 writeln!(out, "payment attached; the confirmation is queued")?;
             }
-            Command::Payment(PaymentCmd::Add { channel: ch, amount: a, note }) => {
-                let notice = Notice { app: "operator".into(), title: String::new(), text: note };
-                let outcome = c.observe("operator", channel(&ch)?, amount(&a)?, now_ms(), notice, None).await?;
-                match outcome {
-                    Observed::Recorded(Ingested::Matched { order, .. }) => writeln!(out, "payment recorded and matched to order {order}")?,
-                    Observed::Recorded(Ingested::Pending { observation }) => {
-                        writeln!(out, "payment {observation} recorded; no order yet (it will be matched or reported)")?
-                    }
-                    Observed::Recorded(Ingested::Duplicate { of, .. }) => writeln!(out, "payment recorded as the same payment as {of}")?,
-                    Observed::NotPayment(_) | Observed::Replayed => {
-                        bail!("the payment was not recorded")
-                    }
+            Command::Payment(PaymentCmd::Add { channel, amount, note }) => {
+                let outcome = c.record_payment(&channel, &amount, &note).await?;
+                if !matches!(outcome, Observed::Recorded(_)) {
+                    bail!("the payment was not recorded: {}", operator::describe(&outcome));
                 }
+                writeln!(out, "{}", operator::describe(&outcome))?;
             }
             Command::Orders => {
                 for o in c.db.orders().await? {
@@ -220,32 +161,12 @@ impl Cli {
                 }
             }
             Command::Order(OrderCmd::Confirm { order_id }) => {
-                let order = c.db.orders().await?.into_iter().find(|o| o.order_id == order_id).context("no such order at this collector")?;
-                let id = format!("obs_{}", random_token(12));
-                let now = now_ms();
-                let (obs_id, oid) = (id.clone(), order.order_id.clone());
-                let queued = c.db.write(move |tx| {
-                    let taken: i64 = tx.query_row(
-                        "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
-                        [&oid],
-                        |r| r.get(0),
-                    )?;
-                    if taken > 0 {
-                        return Ok(false);
-                    }
-                    tx.execute(
-                        "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, created_at) \
-                         VALUES (?1, 'operator', ?2, ?3, ?4, 'operator', '', 'confirmed by hand', 'matched', ?5, ?4)",
-                        params![obs_id, order.channel.code(), order.payable_amount.0, now, oid],
-                    )?;
-                    matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
-                    Ok(true)
-                })
-                .await?;
-                if !queued {
-                    bail!("a payment is already matched to order {order_id}; it is being confirmed");
-                }
+                c.confirm_order(&order_id).await?;
                 writeln!(out, "confirmation of {order_id} queued")?;
+            }
+            Command::Order(OrderCmd::Reject { order_id, reason }) => {
+                c.reject_claim(&order_id, &reason).await?;
+                writeln!(out, "rejection of the claim on {order_id} queued")?;
             }
             Command::Status => {
                 let status = serde_json::json!({

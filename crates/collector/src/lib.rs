@@ -6,14 +6,17 @@
 //! app run this same core.
 
 pub mod cli;
+pub mod events;
 pub mod link;
 pub mod matcher;
+pub mod operator;
 pub mod parser;
 pub mod run;
 pub mod sources;
 pub mod store;
 
 use anyhow::Context;
+pub use events::CoreEvent;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, Secret};
 use matcher::{Ingested, NewObservation};
@@ -43,6 +46,20 @@ pub struct Config {
     /// The phone app counts as online this long after its last heartbeat.
     pub phone_online: Duration,
     pub dbus: bool,
+    /// The LAN listener (phone app, forwarders) is on.
+    pub lan: bool,
+    /// Settings the environment fixed; the stored settings do not override them.
+    pub pinned: Pinned,
+}
+
+/// Which settings came from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Pinned {
+    pub listen: bool,
+    pub key: bool,
+    pub smsf_secret: bool,
+    pub dbus: bool,
+    pub lan: bool,
 }
 
 impl Config {
@@ -70,12 +87,65 @@ impl Config {
             smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").map(Secret::new),
             rules_path: env("JIUFU_COLLECTOR_RULES").map(PathBuf::from),
             heartbeat,
-            dbus: env("JIUFU_COLLECTOR_DBUS").map(|v| v != "false" && v != "0").unwrap_or(true),
+            dbus: env("JIUFU_COLLECTOR_DBUS").map(|v| flag(&v)).unwrap_or(true),
+            lan: env("JIUFU_COLLECTOR_LAN").map(|v| flag(&v)).unwrap_or(true),
+            pinned: Pinned {
+                listen: env("JIUFU_COLLECTOR_LISTEN").is_some(),
+                key: env("JIUFU_COLLECTOR_KEY").is_some(),
+                smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").is_some(),
+                dbus: env("JIUFU_COLLECTOR_DBUS").is_some(),
+                lan: env("JIUFU_COLLECTOR_LAN").is_some(),
+            },
         })
+    }
+
+    /// The settings stored by the window (`settings` table), for whatever
+    /// the environment did not fix.
+    async fn apply_stored(&mut self, db: &Db) -> anyhow::Result<()> {
+        if !self.pinned.listen
+            && let Some(v) = db.setting(setting::LISTEN).await?
+        {
+            self.listen = v.parse().with_context(|| format!("stored listen address {v:?} is not an address"))?;
+        }
+        if !self.pinned.dbus
+            && let Some(v) = db.setting(setting::DBUS).await?
+        {
+            self.dbus = flag(&v);
+        }
+        if !self.pinned.lan
+            && let Some(v) = db.setting(setting::LAN).await?
+        {
+            self.lan = flag(&v);
+        }
+        if !self.pinned.smsf_secret {
+            self.smsf_secret = db.setting(setting::SMSF_SECRET).await?.filter(|s| !s.is_empty()).map(Secret::new);
+        }
+        Ok(())
     }
 }
 
-fn default_data_dir() -> PathBuf {
+fn flag(v: &str) -> bool {
+    !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off")
+}
+
+/// Keys of the `settings` table.
+pub mod setting {
+    pub const LISTEN: &str = "listen";
+    pub const DBUS: &str = "dbus_enabled";
+    pub const LAN: &str = "lan_enabled";
+    pub const SMSF_SECRET: &str = "smsf_secret";
+    pub const PUSH_KEY: &str = "push_key";
+    pub const GATEWAY_URL: &str = "gateway_url";
+    pub const DEVICE_ID: &str = "device_id";
+    pub const DEVICE_SECRET: &str = "device_secret";
+    pub const MERCHANT_ID: &str = "merchant_id";
+    pub const MERCHANT_NAME: &str = "merchant_name";
+    pub const CODES_VERSION: &str = "codes_version";
+    pub const CODES_SYNCED: &str = "codes_synced";
+    pub const USER_RULES: &str = "user_rules";
+}
+
+pub fn default_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
         return PathBuf::from(d).join("jiufu");
     }
@@ -99,14 +169,21 @@ pub struct Collector {
     /// A long poll for order changes is connected.
     pub orders_live: std::sync::atomic::AtomicBool,
     health: std::sync::Mutex<std::collections::HashMap<String, store::SourceHealth>>,
+    events: tokio::sync::broadcast::Sender<CoreEvent>,
+    /// Where the LAN listener is bound, once `run` has bound it.
+    pub listening: std::sync::OnceLock<SocketAddr>,
+    /// Sources `run` is running, and whether each is up (for the window).
+    pub running: std::sync::Mutex<Vec<(String, bool)>>,
 }
 
 impl Collector {
-    pub async fn open(config: Config) -> anyhow::Result<Arc<Collector>> {
+    pub async fn open(mut config: Config) -> anyhow::Result<Arc<Collector>> {
         let db = Db::open(&config.db_path)?;
+        config.apply_stored(&db).await?;
         let rules = match &config.rules_path {
             Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read rules {}", p.display()))?),
-            None => None,
+            // Rules the operator wrote in the window.
+            None => db.setting(setting::USER_RULES).await?.filter(|r| !r.trim().is_empty()),
         };
         let parser = Parser::new(rules.as_deref())?;
         let key = match &config.key {
@@ -139,7 +216,20 @@ impl Collector {
             orders_synced_at: AtomicI64::new(0),
             orders_live: Default::default(),
             health: Default::default(),
+            events: tokio::sync::broadcast::channel(256).0,
+            listening: Default::default(),
+            running: Default::default(),
         }))
+    }
+
+    /// Core events, for a window to follow.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CoreEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn emit(&self, event: CoreEvent) {
+        // Nobody listening (the headless binary) is fine.
+        let _ = self.events.send(event);
     }
 
     /// The gateway link, once paired.
@@ -207,6 +297,12 @@ impl Collector {
             return Ok(Observed::Replayed);
         };
         tracing::info!(source, %channel, %amount, ?outcome, "payment observed");
+        self.emit(match &outcome {
+            Ingested::Matched { observation, order } => {
+                CoreEvent::PaymentMatched { observation: observation.clone(), order_id: order.clone(), channel, amount }
+            }
+            _ => CoreEvent::PaymentsChanged,
+        });
         self.outbox_wake.notify_one();
         self.touch(source, None);
         Ok(Observed::Recorded(outcome))

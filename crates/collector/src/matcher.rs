@@ -113,28 +113,43 @@ pub fn enqueue(tx: &Connection, kind: &str, observation: &str, order: Option<&st
     Ok(())
 }
 
+/// What a pass of [`rematch_pending`] settled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// (observation, order, channel, amount)
+    pub matched: Vec<(String, String, Channel, Fen)>,
+    /// (observation, channel, amount)
+    pub unmatched: Vec<(String, Channel, Fen)>,
+}
+
+impl Settled {
+    pub fn is_empty(&self) -> bool {
+        self.matched.is_empty() && self.unmatched.is_empty()
+    }
+}
+
 /// Retries pending observations (their order may have arrived since) and
 /// gives up on those whose grace period passed *while the orders mirror was
 /// current* (`synced_at`: the last time the gateway's orders were fetched),
 /// so a payment seen while the gateway is unreachable waits for its order.
-/// Those become unmatched and are reported. Returns (matched, unmatched).
-pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<(usize, usize)> {
+/// Those become unmatched and are reported.
+pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
     let pending: Vec<(String, String, i64, i64, i64)> = {
         let mut st =
             tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?
     };
-    let (mut matched, mut unmatched) = (0, 0);
+    let mut settled = Settled::default();
     for (id, channel, fen, t, created) in pending {
         let channel: Channel = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-        if try_match(tx, &id, channel, Fen(fen), t, now_ms)?.is_some() {
-            matched += 1;
+        if let Some(order) = try_match(tx, &id, channel, Fen(fen), t, now_ms)? {
+            settled.matched.push((id, order, channel, Fen(fen)));
         } else if synced_at - created >= PENDING_GRACE_MS {
             mark_unmatched(tx, &id, "no open order with this amount", now_ms)?;
-            unmatched += 1;
+            settled.unmatched.push((id, channel, Fen(fen)));
         }
     }
-    Ok((matched, unmatched))
+    Ok(settled)
 }
 
 /// An observation that belongs to no order: kept for the operator and reported.

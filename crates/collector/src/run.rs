@@ -6,7 +6,8 @@ use crate::link::{Link, LinkError};
 use crate::sources::Source;
 use crate::sources::dbus::DbusMonitor;
 use crate::sources::lan::LanListener;
-use crate::{Collector, matcher, now_ms};
+use crate::store::OutboxItem;
+use crate::{Collector, CoreEvent, matcher, now_ms, setting};
 use jiufu_protocol::Channel;
 use jiufu_protocol::collector::*;
 use rusqlite::params;
@@ -18,26 +19,35 @@ use std::time::Duration;
 pub const RETRY_SECS: [i64; 6] = [1, 2, 5, 10, 30, 60];
 
 pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(c.config.listen).await?;
-    let addr = listener.local_addr()?;
-    println!("jiufu-collector listening on http://{addr}");
-    if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
-        eprintln!(
-            "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post SmsForwarder \
-             notifications; set the same secret here and in the app"
-        );
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    if c.config.lan {
+        let listener = tokio::net::TcpListener::bind(c.config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", c.config.listen))?;
+        let addr = listener.local_addr()?;
+        let _ = c.listening.set(addr);
+        println!("jiufu-collector listening on http://{addr}");
+        if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
+            eprintln!(
+                "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post SmsForwarder \
+                 notifications; set the same secret here and in the app"
+            );
+        }
+        sources.push(Box::new(LanListener::new(listener)));
+    } else {
+        println!("jiufu-collector: the LAN listener is off");
     }
     if c.link().await?.is_none() {
         eprintln!(
             "jiufu-collector: not paired with a gateway yet (jiufu-collector pair TOKEN --gateway URL); payments are kept until then"
         );
     }
-    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(LanListener::new(listener))];
     if c.config.dbus {
         sources.push(Box::new(DbusMonitor));
     }
     let running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)> =
         sources.iter().map(|s| (s.name(), s.channels(), Arc::new(AtomicBool::new(false)))).collect();
+    let flags: Vec<(&'static str, Arc<AtomicBool>)> = running.iter().map(|(n, _, up)| (*n, up.clone())).collect();
     let mut tasks: Vec<_> =
         sources.into_iter().zip(running.iter()).map(|(s, (_, _, up))| tokio::spawn(supervise(c.clone(), s, up.clone()))).collect();
     tasks.extend([
@@ -47,11 +57,16 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
         tokio::spawn(heartbeat_loop(c.clone(), running)),
         tokio::spawn(codes_loop(c.clone())),
         tokio::spawn(health_loop(c.clone())),
+        tokio::spawn(watch_loop(c.clone(), flags)),
     ]);
     shutdown.await;
     tracing::info!("stopping");
-    for t in tasks {
+    for t in &tasks {
         t.abort();
+    }
+    // Wait for them to end, so the listener's port is free when this returns.
+    for t in tasks {
+        let _ = t.await;
     }
     Ok(())
 }
@@ -74,8 +89,16 @@ async fn rematch(c: &Collector) {
     // While a long poll is connected the mirror is current: the gateway answers at once on any change.
     let synced_at = if c.orders_live.load(Ordering::Relaxed) { now_ms() } else { c.orders_synced_at.load(Ordering::Relaxed) };
     match c.db.write(move |tx| matcher::rematch_pending(tx, now_ms(), synced_at)).await {
-        Ok((0, 0)) => {}
-        Ok(_) => c.outbox_wake.notify_one(),
+        Ok(settled) if settled.is_empty() => {}
+        Ok(settled) => {
+            c.outbox_wake.notify_one();
+            for (observation, order_id, channel, amount) in settled.matched {
+                c.emit(CoreEvent::PaymentMatched { observation, order_id, channel, amount });
+            }
+            for (observation, channel, amount) in settled.unmatched {
+                c.emit(CoreEvent::PaymentUnmatched { observation, channel, amount });
+            }
+        }
         Err(e) => tracing::error!(error = %e, "matching failed"),
     }
 }
@@ -95,11 +118,14 @@ async fn orders_loop(c: Arc<Collector>) {
     loop {
         let link = paired(&c).await;
         let snapshot = match link.get::<OrdersSnapshot>("/collector/v1/orders").await {
-            Ok(snap) => c.db.upsert_orders(snap.orders).await.map(|()| snap.cursor),
+            Ok(snap) => c.db.upsert_orders(snap.orders).await.map(|claimed| (snap.cursor, claimed)),
             Err(e) => Err(e.into()),
         };
         let mut cursor = match snapshot {
-            Ok(cursor) => cursor,
+            Ok((cursor, claimed)) => {
+                orders_arrived(&c, claimed);
+                cursor
+            }
             Err(e) => {
                 failures += 1;
                 tracing::warn!(error = %e, "cannot fetch or store orders; retrying");
@@ -116,11 +142,14 @@ async fn orders_loop(c: Arc<Collector>) {
                 Ok(batch) => {
                     if !batch.events.is_empty() {
                         let orders = batch.events.into_iter().map(|e| e.order).collect();
-                        if let Err(e) = c.db.upsert_orders(orders).await {
-                            c.orders_live.store(false, Ordering::Relaxed);
-                            tracing::error!(error = %e, "cannot store orders; fetching a new snapshot");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            break;
+                        match c.db.upsert_orders(orders).await {
+                            Ok(claimed) => orders_arrived(&c, claimed),
+                            Err(e) => {
+                                c.orders_live.store(false, Ordering::Relaxed);
+                                tracing::error!(error = %e, "cannot store orders; fetching a new snapshot");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                break;
+                            }
                         }
                     }
                     cursor = batch.cursor;
@@ -136,6 +165,13 @@ async fn orders_loop(c: Arc<Collector>) {
             }
         }
     }
+}
+
+fn orders_arrived(c: &Collector, claimed: Vec<OrderWire>) {
+    for o in claimed {
+        c.emit(CoreEvent::OrderClaimed { order_id: o.order_id, order_no: o.order_no, channel: o.channel, amount: o.payable_amount });
+    }
+    c.emit(CoreEvent::OrdersChanged);
 }
 
 async fn matcher_loop(c: Arc<Collector>) {
@@ -160,28 +196,9 @@ async fn outbox_loop(c: Arc<Collector>) {
             }
         };
         for item in due {
-            let Ok(Some(obs)) = c.db.observation(&item.observation_id).await else {
-                continue;
-            };
-            let evidence = Evidence {
-                observation_id: obs.id.clone(),
-                source: obs.source.clone(),
-                observed_at: obs.observed_at,
-                raw_text: format!("{} {}", obs.title, obs.text).trim().to_owned(),
-            };
-            let result = match (item.kind.as_str(), &item.order_id) {
-                ("confirm", Some(order_id)) => {
-                    let req = ConfirmRequest { order_id: order_id.clone(), channel: obs.channel, amount: obs.amount, evidence };
-                    link.post::<ConfirmResponse>("/collector/v1/confirmations", &req).await.map(|_| ())
-                }
-                ("unmatched", _) => {
-                    let req = UnmatchedReport { channel: obs.channel, amount: obs.amount, evidence };
-                    link.post::<serde_json::Value>("/collector/v1/unmatched", &req).await.map(|_| ())
-                }
-                _ => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: item.kind.clone() }),
-            };
+            let result = deliver(&link, &c, &item).await;
             let now = now_ms();
-            let (id, kind, obs_id) = (item.id, item.kind.clone(), obs.id.clone());
+            let (id, kind, obs_id) = (item.id, item.kind.clone(), item.observation_id.clone());
             let attempts = item.attempts + 1;
             let written =
                 c.db.write(move |tx| {
@@ -208,16 +225,80 @@ async fn outbox_loop(c: Arc<Collector>) {
                             if kind == "confirm" {
                                 // The gateway says this payment is not that order's: keep it for the operator.
                                 matcher::mark_unmatched(tx, &obs_id, &format!("gateway: {}", refused.code()), now)?;
+                                return Ok(true);
                             }
+                            matcher::log_event(tx, "refused", &format!("{kind} {obs_id}: {refused}"), now)?;
                         }
                     }
-                    Ok(())
+                    Ok(false)
                 })
                 .await;
-            if let Err(e) = written {
-                tracing::error!(error = %e, "cannot record an outbox result");
+            match written {
+                Ok(true) => {
+                    if let Ok(Some(obs)) = c.db.observation(&item.observation_id).await {
+                        c.emit(CoreEvent::PaymentUnmatched { observation: obs.id, channel: obs.channel, amount: obs.amount });
+                    }
+                }
+                Ok(false) => c.emit(CoreEvent::Delivered),
+                Err(e) => tracing::error!(error = %e, "cannot record an outbox result"),
             }
         }
+    }
+}
+
+/// Sends one queued item to the gateway.
+async fn deliver(link: &Link, c: &Collector, item: &OutboxItem) -> Result<(), LinkError> {
+    if item.kind == "reject" {
+        let order_id = item.order_id.as_deref().unwrap_or_default();
+        let req = RejectRequest { reason: item.reason.clone() };
+        return link.post::<ConfirmResponse>(&format!("/collector/v1/orders/{order_id}/reject"), &req).await.map(|_| ());
+    }
+    let obs = match c.db.observation(&item.observation_id).await {
+        Ok(Some(obs)) => obs,
+        Ok(None) => return Err(LinkError::Refused { status: 0, code: "no_observation".into(), message: item.observation_id.clone() }),
+        Err(e) => return Err(LinkError::Transport(e.to_string())),
+    };
+    let evidence = Evidence {
+        observation_id: obs.id.clone(),
+        source: obs.source.clone(),
+        observed_at: obs.observed_at,
+        raw_text: format!("{} {}", obs.title, obs.text).trim().to_owned(),
+    };
+    match (item.kind.as_str(), &item.order_id) {
+        ("confirm", Some(order_id)) => {
+            let req = ConfirmRequest { order_id: order_id.clone(), channel: obs.channel, amount: obs.amount, evidence };
+            link.post::<ConfirmResponse>("/collector/v1/confirmations", &req).await.map(|_| ())
+        }
+        ("unmatched", _) => {
+            let req = UnmatchedReport { channel: obs.channel, amount: obs.amount, evidence };
+            link.post::<serde_json::Value>("/collector/v1/unmatched", &req).await.map(|_| ())
+        }
+        _ => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: item.kind.clone() }),
+    }
+}
+
+/// Watches sources go offline and come back (the phone by its heartbeats,
+/// the others by whether they run), for the window's notifications.
+async fn watch_loop(c: Arc<Collector>, flags: Vec<(&'static str, Arc<AtomicBool>)>) {
+    let mut was: std::collections::HashMap<String, bool> = Default::default();
+    loop {
+        let now = now_ms();
+        let phone_seen = c.phone_seen.load(Ordering::Relaxed);
+        let mut states: Vec<(String, bool)> = flags.iter().map(|(n, up)| ((*n).to_owned(), up.load(Ordering::Relaxed))).collect();
+        if phone_seen > 0 {
+            states.push(("phone".into(), now - phone_seen <= c.config.phone_online.as_millis() as i64));
+        }
+        for (name, up) in &states {
+            match was.insert(name.clone(), *up) {
+                Some(true) if !up => c.emit(CoreEvent::SourceOffline { source: name.clone() }),
+                Some(false) | None if *up => c.emit(CoreEvent::SourceOnline { source: name.clone() }),
+                _ => {}
+            }
+        }
+        if let Ok(mut running) = c.running.lock() {
+            *running = states;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
 
@@ -294,7 +375,11 @@ async fn codes_loop(c: Arc<Collector>) {
                         match link.call::<CodeSyncResponse>(reqwest::Method::PUT, "/collector/v1/codes", Some(&sync)).await {
                             Ok(r) => {
                                 tracing::info!(codes = r.accepted, "codes synced with the gateway");
+                                if let Err(e) = c.db.set_settings(vec![(setting::CODES_SYNCED.into(), version.clone())]).await {
+                                    tracing::warn!(error = %e, "cannot note the code sync");
+                                }
                                 synced = Some(version);
+                                c.emit(CoreEvent::CodesChanged);
                             }
                             Err(e) => tracing::warn!(error = %e, "code sync failed; will retry"),
                         }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/0001_initial.sql")), (2, include_str!("../migrations/0002_reject.sql"))];
 
 /// Writes go through one writer thread with group commit (many
 /// observations per transaction, each answered after its COMMIT); reads
@@ -56,6 +57,8 @@ pub struct OutboxItem {
     pub observation_id: String,
     pub order_id: Option<String>,
     pub attempts: i64,
+    /// Why the operator rejected a claim (`reject` items).
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -205,10 +208,14 @@ impl Db {
         .await
     }
 
-    /// Stores the gateway's view of orders (open ones, and late-payable ones).
-    pub async fn upsert_orders(&self, orders: Vec<OrderWire>) -> anyhow::Result<()> {
+    /// Stores the gateway's view of orders (open ones, and late-payable
+    /// ones). Returns the orders that have just become claimed (state 8).
+    pub async fn upsert_orders(&self, orders: Vec<OrderWire>) -> anyhow::Result<Vec<OrderWire>> {
         self.write(move |tx| {
+            let mut claimed = Vec::new();
             for o in orders {
+                let before: Option<i32> =
+                    tx.query_row("SELECT state FROM orders WHERE order_id = ?1", [&o.order_id], |r| r.get(0)).optional()?;
                 tx.execute(
                     &format!(
                         "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
@@ -229,8 +236,85 @@ impl Db {
                         o.claimed_at
                     ],
                 )?;
+                if o.state == OrderState::Claimed && before != Some(OrderState::Claimed.code()) {
+                    claimed.push(o);
+                }
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    pub async fn order(&self, order_id: &str) -> anyhow::Result<Option<OrderWire>> {
+        let id = order_id.to_owned();
+        self.call(move |c| Ok(c.query_row(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?1"), [id], order).optional()?))
+            .await
+    }
+
+    /// Orders for the window: `filter` is `open` (waiting or claimed),
+    /// `claimed`, or `all`; `search` matches the order id, merchant order
+    /// number, subject or payable amount.
+    pub async fn find_orders(&self, filter: &str, search: &str, limit: i64) -> anyhow::Result<Vec<OrderWire>> {
+        let states = match filter {
+            "open" => "state IN (1, 2, 5, 8)",
+            "claimed" => "state = 8",
+            "history" => "state NOT IN (1, 2, 5, 8)",
+            _ => "1 = 1",
+        };
+        let search = search.trim().to_owned();
+        let fen = Fen::parse_yuan(&search).ok().map(|f| f.0);
+        let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        self.call(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE {states} AND (?1 = '' OR order_id LIKE ?2 ESCAPE '\\' \
+                 OR order_no LIKE ?2 ESCAPE '\\' OR subject LIKE ?2 ESCAPE '\\' OR payable_fen = ?3 OR order_fen = ?3) \
+                 ORDER BY (state = 8) DESC, created_at DESC LIMIT ?4"
+            ))?;
+            Ok(st.query_map(params![search, pattern, fen, limit], order)?.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// Payments recognised since `since` (epoch ms): how many, and their
+    /// total, counting each payment once (duplicates and unmatched
+    /// payments excluded from the total, which is money matched to orders).
+    pub async fn takings_since(&self, since: i64) -> anyhow::Result<(i64, Fen)> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(amount_fen), 0) FROM observations \
+                 WHERE observed_at >= ?1 AND status IN ('matched', 'confirmed')",
+                [since],
+                |r| Ok((r.get(0)?, Fen(r.get(1)?))),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn set_settings(&self, values: Vec<(String, String)>) -> anyhow::Result<()> {
+        self.write(move |tx| {
+            for (key, value) in values {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    /// Turns a code on or off; false when there is no such code.
+    pub async fn set_code_enabled(&self, uid: &str, enabled: bool, now: i64) -> anyhow::Result<bool> {
+        let uid = uid.to_owned();
+        self.write(move |tx| {
+            let n = tx.execute("UPDATE codes SET enabled = ?1 WHERE uid = ?2", params![enabled, uid])?;
+            if n == 1 {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES ('codes_version', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [now.to_string()],
+                )?;
+            }
+            Ok(n == 1)
         })
         .await
     }
@@ -247,7 +331,7 @@ impl Db {
         let status = status.map(str::to_owned);
         self.call(move |c| {
             let mut st = c.prepare(&format!(
-                "SELECT {OBS_COLUMNS} FROM observations WHERE (?1 IS NULL OR status = ?1) ORDER BY observed_at DESC LIMIT 5000"
+                "SELECT {OBS_COLUMNS} FROM observations WHERE (?1 IS NULL OR status = ?1) ORDER BY observed_at DESC LIMIT 2000"
             ))?;
             Ok(st.query_map([status], observation)?.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -289,9 +373,19 @@ impl Db {
 
     pub async fn due_outbox(&self, now: i64) -> anyhow::Result<Vec<OutboxItem>> {
         self.call(move |c| {
-            let mut st = c.prepare("SELECT id, kind, observation_id, order_id, attempts FROM outbox WHERE done_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT 100")?;
+            let mut st = c.prepare(
+                "SELECT id, kind, observation_id, order_id, attempts, reason FROM outbox \
+                 WHERE done_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT 100",
+            )?;
             let rows = st.query_map([now], |r| {
-                Ok(OutboxItem { id: r.get(0)?, kind: r.get(1)?, observation_id: r.get(2)?, order_id: r.get(3)?, attempts: r.get(4)? })
+                Ok(OutboxItem {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    observation_id: r.get(2)?,
+                    order_id: r.get(3)?,
+                    attempts: r.get(4)?,
+                    reason: r.get(5)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })

@@ -1,0 +1,44 @@
+//! What the core tells a window about: the desktop app turns these into
+//! screen refreshes and desktop notifications; the headless binary ignores
+//! them. They are hints, not records: the store stays the truth.
+
+use jiufu_protocol::{Channel, Fen};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CoreEvent {
+    /// New or changed orders arrived from the gateway.
+    OrdersChanged,
+    /// A customer pressed "I have paid" (5 → 8): the operator may need to confirm.
+    OrderClaimed {
+        order_id: String,
+        order_no: String,
+        channel: Channel,
+        amount: Fen,
+    },
+    PaymentMatched {
+        observation: String,
+        order_id: String,
+        channel: Channel,
+        amount: Fen,
+    },
+    PaymentUnmatched {
+        observation: String,
+        channel: Channel,
+        amount: Fen,
+    },
+    /// A payment was recorded but is still waiting (or a duplicate).
+    PaymentsChanged,
+    /// Something queued reached the gateway, or was refused by it.
+    Delivered,
+    CodesChanged,
+    SourceOffline {
+        source: String,
+    },
+    SourceOnline {
+        source: String,
+    },
+    /// Settings or pairing changed.
+    SettingsChanged,
+}

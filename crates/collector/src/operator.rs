@@ -1,0 +1,327 @@
+//! What the operator does by hand, from the desktop window or the
+//! `jiufu-collector` command line. Both call these functions, so a
+//! confirmation from either passes the same checks and goes out through the
+//! same durable queue (the `outbox` table, drained by `run`).
+
+use crate::matcher::{self, Ingested};
+use crate::parser::Notice;
+use crate::store::Code;
+use crate::{Collector, CoreEvent, Observed, link, now_ms, setting};
+use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{Channel, Fen, OrderState};
+use rusqlite::params;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// A refusal the operator can act on. `code` is stable (the window
+/// translates it); `message` says what was wrong in English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct OperatorError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl OperatorError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> OperatorError {
+        OperatorError { code, message: message.into() }
+    }
+}
+
+impl From<anyhow::Error> for OperatorError {
+    fn from(e: anyhow::Error) -> OperatorError {
+        tracing::error!(error = %format!("{e:#}"), "operator action failed");
+        OperatorError::new("internal", format!("{e:#}"))
+    }
+}
+
+pub type Result<T, E = OperatorError> = std::result::Result<T, E>;
+
+pub fn parse_channel(text: &str) -> Result<Channel> {
+    text.trim().parse().map_err(|_| OperatorError::new("bad_channel", format!("{text:?} is not a channel (P901, P902, P903 or P904)")))
+}
+
+pub fn parse_amount(text: &str) -> Result<Fen> {
+    match Fen::parse_yuan(text.trim()) {
+        Ok(a) if a.0 > 0 => Ok(a),
+        Ok(_) => Err(OperatorError::new("bad_amount", "the amount must be more than 0")),
+        Err(e) => Err(OperatorError::new("bad_amount", format!("{text:?} is not an amount in yuan: {e}"))),
+    }
+}
+
+/// Where a receiving code's text comes from.
+pub enum QrInput {
+    Text(String),
+    /// A PNG or JPEG of the code, decoded here.
+    Image(Vec<u8>),
+}
+
+/// Reads the text of the QR code in an image.
+pub fn decode_qr(bytes: &[u8]) -> Result<String> {
+    jiufu_protocol::qr_image::decode(bytes).map(|t| t.trim().to_owned()).map_err(|e| OperatorError::new("qr_unreadable", e.to_string()))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Paired {
+    pub merchant_id: i64,
+    pub merchant_name: String,
+    pub device_id: String,
+}
+
+/// Listener, sources and keys as the window edits them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SourceSettings {
+    pub listen: String,
+    pub lan: bool,
+    pub dbus: bool,
+    /// Empty: no secret (SmsForwarder pushes are accepted unsigned).
+    pub smsf_secret: String,
+}
+
+impl Collector {
+    /// Exchanges a pairing token for device credentials, stored together.
+    pub async fn pair(&self, gateway: &str, token: &str, name: &str) -> Result<Paired> {
+        let gateway = gateway.trim().trim_end_matches('/').to_owned();
+        if !(gateway.starts_with("http://") || gateway.starts_with("https://")) || gateway.len() < 10 {
+            return Err(OperatorError::new("bad_gateway_url", format!("{gateway:?} is not an http(s) address")));
+        }
+        if token.trim().is_empty() {
+            return Err(OperatorError::new("bad_token", "paste the pairing token from `jiufu-gateway collector pair`"));
+        }
+        let p = link::pair(&gateway, token, name).await.map_err(|e| OperatorError::new("pairing_failed", e.to_string()))?;
+        let paired = Paired { merchant_id: p.merchant_id, merchant_name: p.merchant_name.clone(), device_id: p.device_id.clone() };
+        let values = [
+            (setting::GATEWAY_URL, gateway),
+            (setting::DEVICE_ID, p.device_id),
+            (setting::DEVICE_SECRET, p.secret),
+            (setting::MERCHANT_ID, p.merchant_id.to_string()),
+            (setting::MERCHANT_NAME, p.merchant_name),
+            // The new gateway has none of our codes yet.
+            (setting::CODES_VERSION, now_ms().to_string()),
+        ];
+        self.db.set_settings(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).await?;
+        self.emit(CoreEvent::SettingsChanged);
+        Ok(paired)
+    }
+
+    /// Adds a receiving code; it syncs to the gateway within seconds.
+    pub async fn add_code(&self, channel: &str, qr: QrInput, amount: Option<&str>, name: &str) -> Result<Code> {
+        let channel = parse_channel(channel)?;
+        let qr_text = match qr {
+            QrInput::Text(t) => t.trim().to_owned(),
+            QrInput::Image(bytes) => decode_qr(&bytes)?,
+        };
+        if qr_text.is_empty() || qr_text.len() > 1024 {
+            return Err(OperatorError::new("bad_qr_text", "the code's text must be 1 to 1024 bytes"));
+        }
+        let name = name.trim().to_owned();
+        if name.chars().count() > 64 {
+            return Err(OperatorError::new("bad_name", "a code's name is at most 64 characters"));
+        }
+        let amount = amount.map(str::trim).filter(|a| !a.is_empty()).map(parse_amount).transpose()?;
+        let code = Code { uid: random_token(9), channel, qr_text, amount, name, enabled: true };
+        self.db.add_code(code.clone(), now_ms()).await?;
+        self.emit(CoreEvent::CodesChanged);
+        Ok(code)
+    }
+
+    pub async fn set_code_enabled(&self, uid: &str, enabled: bool) -> Result<()> {
+        if !self.db.set_code_enabled(uid, enabled, now_ms()).await? {
+            return Err(OperatorError::new("not_found", format!("no code {uid}")));
+        }
+        self.emit(CoreEvent::CodesChanged);
+        Ok(())
+    }
+
+    /// A payment the operator saw on the phone.
+    pub async fn record_payment(&self, channel: &str, amount: &str, note: &str) -> Result<Observed> {
+        let (channel, amount) = (parse_channel(channel)?, parse_amount(amount)?);
+        let notice = Notice { app: "operator".into(), title: String::new(), text: note.trim().chars().take(200).collect() };
+        Ok(self.observe("operator", channel, amount, now_ms(), notice, None).await?)
+    }
+
+    /// Attaches an unmatched payment to an order with the same channel and
+    /// payable amount, and queues its confirmation.
+    pub async fn attach(&self, observation_id: &str, order_id: &str) -> Result<()> {
+        let obs = self.db.observation(observation_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such payment"))?;
+        if obs.status != "unmatched" {
+            return Err(OperatorError::new(
+                "not_unmatched",
+                format!("the payment is {}; only unmatched payments can be attached", obs.status),
+            ));
+        }
+        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        if order.channel != obs.channel || order.payable_amount != obs.amount {
+            return Err(OperatorError::new(
+                "amount_mismatch",
+                format!(
+                    "the payment ({} {}) is not this order's payable amount ({} {}); confirm the order directly instead",
+                    obs.channel, obs.amount, order.channel, order.payable_amount
+                ),
+            ));
+        }
+        let (obs_id, oid, now) = (obs.id.clone(), order.order_id.clone(), now_ms());
+        let attached = self
+            .db
+            .write(move |tx| {
+                let n = tx.execute(
+                    "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' WHERE id = ?2 AND status = 'unmatched'",
+                    params![oid, obs_id],
+                )?;
+                if n == 1 {
+                    matcher::log_event(tx, "attached", &format!("{obs_id} → {oid}"), now)?;
+                    matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                }
+                Ok(n == 1)
+            })
+            .await?;
+        if !attached {
+            return Err(OperatorError::new("not_unmatched", "the payment was attached or matched meanwhile"));
+        }
+        self.after_queue(CoreEvent::PaymentMatched {
+            observation: obs.id,
+            order_id: order.order_id,
+            channel: obs.channel,
+            amount: obs.amount,
+        });
+        Ok(())
+    }
+
+    /// Confirms an order by hand (the operator saw the money arrive):
+    /// records the operator as the payment's witness and queues the
+    /// confirmation. Returns the new observation's id.
+    pub async fn confirm_order(&self, order_id: &str) -> Result<String> {
+        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        if !matches!(
+            order.state,
+            OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed | OrderState::Expired
+        ) {
+            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", order.state.code())));
+        }
+        let (id, now) = (format!("obs_{}", random_token(12)), now_ms());
+        let (obs_id, oid) = (id.clone(), order.order_id.clone());
+        let queued = self
+            .db
+            .write(move |tx| {
+                let taken: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
+                    [&oid],
+                    |r| r.get(0),
+                )?;
+                if taken > 0 {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, created_at) \
+                     VALUES (?1, 'operator', ?2, ?3, ?4, 'operator', '', 'confirmed by hand', 'matched', ?5, ?4)",
+                    params![obs_id, order.channel.code(), order.payable_amount.0, now, oid],
+                )?;
+                matcher::log_event(tx, "confirmed_by_hand", &oid, now)?;
+                matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                Ok(true)
+            })
+            .await?;
+        if !queued {
+            return Err(OperatorError::new("already_matched", "a payment is already matched to this order; it is being confirmed"));
+        }
+        self.after_queue(CoreEvent::PaymentMatched {
+            observation: id.clone(),
+            order_id: order.order_id,
+            channel: order.channel,
+            amount: order.payable_amount,
+        });
+        Ok(id)
+    }
+
+    /// The customer said they paid but no money came: queues the refusal of
+    /// the claim (8 → 5 at the gateway) with the operator's reason.
+    pub async fn reject_claim(&self, order_id: &str, reason: &str) -> Result<()> {
+        let reason: String = reason.trim().chars().filter(|c| !c.is_control()).take(200).collect();
+        if reason.is_empty() {
+            return Err(OperatorError::new("reason_required", "say why the claim is rejected"));
+        }
+        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        if order.state != OrderState::Claimed {
+            return Err(OperatorError::new("not_claimed", "only an order whose customer said they paid (state 8) can be rejected"));
+        }
+        let (oid, now) = (order.order_id.clone(), now_ms());
+        self.db
+            .write(move |tx| {
+                matcher::log_event(tx, "rejected_by_hand", &format!("{oid}: {reason}"), now)?;
+                tx.execute(
+                    "INSERT INTO outbox (kind, observation_id, order_id, next_at, reason) VALUES ('reject', '', ?1, ?2, ?3)",
+                    params![oid, now, reason],
+                )?;
+                Ok(())
+            })
+            .await?;
+        self.after_queue(CoreEvent::OrdersChanged);
+        Ok(())
+    }
+
+    /// Stores listener and source settings; they apply when the core
+    /// restarts (the window restarts it at once).
+    pub async fn save_source_settings(&self, s: SourceSettings) -> Result<()> {
+        let listen: SocketAddr = s
+            .listen
+            .trim()
+            .parse()
+            .map_err(|_| OperatorError::new("bad_listen", format!("{:?} is not an address like 0.0.0.0:8687", s.listen)))?;
+        if s.smsf_secret.len() > 256 {
+            return Err(OperatorError::new("bad_secret", "the SmsForwarder secret is at most 256 bytes"));
+        }
+        let values = vec![
+            (setting::LISTEN.to_owned(), listen.to_string()),
+            (setting::LAN.to_owned(), s.lan.to_string()),
+            (setting::DBUS.to_owned(), s.dbus.to_string()),
+            (setting::SMSF_SECRET.to_owned(), s.smsf_secret.trim().to_owned()),
+        ];
+        self.db.set_settings(values).await?;
+        self.emit(CoreEvent::SettingsChanged);
+        Ok(())
+    }
+
+    /// Stores the operator's own parser rules (same TOML shape as the
+    /// shipped ones, which they take precedence over) once they parse.
+    pub async fn save_user_rules(&self, text: &str) -> Result<()> {
+        if self.config.rules_path.is_some() {
+            return Err(OperatorError::new("pinned", "JIUFU_COLLECTOR_RULES names a rules file; edit that file instead"));
+        }
+        if text.len() > 64 * 1024 {
+            return Err(OperatorError::new("bad_rules", "rules are at most 64 KiB"));
+        }
+        crate::parser::Parser::new(Some(text)).map_err(|e| OperatorError::new("bad_rules", e.to_string()))?;
+        self.db.set_settings(vec![(setting::USER_RULES.to_owned(), text.to_owned())]).await?;
+        self.emit(CoreEvent::SettingsChanged);
+        Ok(())
+    }
+
+    /// A new V免签 / generic push key (the phone app must be set up again).
+    pub async fn regenerate_push_key(&self) -> Result<String> {
+        if self.config.pinned.key {
+            return Err(OperatorError::new("pinned", "JIUFU_COLLECTOR_KEY is set in the environment; change it there"));
+        }
+        let key = random_token(12);
+        self.db.set_settings(vec![(setting::PUSH_KEY.to_owned(), key.clone())]).await?;
+        self.emit(CoreEvent::SettingsChanged);
+        Ok(key)
+    }
+
+    fn after_queue(&self, event: CoreEvent) {
+        self.outbox_wake.notify_one();
+        self.emit(event);
+    }
+}
+
+/// One line for a recorded payment, as the CLI prints it.
+pub fn describe(outcome: &Observed) -> String {
+    match outcome {
+        Observed::Recorded(Ingested::Matched { order, .. }) => format!("payment recorded and matched to order {order}"),
+        Observed::Recorded(Ingested::Pending { observation }) => {
+            format!("payment {observation} recorded; no order yet (it will be matched or reported)")
+        }
+        Observed::Recorded(Ingested::Duplicate { of, .. }) => format!("payment recorded as the same payment as {of}"),
+        Observed::NotPayment(why) => format!("not recorded: {why}"),
+        Observed::Replayed => "not recorded: seen before".into(),
+    }
+}

@@ -1,0 +1,227 @@
+//! The window's commands. Each one parses what the window sent, calls the
+//! collector core (the same functions `jiufu-collector` calls) and returns
+//! what the window shows. None writes to the store by itself.
+
+use crate::core::Core;
+use crate::prefs::{self, Prefs};
+use crate::views::{self, CodesView, LinkView, OrderRow, Overview};
+use jiufu_collector::operator::{OperatorError, QrInput, Result, SourceSettings};
+use jiufu_collector::parser::{DEFAULT_RULES, Notice, Parser};
+use jiufu_collector::store::{Code, Observation};
+use jiufu_collector::{Observed, operator, setting};
+use serde::Serialize;
+use tauri::State;
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn overview(core: State<'_, Core>) -> Result<Overview> {
+    views::overview(&core).await
+}
+
+/// `filter`: `open`, `claimed`, `history` or `all`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn orders(core: State<'_, Core>, filter: String, search: String) -> Result<Vec<OrderRow>> {
+    if !matches!(filter.as_str(), "open" | "claimed" | "history" | "all") {
+        return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}")));
+    }
+    let rows = core.get().db.find_orders(&filter, &search, 1000).await?;
+    Ok(rows.into_iter().map(OrderRow::from).collect())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn confirm_order(core: State<'_, Core>, order_id: String) -> Result<String> {
+    core.get().confirm_order(&order_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reject_order(core: State<'_, Core>, order_id: String, reason: String) -> Result<()> {
+    core.get().reject_claim(&order_id, &reason).await
+}
+
+/// `filter`: `all`, `unmatched`, `matched` (matched or confirmed) or `pending`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn payments(core: State<'_, Core>, filter: String) -> Result<Vec<Observation>> {
+    let c = core.get();
+    Ok(match filter.as_str() {
+        "all" => c.db.observations(None).await?,
+        "unmatched" | "pending" | "duplicate" => c.db.observations(Some(&filter)).await?,
+        "matched" => c.db.observations(None).await?.into_iter().filter(|o| o.status == "matched" || o.status == "confirmed").collect(),
+        _ => return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}"))),
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn attach_payment(core: State<'_, Core>, observation_id: String, order_id: String) -> Result<()> {
+    core.get().attach(&observation_id, &order_id).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct Recorded {
+    pub recorded: bool,
+    pub message: String,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_payment(core: State<'_, Core>, channel: String, amount: String, note: String) -> Result<Recorded> {
+    let outcome = core.get().record_payment(&channel, &amount, &note).await?;
+    Ok(Recorded { recorded: matches!(outcome, Observed::Recorded(_)), message: operator::describe(&outcome) })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn codes(core: State<'_, Core>) -> Result<CodesView> {
+    views::codes(&core.get()).await
+}
+
+/// Reads a QR image the operator chose or dropped (base64 of the file).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decode_qr(image_base64: String) -> Result<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(image_base64.trim())
+        .map_err(|_| OperatorError::new("bad_image", "the file could not be read"))?;
+    if bytes.len() > 8 * 1024 * 1024 {
+        return Err(OperatorError::new("bad_image", "the image is larger than 8 MiB"));
+    }
+    tauri::async_runtime::spawn_blocking(move || operator::decode_qr(&bytes))
+        .await
+        .map_err(|e| OperatorError::new("internal", e.to_string()))?
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_code(core: State<'_, Core>, channel: String, qr_text: String, amount: String, name: String) -> Result<Code> {
+    core.get().add_code(&channel, QrInput::Text(qr_text), Some(&amount), &name).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_code_enabled(core: State<'_, Core>, uid: String, enabled: bool) -> Result<()> {
+    core.get().set_code_enabled(&uid, enabled).await
+}
+
+/// A PNG data URL of a QR code's text (for previews).
+#[tauri::command(rename_all = "snake_case")]
+pub fn qr_image(text: String) -> Result<String> {
+    if text.len() > 2048 {
+        return Err(OperatorError::new("bad_qr_text", "too long for a QR code"));
+    }
+    Ok(views::qr_data_url(&text))
+}
+
+#[derive(Debug, Serialize)]
+pub struct RulesView {
+    pub builtin: &'static str,
+    pub user: String,
+    /// The rules come from this file (`JIUFU_COLLECTOR_RULES`) and are not edited here.
+    pub file: Option<String>,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rules(core: State<'_, Core>) -> Result<RulesView> {
+    let c = core.get();
+    let file = c.config.rules_path.as_ref().map(|p| p.display().to_string());
+    let user = match &c.config.rules_path {
+        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
+        None => c.db.setting(setting::USER_RULES).await?.unwrap_or_default(),
+    };
+    Ok(RulesView { builtin: DEFAULT_RULES, user, file })
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Tried {
+    pub payment: bool,
+    pub channel: Option<String>,
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What a pasted notification parses to: with the running rules, or with
+/// `draft` user rules when given (before saving them).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn try_rules(core: State<'_, Core>, app: String, title: String, text: String, draft: Option<String>) -> Result<Tried> {
+    let notice = Notice { app: app.trim().into(), title: title.trim().into(), text: text.trim().into() };
+    let parsed = match draft.filter(|d| !d.trim().is_empty()) {
+        Some(d) => Parser::new(Some(&d)).map_err(|e| OperatorError::new("bad_rules", e.to_string()))?.parse(&notice),
+        None => core.get().parser.parse(&notice),
+    };
+    Ok(match parsed {
+        Ok(p) => Tried { payment: true, channel: Some(p.channel.code().into()), amount: Some(p.amount.to_string()), reason: None },
+        Err(why) => Tried { payment: false, channel: None, amount: None, reason: Some(why.to_string()) },
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_rules(core: State<'_, Core>, text: String) -> Result<()> {
+    core.get().save_user_rules(&text).await?;
+    core.restart().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    pub link: LinkView,
+    pub listen: String,
+    pub lan: bool,
+    pub dbus: bool,
+    pub smsf_secret: String,
+    pub push_key: String,
+    /// Settings fixed by environment variables (not editable here).
+    pub pinned: Vec<&'static str>,
+    pub prefs: Prefs,
+    pub database: String,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
+    let c = core.get();
+    let p = &c.config.pinned;
+    let pinned = [("listen", p.listen), ("key", p.key), ("smsf_secret", p.smsf_secret), ("dbus", p.dbus), ("lan", p.lan)]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect();
+    Ok(SettingsView {
+        link: views::link(&c).await?,
+        listen: c.config.listen.to_string(),
+        lan: c.config.lan,
+        dbus: c.config.dbus,
+        smsf_secret: c.config.smsf_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
+        push_key: c.key.expose().to_owned(),
+        pinned,
+        prefs: prefs::load(&c).await?,
+        database: c.config.db_path.display().to_string(),
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pair(core: State<'_, Core>, gateway: String, token: String) -> Result<jiufu_collector::operator::Paired> {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "desktop".into());
+    core.get().pair(&gateway, &token, &format!("jiufu-desktop@{host}")).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_sources(core: State<'_, Core>, listen: String, lan: bool, dbus: bool, smsf_secret: String) -> Result<()> {
+    core.get().save_source_settings(SourceSettings { listen, lan, dbus, smsf_secret }).await?;
+    core.restart().await?;
+    Ok(())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn regenerate_key(core: State<'_, Core>) -> Result<String> {
+    let key = core.get().regenerate_push_key().await?;
+    core.restart().await?;
+    Ok(key)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_prefs(core: State<'_, Core>, language: String, start_minimised: bool, autostart: bool) -> Result<Prefs> {
+    let p = Prefs { language, start_minimised, autostart };
+    prefs::save(&core.get(), &p).await?;
+    Ok(p)
+}
+
+/// The window has drawn its first screen (for the start-up measurement).
+#[tauri::command(rename_all = "snake_case")]
+pub fn ready(started: State<'_, crate::Started>) -> i64 {
+    let ms = started.0.elapsed().as_millis() as i64;
+    if !started.1.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        println!("jiufu-desktop ready in {ms} ms");
+    }
+    ms
+}

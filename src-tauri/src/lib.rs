@@ -1,0 +1,125 @@
+//! 就付收款助手, the desktop collector: a Tauri window over the collector
+//! core. The core runs inside the app exactly as in `jiufu-collector run`;
+//! every action in the window is a core function (see `commands`).
+
+pub mod alerts;
+pub mod commands;
+pub mod core;
+pub mod prefs;
+pub mod tray;
+pub mod views;
+
+use core::Core;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+/// When the process started, and whether the window said it is ready.
+pub struct Started(pub Instant, pub AtomicBool);
+
+/// Every command the window may call.
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::overview,
+        commands::orders,
+        commands::confirm_order,
+        commands::reject_order,
+        commands::payments,
+        commands::attach_payment,
+        commands::record_payment,
+        commands::codes,
+        commands::decode_qr,
+        commands::add_code,
+        commands::set_code_enabled,
+        commands::qr_image,
+        commands::rules,
+        commands::try_rules,
+        commands::save_rules,
+        commands::settings,
+        commands::pair,
+        commands::save_sources,
+        commands::regenerate_key,
+        commands::save_prefs,
+        commands::ready,
+    ]
+}
+
+/// Shows the window and, if given, switches it to `screen`.
+pub fn open_screen(app: &AppHandle, screen: &str) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+    if !screen.is_empty() {
+        let _ = app.emit("navigate", screen);
+    }
+}
+
+/// Stops the core (queued writes finish) and exits.
+pub fn quit(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        app.state::<Core>().shutdown().await;
+        app.exit(0);
+    });
+}
+
+pub fn run() -> std::process::ExitCode {
+    let started = Instant::now();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JIUFU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let minimised_arg = std::env::args().any(|a| a == "--minimised");
+    let opened = jiufu_collector::Config::from_env().and_then(|config| tauri::async_runtime::block_on(Core::start(config)));
+    let core = match opened {
+        Ok(core) => core,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let prefs = tauri::async_runtime::block_on(prefs::load(&core.get())).ok();
+    let minimised = minimised_arg || prefs.is_some_and(|p| p.start_minimised);
+    let result = tauri::Builder::default()
+        .manage(core)
+        .manage(Started(started, AtomicBool::new(false)))
+        .invoke_handler(handler())
+        .setup(move |app| {
+            let handle = app.handle();
+            let tray = tray::build(handle);
+            if let Err(e) = &tray {
+                tracing::warn!(error = %e, "no tray icon on this desktop");
+            }
+            alerts::spawn(handle.clone());
+            if let Some(w) = app.get_webview_window("main") {
+                // With a tray the window can start hidden; without one it must show.
+                if !minimised || tray.is_err() {
+                    w.show()?;
+                }
+                if tray.is_ok() {
+                    let hide = w.clone();
+                    w.on_window_event(move |e| {
+                        if let tauri::WindowEvent::CloseRequested { api, .. } = e {
+                            // Closing the window keeps the collector running in the tray.
+                            api.prevent_close();
+                            let _ = hide.hide();
+                        }
+                    });
+                }
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

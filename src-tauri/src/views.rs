@@ -1,0 +1,180 @@
+//! What the window shows, read from the core. Money leaves here as text
+//! ("12.34"), times as epoch milliseconds; the window only formats them.
+
+use crate::core::Core;
+use jiufu_collector::operator::Result;
+use jiufu_collector::store::{Code, Observation};
+use jiufu_collector::{Collector, now_ms, setting};
+use jiufu_protocol::collector::OrderWire;
+use jiufu_protocol::{Fen, OrderState};
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub paired: bool,
+    pub gateway: Option<String>,
+    pub merchant_id: Option<String>,
+    pub merchant_name: Option<String>,
+    pub device_id: Option<String>,
+    /// A long poll is connected: new orders arrive within a second.
+    pub live: bool,
+    pub synced_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub name: String,
+    /// Running (for the D-Bus monitor and LAN listener) or heard from recently (the phone).
+    pub up: Option<bool>,
+    pub last_seen: Option<i64>,
+    pub errors: i64,
+    pub last_error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhoneSetup {
+    /// What the V免签 app is configured with: `host:port/key`.
+    pub config: String,
+    /// The same, as a QR code the app can scan (a PNG data URL).
+    pub qr: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub now: i64,
+    pub link: LinkView,
+    pub listen: Option<String>,
+    pub lan: bool,
+    pub dbus: bool,
+    pub phone: Option<PhoneSetup>,
+    pub sources: Vec<SourceView>,
+    pub today_count: i64,
+    pub today_total: Fen,
+    pub claimed: usize,
+    pub open: usize,
+    pub queued: i64,
+    pub recent: Vec<Observation>,
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderRow {
+    #[serde(flatten)]
+    pub order: OrderWire,
+    pub state_code: i32,
+}
+
+impl From<OrderWire> for OrderRow {
+    fn from(order: OrderWire) -> OrderRow {
+        OrderRow { state_code: order.state.code(), order }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodesView {
+    pub codes: Vec<Code>,
+    /// Every change has reached the gateway.
+    pub synced: bool,
+    pub paired: bool,
+}
+
+pub async fn link(c: &Collector) -> Result<LinkView> {
+    let get = |k: &'static str| c.db.setting(k);
+    let (gateway, device_id) = (get(setting::GATEWAY_URL).await?, get(setting::DEVICE_ID).await?);
+    let synced = c.orders_synced_at.load(Ordering::Relaxed);
+    Ok(LinkView {
+        paired: gateway.is_some() && device_id.is_some(),
+        gateway,
+        device_id,
+        merchant_id: get(setting::MERCHANT_ID).await?,
+        merchant_name: get(setting::MERCHANT_NAME).await?,
+        live: c.orders_live.load(Ordering::Relaxed),
+        synced_at: (synced > 0).then_some(synced),
+    })
+}
+
+/// Local midnight, as epoch milliseconds.
+fn start_of_today() -> i64 {
+    use chrono::{Local, TimeZone};
+    let today = Local::now().date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
+    Local.from_local_datetime(&today).earliest().map(|t| t.timestamp_millis()).unwrap_or_else(|| now_ms() - 86_400_000)
+}
+
+/// The address phones on this network reach the computer at.
+fn lan_host(bound: std::net::SocketAddr) -> String {
+    if !bound.ip().is_unspecified() {
+        return bound.ip().to_string();
+    }
+    // Connecting a UDP socket sends nothing; it only picks the outgoing interface.
+    let guess = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("192.0.2.1:80").and_then(|()| s.local_addr()));
+    match guess {
+        Ok(a) if !a.ip().is_unspecified() => a.ip().to_string(),
+        _ => "127.0.0.1".into(),
+    }
+}
+
+pub fn qr_data_url(text: &str) -> String {
+    use base64::Engine;
+    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else { return String::new() };
+    let img = code.render::<image::Luma<u8>>().quiet_zone(true).module_dimensions(6, 6).build();
+    let mut png = Vec::new();
+    if image::DynamicImage::ImageLuma8(img).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).is_err() {
+        return String::new();
+    }
+    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+pub async fn overview(core: &Core) -> Result<Overview> {
+    let c = core.get();
+    let orders = c.db.find_orders("open", "", 5000).await?;
+    let (today_count, today_total) = c.db.takings_since(start_of_today()).await?;
+    let listen = c.listening.get().copied();
+    let phone = listen.filter(|_| c.config.lan).map(|addr| {
+        let config = format!("{}:{}/{}", lan_host(addr), addr.port(), c.key.expose());
+        PhoneSetup { qr: qr_data_url(&config), config }
+    });
+    let running = c.running.lock().map(|r| r.clone()).unwrap_or_default();
+    let stored = c.db.sources().await?;
+    let mut names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
+    names.extend(stored.iter().map(|s| s.name.clone()).filter(|n| n != "vmq" && n != "operator"));
+    names.sort();
+    names.dedup();
+    let sources = names
+        .into_iter()
+        .map(|name| {
+            let h = stored.iter().find(|s| s.name == name || (name == "phone" && s.name == "vmq"));
+            SourceView {
+                up: running.iter().find(|(n, _)| *n == name).map(|(_, up)| *up),
+                last_seen: h.and_then(|h| h.last_seen),
+                errors: h.map(|h| h.errors).unwrap_or(0),
+                last_error: h.map(|h| h.last_error.clone()).unwrap_or_default(),
+                name,
+            }
+        })
+        .collect();
+    let mut recent = c.db.observations(None).await?;
+    recent.truncate(8);
+    Ok(Overview {
+        now: now_ms(),
+        link: link(&c).await?,
+        listen: listen.map(|a| a.to_string()),
+        lan: c.config.lan,
+        dbus: c.config.dbus,
+        phone,
+        sources,
+        today_count,
+        today_total,
+        claimed: orders.iter().filter(|o| o.state == OrderState::Claimed).count(),
+        open: orders.len(),
+        queued: c.db.pending_outbox().await?,
+        recent,
+        failure: core.failure(),
+    })
+}
+
+pub async fn codes(c: &Collector) -> Result<CodesView> {
+    let version = c.db.setting(setting::CODES_VERSION).await?;
+    let synced = c.db.setting(setting::CODES_SYNCED).await?;
+    Ok(CodesView { codes: c.db.codes().await?, synced: version.is_none() || version == synced, paired: c.link().await?.is_some() })
+}

@@ -1,0 +1,91 @@
+// Orders: live waiting and claimed orders (claimed first, highlighted)
+// with countdowns; confirm, or reject a claim with a reason; search and
+// filter the history.
+
+import { clear, h } from "../dom.js";
+import { t } from "../i18n.js";
+import { call } from "../tauri.js";
+import { act, ask } from "../ui.js";
+import { channelName, countdown, money, stateName, when } from "../format.js";
+
+export interface Order {
+  order_id: string;
+  order_no: string;
+  channel: string;
+  state_code: number;
+  order_amount: string;
+  payable_amount: string;
+  subject: string;
+  created_at: number;
+  expire_at: number;
+  claimed_at: number | null;
+}
+
+const FILTERS = [["open", "filter_open"], ["claimed", "filter_claimed"], ["history", "filter_history"], ["all", "filter_all"]] as const;
+
+let filter: string = "open";
+let search = "";
+let list: HTMLElement | null = null;
+
+async function confirmOrder(o: Order): Promise<void> {
+  const body = [h("p", {}, t("confirm_body", { no: o.order_no, channel: channelName(o.channel), amount: money(o.payable_amount) }))];
+  if (await ask(t("confirm_title"), body, t("confirm_yes"))) {
+    await act(() => call("confirm_order", { order_id: o.order_id }), () => t("confirmed_toast", { no: o.order_no }));
+  }
+}
+
+async function rejectOrder(o: Order): Promise<void> {
+  const reason = h("textarea", { name: "reason", required: true, rows: 2, maxlength: 200, "aria-label": t("reason") }) as HTMLTextAreaElement;
+  reason.value = t("reason_default");
+  const body = [h("p", {}, t("reject_body", { no: o.order_no })), h("label", { class: "field" }, h("span", {}, t("reason")), reason)];
+  if (await ask(t("reject_title"), body, t("reject_yes"), true)) {
+    await act(() => call("reject_order", { order_id: o.order_id, reason: reason.value }), () => t("rejected_toast", { no: o.order_no }));
+  }
+}
+
+function row(o: Order): HTMLElement {
+  const open = [1, 2, 5, 8].includes(o.state_code);
+  const left = h("td", { "data-expire": o.expire_at }, open ? countdown(o.expire_at) : "");
+  left.addEventListener("tick", () => (left.textContent = open ? countdown(o.expire_at) : ""));
+  const actions = h("td", { class: "actions" });
+  if (open || o.state_code === -1) {
+    actions.append(h("button", { type: "button", class: "primary small", "aria-label": t("confirm_label", { no: o.order_no }), onclick: () => void confirmOrder(o) }, t("confirm")));
+  }
+  if (o.state_code === 8) {
+    actions.append(h("button", { type: "button", class: "danger small", "aria-label": t("reject_label", { no: o.order_no }), onclick: () => void rejectOrder(o) }, t("reject")));
+  }
+  return h("tr", { class: o.state_code === 8 ? "claimed" : "", "data-order": o.order_id, "data-state": o.state_code },
+    h("td", {}, h("div", {}, o.order_no), h("div", { class: "muted small" }, when(o.created_at * 1000))),
+    h("td", { class: "subject" }, o.subject),
+    h("td", {}, channelName(o.channel)),
+    h("td", { class: "money" }, money(o.payable_amount)),
+    h("td", {}, h("span", { class: `state s${o.state_code}` }, stateName(o.state_code))),
+    left,
+    actions);
+}
+
+async function draw(): Promise<void> {
+  if (!list) return;
+  const orders = await call<Order[]>("orders", { filter, search });
+  const table = orders.length === 0
+    ? h("p", { class: "muted empty" }, t("no_orders"))
+    : h("table", { class: "table", "aria-label": t("screen_orders") },
+        h("thead", {}, h("tr", {}, ...["order_no", "subject", "channel", "payable", "status", "time_left", "actions"].map((k) => h("th", {}, t(k as "order_no"))))),
+        h("tbody", {}, ...orders.map(row)));
+  clear(list);
+  list.append(table);
+}
+
+export async function render(root: HTMLElement, first: boolean): Promise<void> {
+  if (first || !list || !root.contains(list)) {
+    clear(root);
+    const tabs = h("div", { class: "tabs", role: "tablist" }, ...FILTERS.map(([f, key]) =>
+      h("button", { type: "button", role: "tab", "aria-selected": f === filter ? "true" : "false", "aria-label": t(key), class: f === filter ? "tab active" : "tab",
+        onclick: () => { filter = f; void render(root, true); } }, t(key))));
+    const box = h("input", { type: "search", placeholder: t("search_orders"), "aria-label": t("search"), value: search }) as HTMLInputElement;
+    box.addEventListener("input", () => { search = box.value; void draw(); });
+    list = h("div", { class: "list" });
+    root.append(h("div", { class: "toolbar" }, tabs, box), list);
+  }
+  await draw();
+}
