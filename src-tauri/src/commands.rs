@@ -129,6 +129,9 @@ pub struct Tried {
     pub payment: bool,
     pub channel: Option<String>,
     pub amount: Option<String>,
+    /// Why it is not a payment: a stable code, its detail, and in English.
+    pub reason_code: Option<&'static str>,
+    pub reason_detail: Option<String>,
     pub reason: Option<String>,
 }
 
@@ -142,8 +145,22 @@ pub async fn try_rules(core: State<'_, Core>, app: String, title: String, text: 
         None => core.get().parser.parse(&notice),
     };
     Ok(match parsed {
-        Ok(p) => Tried { payment: true, channel: Some(p.channel.code().into()), amount: Some(p.amount.to_string()), reason: None },
-        Err(why) => Tried { payment: false, channel: None, amount: None, reason: Some(why.to_string()) },
+        Ok(p) => Tried {
+            payment: true,
+            channel: Some(p.channel.code().into()),
+            amount: Some(p.amount.to_string()),
+            reason_code: None,
+            reason_detail: None,
+            reason: None,
+        },
+        Err(why) => Tried {
+            payment: false,
+            channel: None,
+            amount: None,
+            reason_code: Some(why.code()),
+            reason_detail: Some(why.detail().to_owned()),
+            reason: Some(why.to_string()),
+        },
     })
 }
 

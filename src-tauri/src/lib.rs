@@ -123,3 +123,6 @@ pub fn run() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

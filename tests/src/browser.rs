@@ -25,6 +25,29 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .context("start chromedriver (apt-get install chromium chromium-driver)")?;
+        Driver::wait(process, port).await
+    }
+
+    /// Starts `tauri-driver` (which starts `WebKitWebDriver`) on free
+    /// loopback ports; the app it launches gets this process's environment
+    /// plus `env`.
+    pub async fn tauri(env: &[(String, String)]) -> anyhow::Result<Driver> {
+        let (port, native) = (free_port()?, free_port()?);
+        let program = std::env::var_os("CARGO_HOME")
+            .map(|h| Path::new(&h).join("bin/tauri-driver"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| "tauri-driver".into());
+        let process = Command::new(program)
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start tauri-driver (cargo install tauri-driver --locked; apt-get install webkit2gtk-driver)")?;
+        Driver::wait(process, port).await
+    }
+
+    async fn wait(process: Child, port: u16) -> anyhow::Result<Driver> {
         let driver = Driver { process, base: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -33,7 +56,7 @@ impl Driver {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(anyhow!("chromedriver did not start"))
+        Err(anyhow!("the WebDriver server did not start"))
     }
 
     /// A headless Chromium session with a fresh profile and the given window size.
@@ -132,6 +155,25 @@ impl Session {
 
     pub async fn script(&self, script: &str) -> anyhow::Result<Value> {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Clears an input, then types into it.
+    pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let id = self.find(css).await?;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await?;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await.map(|_| ())
+    }
+
+    /// Waits until `css` matches an element.
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.find(css).await {
+                Ok(id) => return Ok(id),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Waits until `css` exists and its text contains `needle`.

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod collector;
 pub mod dbus;
+pub mod desktop;
 pub mod sink;
 
 use jiufu_protocol::sign;

@@ -36,6 +36,27 @@ pub enum NotPayment {
     BadAmount(String),
 }
 
+impl NotPayment {
+    /// A stable name for the reason (the window translates it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            NotPayment::UnknownApp => "unknown_app",
+            NotPayment::UntrustedTitle(_) => "untrusted_title",
+            NotPayment::Excluded(_) => "excluded",
+            NotPayment::NoPhrase => "no_phrase",
+            NotPayment::BadAmount(_) => "bad_amount",
+        }
+    }
+
+    /// The title, phrase or amount text the reason is about.
+    pub fn detail(&self) -> &str {
+        match self {
+            NotPayment::UntrustedTitle(s) | NotPayment::Excluded(s) | NotPayment::BadAmount(s) => s,
+            _ => "",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RuleFile {
     #[serde(default)]

@@ -58,7 +58,8 @@ function addForm(): HTMLElement {
     }
   };
   file.addEventListener("change", () => void take(file.files?.[0]));
-  const drop = h("label", { class: "drop", "aria-label": t("drop_here") }, h("span", {}, t("drop_here")), file);
+  // The native file button's text is the web view's, not ours: it sits invisible over the drop zone.
+  const drop = h("label", { class: "drop" }, h("span", { "aria-hidden": "true", class: "drop-icon" }, "⬆"), h("span", {}, t("drop_here")), file);
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {

@@ -47,7 +47,7 @@ function row(o: Order): HTMLElement {
   const open = [1, 2, 5, 8].includes(o.state_code);
   const left = h("td", { "data-expire": o.expire_at }, open ? countdown(o.expire_at) : "");
   left.addEventListener("tick", () => (left.textContent = open ? countdown(o.expire_at) : ""));
-  const actions = h("td", { class: "actions" });
+  const actions = h("div", { class: "actions" });
   if (open || o.state_code === -1) {
     actions.append(h("button", { type: "button", class: "primary small", "aria-label": t("confirm_label", { no: o.order_no }), onclick: () => void confirmOrder(o) }, t("confirm")));
   }
@@ -61,7 +61,7 @@ function row(o: Order): HTMLElement {
     h("td", { class: "money" }, money(o.payable_amount)),
     h("td", {}, h("span", { class: `state s${o.state_code}` }, stateName(o.state_code))),
     left,
-    actions);
+    h("td", {}, actions));
 }
 
 async function draw(): Promise<void> {

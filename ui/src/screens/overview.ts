@@ -51,13 +51,13 @@ export async function render(root: HTMLElement): Promise<void> {
       const label = s.name === "phone" ? (up ? t("online") : t("offline")) : up ? t("up") : t("down");
       return h("tr", { "data-source": s.name },
         h("td", {}, sourceName(s.name)),
-        h("td", {}, h("span", { class: up ? "dot good" : "dot bad", "aria-hidden": "true" }), label),
-        h("td", {}, when(s.last_seen)),
+        h("td", { class: "nowrap" }, h("span", { class: up ? "dot good" : "dot bad", "aria-hidden": "true" }), label),
+        h("td", { class: "nowrap" }, when(s.last_seen)),
         h("td", { title: s.last_error }, String(s.errors)));
     })));
   const phone = o.phone
     ? h("div", { class: "phone" },
-        h("img", { src: o.phone.qr, alt: t("phone_qr_alt"), width: 180, height: 180, class: "qr" }),
+        h("img", { src: o.phone.qr, alt: t("phone_qr_alt"), width: 150, height: 150, class: "qr" }),
         h("dl", {},
           h("dt", {}, t("listen_address")), h("dd", {}, h("code", {}, o.listen ?? "")),
           h("dt", {}, t("push_key")), h("dd", {}, h("code", { "aria-label": t("push_key") }, o.phone.config.split("/").pop() ?? "")),

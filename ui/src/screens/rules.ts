@@ -2,7 +2,7 @@
 // operator's own rules (checked before they are saved).
 
 import { clear, h } from "../dom.js";
-import { errorText, t } from "../i18n.js";
+import { errorText, hasKey, t } from "../i18n.js";
 import { call, CoreError } from "../tauri.js";
 import { act } from "../ui.js";
 import { channelName } from "../format.js";
@@ -17,7 +17,14 @@ interface Tried {
   payment: boolean;
   channel: string | null;
   amount: string | null;
+  reason_code: string | null;
+  reason_detail: string | null;
   reason: string | null;
+}
+
+function why(r: Tried): string {
+  const key = `why_${r.reason_code ?? ""}`;
+  return hasKey(key) ? t(key, { detail: r.reason_detail ?? "" }) : r.reason ?? "";
 }
 
 export async function render(root: HTMLElement, first: boolean): Promise<void> {
@@ -42,7 +49,7 @@ export async function render(root: HTMLElement, first: boolean): Promise<void> {
     call<Tried>("try_rules", { app: app.value, title: title.value, text: text.value, draft: user.value || null })
       .then((r) => {
         result.className = r.payment ? "result good" : "result bad";
-        result.textContent = r.payment ? t("try_payment", { channel: channelName(r.channel ?? ""), amount: `¥${r.amount}` }) : t("try_not", { why: r.reason ?? "" });
+        result.textContent = r.payment ? t("try_payment", { channel: channelName(r.channel ?? ""), amount: `¥${r.amount}` }) : t("try_not", { why: why(r) });
       })
       .catch((e) => {
         result.className = "result bad";

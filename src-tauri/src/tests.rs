@@ -1,0 +1,201 @@
+//! The window's commands, called through Tauri's IPC layer (mock runtime)
+//! exactly as the window calls them: argument names, JSON shapes and error
+//! codes included. The core behind them is real, on a temporary store.
+
+use crate::core::Core;
+use crate::{Started, handler};
+use jiufu_collector::{Config, Pinned};
+use jiufu_protocol::Secret;
+use serde_json::{Value, json};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+struct Window {
+    _app: App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn window() -> Window {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        db_path: dir.path().join("collector.db"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        key: Some(Secret::new("KEY123")),
+        smsf_secret: None,
+        rules_path: None,
+        heartbeat: Duration::from_secs(30),
+        phone_online: Duration::from_secs(60),
+        dbus: false,
+        lan: true,
+        pinned: Pinned { key: true, ..Pinned::default() },
+    };
+    let core = tauri::async_runtime::block_on(Core::start(config)).unwrap();
+    let app = mock_builder()
+        .manage(core)
+        .manage(Started(Instant::now(), AtomicBool::new(false)))
+        .invoke_handler(handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    Window { _app: app, webview, _dir: dir }
+}
+
+impl Window {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.webview, request).map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// The stable error code a refused command answers with.
+    fn refused(&self, cmd: &str, args: Value) -> String {
+        let e = self.call(cmd, args).expect_err(cmd);
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{cmd}: an explanation: {e}");
+        e["code"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits for the core's run to bind its listener.
+    fn overview(&self) -> Value {
+        for _ in 0..100 {
+            let o = self.ok("overview", json!({}));
+            if !o["listen"].is_null() {
+                return o;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the core never listened")
+    }
+}
+
+#[test]
+fn overview_shows_link_sources_and_the_phone_setup() {
+    let w = window();
+    let o = w.overview();
+    assert_eq!(o["link"]["paired"], false);
+    let setup = o["phone"]["config"].as_str().unwrap();
+    assert!(setup.starts_with("127.0.0.1:") && setup.ends_with("/KEY123"), "{setup}");
+    assert!(o["phone"]["qr"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    assert_eq!(o["today_count"], 0);
+    assert_eq!(o["today_total"], "0.00");
+    assert!(w.ok("ready", json!({})).as_i64().unwrap() >= 0);
+}
+
+#[test]
+fn payments_are_recorded_through_the_core_and_bad_amounts_refused() {
+    let w = window();
+    assert_eq!(w.refused("record_payment", json!({"channel": "P901", "amount": "1,00", "note": ""})), "bad_amount");
+    assert_eq!(w.refused("record_payment", json!({"channel": "P999", "amount": "1.00", "note": ""})), "bad_channel");
+    assert_eq!(w.refused("record_payment", json!({"channel": "P901", "amount": "0", "note": ""})), "bad_amount");
+    assert_eq!(w.ok("payments", json!({"filter": "all"})), json!([]), "refusals changed nothing");
+    let r = w.ok("record_payment", json!({"channel": "P901", "amount": "12.34", "note": "看到手机到账"}));
+    assert_eq!(r["recorded"], true, "{r}");
+    let all = w.ok("payments", json!({"filter": "pending"}));
+    assert_eq!(all[0]["amount"], "12.34");
+    assert_eq!(all[0]["source"], "operator");
+    assert_eq!(all[0]["text"], "看到手机到账");
+    assert_eq!(w.refused("payments", json!({"filter": "nonsense"})), "bad_filter");
+    assert_eq!(w.refused("attach_payment", json!({"observation_id": all[0]["id"], "order_id": "nope"})), "not_unmatched");
+}
+
+#[test]
+fn codes_are_added_from_images_or_text_and_toggled() {
+    let w = window();
+    let text = "https://qr.alipay.com/fkx0unit";
+    let qr = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let img = qr.render::<image::Luma<u8>>().module_dimensions(6, 6).build();
+    let mut png = Vec::new();
+    image::DynamicImage::ImageLuma8(img).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    assert_eq!(w.ok("decode_qr", json!({"image_base64": b64})), text);
+    assert_eq!(w.refused("decode_qr", json!({"image_base64": "not base64!"})), "bad_image");
+    let blank = base64::engine::general_purpose::STANDARD.encode(include_bytes!("../../icons/32x32.png"));
+    assert_eq!(w.refused("decode_qr", json!({"image_base64": blank})), "qr_unreadable");
+
+    assert_eq!(w.refused("add_code", json!({"channel": "P901", "qr_text": " ", "amount": "", "name": ""})), "bad_qr_text");
+    assert_eq!(w.refused("add_code", json!({"channel": "P901", "qr_text": text, "amount": "abc", "name": ""})), "bad_amount");
+    let code = w.ok("add_code", json!({"channel": "P901", "qr_text": text, "amount": "8.88", "name": "柜台"}));
+    assert_eq!(code["amount"], "8.88");
+    let v = w.ok("codes", json!({}));
+    assert_eq!(v["codes"].as_array().unwrap().len(), 1);
+    assert_eq!(v["paired"], false);
+    assert_eq!(v["synced"], false, "not yet at any gateway");
+    w.ok("set_code_enabled", json!({"uid": code["uid"], "enabled": false}));
+    assert_eq!(w.ok("codes", json!({}))["codes"][0]["enabled"], false);
+    assert_eq!(w.refused("set_code_enabled", json!({"uid": "missing", "enabled": true})), "not_found");
+}
+
+#[test]
+fn orders_refuse_what_the_core_refuses() {
+    let w = window();
+    assert_eq!(w.ok("orders", json!({"filter": "open", "search": ""})), json!([]));
+    assert_eq!(w.refused("orders", json!({"filter": "bogus", "search": ""})), "bad_filter");
+    assert_eq!(w.refused("confirm_order", json!({"order_id": "missing"})), "not_found");
+    assert_eq!(w.refused("reject_order", json!({"order_id": "missing", "reason": "  "})), "reason_required");
+    assert_eq!(w.refused("reject_order", json!({"order_id": "missing", "reason": "没收到"})), "not_found");
+}
+
+#[test]
+fn rules_can_be_tried_and_drafts_checked_before_saving() {
+    let w = window();
+    let yes = w.ok(
+        "try_rules",
+        json!({"app": "com.eg.android.AlipayGphone", "title": "支付宝通知", "text": "张三通过扫码向你付款0.01元", "draft": null}),
+    );
+    assert_eq!((yes["payment"].clone(), yes["channel"].clone(), yes["amount"].clone()), (json!(true), json!("P901"), json!("0.01")));
+    let no = w.ok("try_rules", json!({"app": "com.eg.android.AlipayGphone", "title": "", "text": "你已成功付款0.01元", "draft": null}));
+    assert_eq!(no["payment"], false);
+    assert_eq!(no["reason_code"], "excluded");
+    let draft = "[[channel]]\nchannel = \"P903\"\npackages = [\"org.example.shop\"]\n";
+    let mine = w.ok("try_rules", json!({"app": "org.example.shop", "title": "", "text": "收款5.00元", "draft": draft}));
+    assert_eq!(mine["channel"], "P903", "{mine}");
+    assert_eq!(w.refused("try_rules", json!({"app": "x", "title": "", "text": "", "draft": "[[channel]"})), "bad_rules");
+    assert_eq!(w.refused("save_rules", json!({"text": "[[incoming]]\npattern = \"(\"\n"})), "bad_rules");
+    w.ok("save_rules", json!({"text": draft}));
+    assert_eq!(w.ok("rules", json!({}))["user"], draft);
+    // The restarted core parses with the saved rules.
+    let now = w.ok("try_rules", json!({"app": "org.example.shop", "title": "", "text": "收款5.00元", "draft": null}));
+    assert_eq!(now["channel"], "P903");
+}
+
+#[test]
+fn settings_are_validated_and_applied_by_restarting_the_core() {
+    let w = window();
+    let before = w.overview();
+    assert_eq!(w.refused("pair", json!({"gateway": "ftp://x", "token": "t"})), "bad_gateway_url");
+    assert_eq!(w.refused("pair", json!({"gateway": "http://127.0.0.1:9", "token": ""})), "bad_token");
+    assert_eq!(w.refused("pair", json!({"gateway": "http://127.0.0.1:9", "token": "abc"})), "pairing_failed");
+    assert_eq!(w.refused("regenerate_key", json!({})), "pinned");
+    assert_eq!(w.refused("save_sources", json!({"listen": "nowhere", "lan": true, "dbus": false, "smsf_secret": ""})), "bad_listen");
+    assert_eq!(w.refused("save_prefs", json!({"language": "fr", "start_minimised": false, "autostart": false})), "bad_language");
+
+    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": "s3cret"}));
+    let s = w.ok("settings", json!({}));
+    assert_eq!(s["smsf_secret"], "s3cret");
+    let after = w.overview();
+    assert_ne!(after["listen"], before["listen"], "a new run on a new port");
+    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": false, "dbus": false, "smsf_secret": ""}));
+    let off = w.ok("overview", json!({}));
+    assert!(off["listen"].is_null() && off["phone"].is_null(), "{off}");
+
+    let p = w.ok("save_prefs", json!({"language": "en", "start_minimised": true, "autostart": false}));
+    assert_eq!(p["language"], "en");
+    assert_eq!(w.ok("settings", json!({}))["prefs"], json!({"language": "en", "start_minimised": true, "autostart": false}));
+    assert_eq!(w.ok("settings", json!({}))["pinned"], json!(["key"]));
+}
