@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// The app name the notifications carry. It is no payment app's, so the
 /// collector's own D-Bus monitor never takes them for payments.
-pub const APP_NAME: &str = "jiufu-desktop";
+pub const APP_NAME: &str = jiufu_collector::sources::dbus::OWN_APP_NAME;
 
 pub fn spawn(app: AppHandle) {
     tauri::async_runtime::spawn(async move {

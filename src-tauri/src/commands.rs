@@ -233,12 +233,18 @@ pub async fn save_prefs(core: State<'_, Core>, language: String, start_minimised
     Ok(p)
 }
 
-/// The window has drawn its first screen (for the start-up measurement).
 #[tauri::command(rename_all = "snake_case")]
-pub fn ready(started: State<'_, crate::Started>) -> i64 {
+pub fn start_screen(screen: State<'_, crate::StartScreen>) -> String {
+    screen.0.clone()
+}
+
+/// The window has drawn its first screen, with `rows` table rows (for the
+/// start-up measurement).
+#[tauri::command(rename_all = "snake_case")]
+pub fn ready(started: State<'_, crate::Started>, rows: Option<u32>) -> i64 {
     let ms = started.0.elapsed().as_millis() as i64;
     if !started.1.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        println!("jiufu-desktop ready in {ms} ms");
+        println!("jiufu-desktop ready in {ms} ms ({} rows drawn)", rows.unwrap_or(0));
     }
     ms
 }

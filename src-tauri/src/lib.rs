@@ -17,6 +17,9 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 /// When the process started, and whether the window said it is ready.
 pub struct Started(pub Instant, pub AtomicBool);
 
+/// The screen the window opens on (`--screen NAME`, default the overview).
+pub struct StartScreen(pub String);
+
 /// Every command the window may call.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -41,6 +44,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::regenerate_key,
         commands::save_prefs,
         commands::ready,
+        commands::start_screen,
     ]
 }
 
@@ -74,7 +78,9 @@ pub fn run() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let minimised_arg = std::env::args().any(|a| a == "--minimised");
+    let args: Vec<String> = std::env::args().collect();
+    let minimised_arg = args.iter().any(|a| a == "--minimised");
+    let screen = args.iter().position(|a| a == "--screen").and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| "overview".into());
     let opened = jiufu_collector::Config::from_env().and_then(|config| tauri::async_runtime::block_on(Core::start(config)));
     let core = match opened {
         Ok(core) => core,
@@ -88,6 +94,7 @@ pub fn run() -> std::process::ExitCode {
     let result = tauri::Builder::default()
         .manage(core)
         .manage(Started(started, AtomicBool::new(false)))
+        .manage(StartScreen(screen))
         .invoke_handler(handler())
         .setup(move |app| {
             let handle = app.handle();

@@ -38,6 +38,7 @@ fn window() -> Window {
     let app = mock_builder()
         .manage(core)
         .manage(Started(Instant::now(), AtomicBool::new(false)))
+        .manage(crate::StartScreen("orders".into()))
         .invoke_handler(handler())
         .build(mock_context(noop_assets()))
         .unwrap();
@@ -94,6 +95,7 @@ fn overview_shows_link_sources_and_the_phone_setup() {
     assert_eq!(o["today_count"], 0);
     assert_eq!(o["today_total"], "0.00");
     assert!(w.ok("ready", json!({})).as_i64().unwrap() >= 0);
+    assert_eq!(w.ok("start_screen", json!({})), "orders");
 }
 
 #[test]

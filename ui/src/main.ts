@@ -128,9 +128,15 @@ async function start(): Promise<void> {
   const select = $("#lang") as HTMLSelectElement;
   select.value = lang;
   select.onchange = () => void setLanguage(select.value as Lang);
+  try {
+    const screen = await call<string>("start_screen");
+    if (screen in SCREENS) current = screen;
+  } catch {
+    // Outside the app: the overview.
+  }
   drawChrome();
   await refresh(true);
-  void call("ready");
+  void call("ready", { rows: document.querySelectorAll("#screen tbody tr").length });
   let timer: number | undefined;
   on("core", () => {
     // Bursts of events (a page of orders) redraw once.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const KEY: &str = "bench-key-0123456789";
+pub const KEY: &str = "bench-key-0123456789";
 const CONNS: usize = 64;
 
 pub fn bench() -> anyhow::Result<()> {
@@ -109,7 +109,7 @@ fn report(name: &str, v: &Value, target: Option<(f64, f64)>) {
     println!("{name}: {rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {} ok, {} errors{verdict}", v["ok"], v["errors"]);
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
@@ -211,7 +211,7 @@ async fn get_ok(client: &reqwest::Client, url: &str) -> bool {
     }
 }
 
-async fn seed_orders(client: &reqwest::Client, url: &str, n: u64) -> anyhow::Result<Vec<String>> {
+pub async fn seed_orders(client: &reqwest::Client, url: &str, n: u64) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for i in 0..n {
         let v: Value =

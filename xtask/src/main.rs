@@ -2,7 +2,9 @@
 
 mod bench;
 mod bench_collector;
+mod bench_desktop;
 mod icons;
+mod run;
 mod setup;
 
 use anyhow::{Context, bail};
@@ -11,14 +13,16 @@ use std::process::Command;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("run") => run(),
+        Some("run") => run::run(),
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("loadgen") => bench::loadgen(&args[1..]),
         Some("icons") => icons::icons(),
+        Some("ui") => setup::build_ui(),
+        Some("bench-desktop") => bench_desktop::bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|bench>\n  run    build and run the gateway on embedded SQLite with demo data\n  test   install what the tests need, then run every test\n  bench  measure the release gateway (not part of the tests)"
+                "usage: cargo xtask <run|test|bench|bench-desktop|ui|icons>\n  run            build and run the gateway (demo data) and the collector: the desktop app when there is a display, headless otherwise\n  test           install what the tests need, then run every test\n  bench          measure the release gateway and collector (not part of the tests)\n  bench-desktop  measure the desktop app's cold start and memory with 1,000 orders\n  ui             build the desktop window (ui/dist)\n  icons          draw the app icons into icons/"
             );
             bail!("unknown command")
         }
@@ -42,26 +46,11 @@ pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run() -> anyhow::Result<()> {
-    setup::ensure_build_tools()?;
-    status(cargo().current_dir(workspace_root()).args(["build", "--release", "--bin", "jiufu-gateway"]))?;
-    let bin = setup::target_dir().join("release/jiufu-gateway");
-    let root = workspace_root();
-    let mut cmd = Command::new(bin);
-    cmd.current_dir(&root).args(["serve", "--demo"]);
-    if std::env::var_os("JIUFU_DATABASE_URL").is_none() {
-        cmd.env("JIUFU_DATABASE_URL", "sqlite://./data/gateway.db");
-    }
-    if std::env::var_os("JIUFU_ALLOW_PRIVATE_NOTIFY").is_none() {
-        // The demo shop's notification sink lives on this machine.
-        cmd.env("JIUFU_ALLOW_PRIVATE_NOTIFY", "true");
-    }
-    status(&mut cmd)
-}
-
 fn test() -> anyhow::Result<()> {
     setup::ensure_build_tools()?;
     setup::ensure_test_tools()?;
+    setup::ensure_desktop_tools(true)?;
+    setup::build_ui()?;
     let root = workspace_root();
     status(cargo().current_dir(&root).args(["build", "--workspace", "--bins"]))?;
     status(cargo().current_dir(&root).args(["test", "--workspace", "--no-fail-fast"]))?;

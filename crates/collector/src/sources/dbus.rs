@@ -11,6 +11,10 @@ use std::sync::Arc;
 use zbus::zvariant::{Structure, Value};
 use zbus::{MatchRule, MessageStream, fdo::MonitoringProxy, message::Type};
 
+/// The app name of the desktop app's own notifications ("payment
+/// matched" and the like), which are never payments.
+pub const OWN_APP_NAME: &str = "jiufu-desktop";
+
 /// The session-bus notification monitor.
 pub struct DbusMonitor;
 
@@ -41,6 +45,9 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
             continue;
         }
         let Some(notice) = decode(&msg) else { continue };
+        if notice.app == OWN_APP_NAME {
+            continue;
+        }
         c.touch("dbus", None);
         if let Err(e) = c.observe_notice("dbus", notice, now_ms(), None).await {
             tracing::error!(error = %e, "cannot store a notification");
