@@ -5,16 +5,41 @@
 
 use crate::core::Core;
 use crate::tray;
+use futures::StreamExt;
 use jiufu_collector::CoreEvent;
 use jiufu_protocol::{Channel, Fen};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
+
+/// Which screen each shown notification opens: (notification id, screen),
+/// the most recent few hundred.
+#[derive(Default, Clone)]
+pub struct Shown(Arc<Mutex<VecDeque<(u32, &'static str)>>>);
+
+impl Shown {
+    fn remember(&self, id: u32, screen: &'static str) {
+        if let Ok(mut s) = self.0.lock() {
+            if s.len() >= 256 {
+                s.pop_front();
+            }
+            s.push_back((id, screen));
+        }
+    }
+
+    fn screen(&self, id: u32) -> Option<&'static str> {
+        self.0.lock().ok()?.iter().rev().find(|(i, _)| *i == id).map(|(_, s)| *s)
+    }
+}
 
 /// The app name the notifications carry. It is no payment app's, so the
 /// collector's own D-Bus monitor never takes them for payments.
 pub const APP_NAME: &str = jiufu_collector::sources::dbus::OWN_APP_NAME;
 
 pub fn spawn(app: AppHandle) {
+    let shown = Shown::default();
+    tauri::async_runtime::spawn(clicks(app.clone(), shown.clone()));
     tauri::async_runtime::spawn(async move {
         let mut current = app.state::<Core>().watch();
         loop {
@@ -22,8 +47,8 @@ pub fn spawn(app: AppHandle) {
             loop {
                 tokio::select! {
                     event = events.recv() => match event {
-                        Ok(e) => handle(&app, e).await,
-                        Err(RecvError::Lagged(_)) => handle(&app, CoreEvent::OrdersChanged).await,
+                        Ok(e) => handle(&app, &shown, e).await,
+                        Err(RecvError::Lagged(_)) => handle(&app, &shown, CoreEvent::OrdersChanged).await,
                         Err(RecvError::Closed) => break,
                     },
                     changed = current.changed() => {
@@ -39,13 +64,40 @@ pub fn spawn(app: AppHandle) {
     });
 }
 
-async fn handle(app: &AppHandle, event: CoreEvent) {
+async fn handle(app: &AppHandle, shown: &Shown, event: CoreEvent) {
     let _ = app.emit("core", &event);
     tray::refresh(app).await;
     let english = crate::prefs::load(&app.state::<Core>().get()).await.map(|p| p.language == "en").unwrap_or(false);
     if let Some(alert) = alert(&event, english) {
-        let app = app.clone();
-        tauri::async_runtime::spawn_blocking(move || show(app, alert));
+        let shown = shown.clone();
+        // Showing is one quick D-Bus call; nothing waits for the user here.
+        let _ = tauri::async_runtime::spawn_blocking(move || show(&shown, alert)).await;
+    }
+}
+
+/// Clicks on our notifications (`ActionInvoked` on the session bus) open
+/// the screen each one is about. One listener for all of them.
+async fn clicks(app: AppHandle, shown: Shown) {
+    let listen = async {
+        let conn = zbus::Connection::session().await?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.Notifications")?
+            .member("ActionInvoked")?
+            .build();
+        let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, None).await?;
+        while let Some(Ok(msg)) = stream.next().await {
+            if let Ok((id, action)) = msg.body().deserialize::<(u32, String)>()
+                && action == "default"
+                && let Some(screen) = shown.screen(id)
+            {
+                crate::open_screen(&app, screen);
+            }
+        }
+        anyhow::Ok(())
+    };
+    if let Err(e) = listen.await {
+        tracing::warn!(error = %e, "notification clicks will not open the window");
     }
 }
 
@@ -67,6 +119,18 @@ pub fn channel_name(c: Channel, english: bool) -> &'static str {
         (Channel::P904, false) => "云闪付",
         (Channel::P904, true) => "UnionPay",
     }
+}
+
+pub fn source_name(source: &str, english: bool) -> String {
+    let (zh, en) = match source {
+        "phone" | "vmq" => ("手机监控 (V免签)", "Phone app (V免签)"),
+        "lan" => ("局域网监听", "LAN listener"),
+        "dbus" => ("本机通知 (D-Bus)", "Desktop notifications (D-Bus)"),
+        "smsforwarder" => ("短信转发器 (SmsForwarder)", "SmsForwarder"),
+        "generic" => ("通用推送", "Generic push"),
+        other => (other, other),
+    };
+    if english { en } else { zh }.to_owned()
 }
 
 /// The notification an event deserves, if any, in the window's language.
@@ -104,7 +168,11 @@ pub fn alert(event: &CoreEvent, en: bool) -> Option<Alert> {
             screen: "payments",
         },
         CoreEvent::SourceOffline { source } => Alert {
-            summary: if en { format!("Source offline: {source}") } else { format!("来源离线：{source}") },
+            summary: if en {
+                format!("Source offline: {}", source_name(source, en))
+            } else {
+                format!("来源离线：{}", source_name(source, en))
+            },
             body: if en {
                 "Payments it sees will not arrive until it is back.".into()
             } else {
@@ -116,23 +184,19 @@ pub fn alert(event: &CoreEvent, en: bool) -> Option<Alert> {
     })
 }
 
-/// Shows a notification and waits (on this blocking thread) for a click.
-fn show(app: AppHandle, alert: Alert) {
+/// Notification servers read a little markup in the body: show text as text.
+fn plain(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Shows a notification and remembers which screen a click on it opens.
+fn show(shown: &Shown, alert: Alert) {
     let mut n = notify_rust::Notification::new();
-    n.appname(APP_NAME).summary(&alert.summary).body(&alert.body).action("default", "open");
+    n.appname(APP_NAME).summary(&alert.summary).body(&plain(&alert.body)).action("default", "open");
     #[cfg(all(unix, not(target_os = "macos")))]
     n.hint(notify_rust::Hint::DesktopEntry("jiufu-desktop".into()));
     match n.show() {
-        Ok(handle) => {
-            #[cfg(all(unix, not(target_os = "macos")))]
-            handle.wait_for_action(|action| {
-                if action == "default" {
-                    crate::open_screen(&app, alert.screen);
-                }
-            });
-            #[cfg(not(all(unix, not(target_os = "macos"))))]
-            drop((handle, app));
-        }
+        Ok(handle) => shown.remember(handle.id(), alert.screen),
         Err(e) => tracing::warn!(error = %e, "cannot show a desktop notification"),
     }
 }
@@ -152,5 +216,8 @@ mod tests {
         let unmatched = CoreEvent::PaymentUnmatched { observation: "x".into(), channel: Channel::P902, amount: Fen(5) };
         assert_eq!(alert(&unmatched, false).expect("alert").summary, "未匹配的付款 ¥0.05");
         assert!(alert(&CoreEvent::OrdersChanged, false).is_none());
+        let offline = alert(&CoreEvent::SourceOffline { source: "phone".into() }, false).expect("alert");
+        assert_eq!(offline.summary, "来源离线：手机监控 (V免签)");
+        assert_eq!(plain("<b>A&B</b>"), "&lt;b&gt;A&amp;B&lt;/b&gt;");
     }
 }

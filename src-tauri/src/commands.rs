@@ -5,6 +5,7 @@
 use crate::core::Core;
 use crate::prefs::{self, Prefs};
 use crate::views::{self, CodesView, LinkView, OrderRow, Overview};
+use jiufu_collector::matcher::Ingested;
 use jiufu_collector::operator::{OperatorError, QrInput, Result, SourceSettings};
 use jiufu_collector::parser::{DEFAULT_RULES, Notice, Parser};
 use jiufu_collector::store::{Code, Observation};
@@ -56,14 +57,21 @@ pub async fn attach_payment(core: State<'_, Core>, observation_id: String, order
 
 #[derive(Debug, Serialize)]
 pub struct Recorded {
-    pub recorded: bool,
-    pub message: String,
+    /// `matched`, `pending` or `duplicate` (the window words it).
+    pub outcome: &'static str,
+    pub observation: String,
+    /// The order it matched, or the payment it duplicates.
+    pub other: Option<String>,
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record_payment(core: State<'_, Core>, channel: String, amount: String, note: String) -> Result<Recorded> {
-    let outcome = core.get().record_payment(&channel, &amount, &note).await?;
-    Ok(Recorded { recorded: matches!(outcome, Observed::Recorded(_)), message: operator::describe(&outcome) })
+    Ok(match core.get().record_payment(&channel, &amount, &note).await? {
+        Observed::Recorded(Ingested::Matched { observation, order }) => Recorded { outcome: "matched", observation, other: Some(order) },
+        Observed::Recorded(Ingested::Pending { observation }) => Recorded { outcome: "pending", observation, other: None },
+        Observed::Recorded(Ingested::Duplicate { observation, of }) => Recorded { outcome: "duplicate", observation, other: Some(of) },
+        other => return Err(OperatorError::new("not_recorded", operator::describe(&other))),
+    })
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -209,7 +217,10 @@ pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn pair(core: State<'_, Core>, gateway: String, token: String) -> Result<jiufu_collector::operator::Paired> {
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "desktop".into());
-    core.get().pair(&gateway, &token, &format!("jiufu-desktop@{host}")).await
+    let paired = core.get().pair(&gateway, &token, &format!("jiufu-desktop@{host}")).await?;
+    // A fresh run: the orders mirror, the queue and the heartbeats all use the new link.
+    core.restart().await?;
+    Ok(paired)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -75,10 +75,21 @@ impl Core {
             let _ = tx.send(());
             let _ = handle.await;
         }
-        let c = Collector::open(self.base.clone()).await?;
-        self.current.send_replace(c.clone());
-        self.spawn(c);
-        Ok(())
+        match Collector::open(self.base.clone()).await {
+            Ok(c) => {
+                self.current.send_replace(c.clone());
+                self.spawn(c);
+                Ok(())
+            }
+            Err(e) => {
+                // Keep collecting with what ran before, and say why the change did not apply.
+                self.spawn(self.get());
+                if let Ok(mut f) = self.failure.lock() {
+                    *f = Some(format!("{e:#}"));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Stops the run (on quit), so queued writes finish first.

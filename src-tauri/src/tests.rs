@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 struct Window {
     _app: App<MockRuntime>,
@@ -106,7 +106,7 @@ fn payments_are_recorded_through_the_core_and_bad_amounts_refused() {
     assert_eq!(w.refused("record_payment", json!({"channel": "P901", "amount": "0", "note": ""})), "bad_amount");
     assert_eq!(w.ok("payments", json!({"filter": "all"})), json!([]), "refusals changed nothing");
     let r = w.ok("record_payment", json!({"channel": "P901", "amount": "12.34", "note": "看到手机到账"}));
-    assert_eq!(r["recorded"], true, "{r}");
+    assert_eq!(r["outcome"], "pending", "{r}");
     let all = w.ok("payments", json!({"filter": "pending"}));
     assert_eq!(all[0]["amount"], "12.34");
     assert_eq!(all[0]["source"], "operator");
@@ -200,4 +200,62 @@ fn settings_are_validated_and_applied_by_restarting_the_core() {
     assert_eq!(p["language"], "en");
     assert_eq!(w.ok("settings", json!({}))["prefs"], json!({"language": "en", "start_minimised": true, "autostart": false}));
     assert_eq!(w.ok("settings", json!({}))["pinned"], json!(["key"]));
+}
+
+fn order(id: &str, state: jiufu_protocol::OrderState, fen: i64) -> jiufu_protocol::collector::OrderWire {
+    let now = jiufu_collector::now_ms() / 1000;
+    jiufu_protocol::collector::OrderWire {
+        order_id: id.into(),
+        order_no: format!("no-{id}"),
+        channel: jiufu_protocol::Channel::P901,
+        state,
+        order_amount: jiufu_protocol::Fen(fen),
+        payable_amount: jiufu_protocol::Fen(fen),
+        subject: "测试".into(),
+        created_at: now,
+        expire_at: now + 300,
+        quarantine_until: now + 900,
+        claimed_at: None,
+    }
+}
+
+#[test]
+fn claims_are_confirmed_or_rejected_once_through_the_queue() {
+    use jiufu_protocol::OrderState;
+    let w = window();
+    let core = w.webview.state::<Core>().get();
+    let orders = vec![
+        order("claimed1", OrderState::Claimed, 1000),
+        order("claimed2", OrderState::Claimed, 2000),
+        order("paid", OrderState::Confirmed, 3000),
+    ];
+    tauri::async_runtime::block_on(core.db.upsert_orders(orders)).unwrap();
+    let queued = || tauri::async_runtime::block_on(core.db.pending_outbox()).unwrap();
+
+    w.ok("reject_order", json!({"order_id": "claimed1", "reason": "没有到账"}));
+    assert_eq!(w.refused("reject_order", json!({"order_id": "claimed1", "reason": "again"})), "already_rejected");
+    assert_eq!(queued(), 1, "one rejection queued");
+
+    w.ok("confirm_order", json!({"order_id": "claimed2"}));
+    assert_eq!(w.refused("confirm_order", json!({"order_id": "claimed2"})), "already_matched");
+    assert_eq!(
+        w.refused("reject_order", json!({"order_id": "claimed2", "reason": "no"})),
+        "already_matched",
+        "a paid claim is not rejected"
+    );
+    assert_eq!(w.refused("confirm_order", json!({"order_id": "paid"})), "wrong_state");
+    assert_eq!(queued(), 2, "one confirmation queued");
+
+    // An unmatched payment goes only to an order that can still take it.
+    let r = w.ok("record_payment", json!({"channel": "P901", "amount": "30.00", "note": ""}));
+    let obs = r["observation"].as_str().unwrap().to_owned();
+    let id = obs.clone();
+    tauri::async_runtime::block_on(core.db.write(move |tx| {
+        tx.execute("UPDATE observations SET status = 'unmatched' WHERE id = ?1", [&id])?;
+        Ok(())
+    }))
+    .unwrap();
+    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "paid"})), "wrong_state");
+    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "claimed2"})), "amount_mismatch");
+    assert_eq!(queued(), 2, "refusals queued nothing");
 }

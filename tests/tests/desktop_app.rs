@@ -199,7 +199,7 @@ async fn the_window_runs_the_collector_end_to_end() {
     assert!(today.contains("¥112.77"), "today's takings: {today}");
     let qr = s.script("return document.querySelector('img[alt=\"V免签配置二维码\"]').naturalWidth").await.unwrap();
     assert!(qr.as_i64().unwrap_or(0) > 100, "setup QR drawn: {qr}");
-    s.wait_text("code[aria-label=\"host/key\"]", &format!("/{PUSH_KEY}"), Duration::from_secs(2)).await.expect("host/key");
+    s.wait_text("code[aria-label=\"地址/密钥\"]", &format!("/{PUSH_KEY}"), Duration::from_secs(2)).await.expect("host/key");
     app.assert_fits("overview").await;
     app.screenshot("overview").await;
 

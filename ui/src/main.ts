@@ -40,7 +40,7 @@ function drawChrome(): void {
   $("#brand-name").textContent = t("brand");
   $(".sidebar").setAttribute("aria-label", t("nav_menu"));
   $("#lang-label").textContent = t("language");
-  document.title = `${t("brand")} · Jiufu Collector`;
+  document.title = t("brand");
   const nav = $("#nav");
   clear(nav);
   for (const [name, [key]] of Object.entries(SCREENS)) {
@@ -138,7 +138,8 @@ async function start(): Promise<void> {
   await refresh(true);
   void call("ready", { rows: document.querySelectorAll("#screen tbody tr").length });
   let timer: number | undefined;
-  on("core", () => {
+  on<{ kind: string; what?: string; code?: string }>("core", (e) => {
+    if (e.kind === "refused" && e.what === "reject") toast(t("refused_reject", { code: e.code ?? "" }), true);
     // Bursts of events (a page of orders) redraw once.
     clearTimeout(timer);
     timer = window.setTimeout(() => void refresh(), 100);

@@ -11,13 +11,15 @@ use std::process::{Child, Command, Stdio};
 
 pub fn run() -> anyhow::Result<()> {
     setup::ensure_build_tools()?;
-    let desktop = setup::have_display() && std::env::var("JIUFU_HEADLESS").map(|v| v.is_empty() || v == "0").unwrap_or(true);
+    let mut desktop = setup::have_display() && std::env::var("JIUFU_HEADLESS").map(|v| v.is_empty() || v == "0").unwrap_or(true);
+    if desktop && let Err(e) = setup::ensure_desktop_tools(false).and_then(|()| setup::build_ui()) {
+        eprintln!("cannot build the desktop app here ({e:#}); running the headless collector instead");
+        desktop = false;
+    }
     let root = workspace_root();
     let mut build = cargo();
     build.current_dir(&root).args(["build", "--release", "--bin", "jiufu-gateway", "--bin", "jiufu-collector"]);
     if desktop {
-        setup::ensure_desktop_tools(false)?;
-        setup::build_ui()?;
         build.args(["--bin", "jiufu-desktop"]);
     }
     status(&mut build)?;

@@ -30,8 +30,14 @@ pub enum CoreEvent {
     },
     /// A payment was recorded but is still waiting (or a duplicate).
     PaymentsChanged,
-    /// Something queued reached the gateway, or was refused by it.
+    /// Something queued reached the gateway.
     Delivered,
+    /// The gateway refused something queued (`code` is its error code).
+    Refused {
+        what: String,
+        order_id: Option<String>,
+        code: String,
+    },
     CodesChanged,
     SourceOffline {
         source: String,

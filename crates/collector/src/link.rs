@@ -107,6 +107,11 @@ impl Link {
         answer(resp).await
     }
 
+    /// The same gateway and device credentials.
+    pub fn same_device(&self, other: &Link) -> bool {
+        self.base == other.base && self.device_id == other.device_id
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LinkError> {
         self.call(Method::GET, path, None::<&()>).await
     }

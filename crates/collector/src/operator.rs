@@ -68,6 +68,17 @@ pub struct Paired {
     pub device_id: String,
 }
 
+fn paired_note(values: &[(String, String)]) -> String {
+    let get = |k: &str| values.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).unwrap_or_default();
+    format!("{} merchant {}", get(setting::GATEWAY_URL), get(setting::MERCHANT_ID))
+}
+
+/// The states in which an order can still take a payment: open, or expired
+/// but within its quarantine (a late payment).
+fn payable(state: OrderState) -> bool {
+    matches!(state, OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed | OrderState::Expired)
+}
+
 /// Listener, sources and keys as the window edits them.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SourceSettings {
@@ -99,7 +110,30 @@ impl Collector {
             // The new gateway has none of our codes yet.
             (setting::CODES_VERSION, now_ms().to_string()),
         ];
-        self.db.set_settings(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).await?;
+        let values: Vec<(String, String)> = values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        self.db
+            .write(move |tx| {
+                let old = |k: &str| tx.query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get::<_, String>(0)).ok();
+                let (old_gateway, old_merchant) = (old(setting::GATEWAY_URL), old(setting::MERCHANT_ID));
+                let new = |k: &str| values.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+                if old_gateway != new(setting::GATEWAY_URL) || old_merchant != new(setting::MERCHANT_ID) {
+                    // Another gateway or merchant: the old one's orders are not this one's to match.
+                    tx.execute("DELETE FROM orders", [])?;
+                }
+                for (key, value) in &values {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![key, value],
+                    )?;
+                }
+                matcher::log_event(
+                    tx,
+                    "paired",
+                    &format!("{} as {}", paired_note(&values), new(setting::DEVICE_ID).unwrap_or_default()),
+                    now_ms(),
+                )
+            })
+            .await?;
         self.emit(CoreEvent::SettingsChanged);
         Ok(paired)
     }
@@ -160,10 +194,21 @@ impl Collector {
                 ),
             ));
         }
+        if !payable(order.state) {
+            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot take a payment", order.state.code())));
+        }
         let (obs_id, oid, now) = (obs.id.clone(), order.order_id.clone(), now_ms());
         let attached = self
             .db
             .write(move |tx| {
+                let taken: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
+                    [&oid],
+                    |r| r.get(0),
+                )?;
+                if taken > 0 {
+                    return Ok(Err("already_matched"));
+                }
                 let n = tx.execute(
                     "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' WHERE id = ?2 AND status = 'unmatched'",
                     params![oid, obs_id],
@@ -171,12 +216,17 @@ impl Collector {
                 if n == 1 {
                     matcher::log_event(tx, "attached", &format!("{obs_id} → {oid}"), now)?;
                     matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                    return Ok(Ok(()));
                 }
-                Ok(n == 1)
+                Ok(Err("not_unmatched"))
             })
             .await?;
-        if !attached {
-            return Err(OperatorError::new("not_unmatched", "the payment was attached or matched meanwhile"));
+        match attached {
+            Err("already_matched") => {
+                return Err(OperatorError::new("already_matched", "another payment is already matched to this order"));
+            }
+            Err(_) => return Err(OperatorError::new("not_unmatched", "the payment was attached or matched meanwhile")),
+            Ok(()) => {}
         }
         self.after_queue(CoreEvent::PaymentMatched {
             observation: obs.id,
@@ -245,16 +295,33 @@ impl Collector {
             return Err(OperatorError::new("not_claimed", "only an order whose customer said they paid (state 8) can be rejected"));
         }
         let (oid, now) = (order.order_id.clone(), now_ms());
-        self.db
+        let queued = self
+            .db
             .write(move |tx| {
+                let paid: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
+                    [&oid],
+                    |r| r.get(0),
+                )?;
+                if paid > 0 {
+                    return Ok(Err(OperatorError::new("already_matched", "a payment is matched to this order: it was paid")));
+                }
+                let pending: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM outbox WHERE kind = 'reject' AND order_id = ?1 AND done_at IS NULL", [&oid], |r| {
+                        r.get(0)
+                    })?;
+                if pending > 0 {
+                    return Ok(Err(OperatorError::new("already_rejected", "this claim's rejection is already on its way")));
+                }
                 matcher::log_event(tx, "rejected_by_hand", &format!("{oid}: {reason}"), now)?;
                 tx.execute(
                     "INSERT INTO outbox (kind, observation_id, order_id, next_at, reason) VALUES ('reject', '', ?1, ?2, ?3)",
                     params![oid, now, reason],
                 )?;
-                Ok(())
+                Ok(Ok(()))
             })
             .await?;
+        queued?;
         self.after_queue(CoreEvent::OrdersChanged);
         Ok(())
     }

@@ -21,19 +21,27 @@ pub const RETRY_SECS: [i64; 6] = [1, 2, 5, 10, 30, 60];
 pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if c.config.lan {
-        let listener = tokio::net::TcpListener::bind(c.config.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", c.config.listen))?;
-        let addr = listener.local_addr()?;
-        let _ = c.listening.set(addr);
-        println!("jiufu-collector listening on http://{addr}");
-        if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
-            eprintln!(
-                "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post SmsForwarder \
-                 notifications; set the same secret here and in the app"
-            );
+        match tokio::net::TcpListener::bind(c.config.listen).await {
+            Ok(listener) => {
+                let addr = listener.local_addr()?;
+                let _ = c.listening.set(addr);
+                println!("jiufu-collector listening on http://{addr}");
+                if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
+                    eprintln!(
+                        "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post \
+                         SmsForwarder notifications; set the same secret here and in the app"
+                    );
+                }
+                sources.push(Box::new(LanListener::new(listener)));
+            }
+            Err(e) => {
+                // Everything else (the queue, the orders, D-Bus) goes on; the listener is retried every 30 s.
+                let why = format!("cannot listen on {}: {e}", c.config.listen);
+                eprintln!("jiufu-collector: ERROR: {why}; retrying every 30 s");
+                c.touch("lan", Some(why));
+                sources.push(Box::new(LanListener::unbound()));
+            }
         }
-        sources.push(Box::new(LanListener::new(listener)));
     } else {
         println!("jiufu-collector: the LAN listener is off");
     }
@@ -155,6 +163,11 @@ async fn orders_loop(c: Arc<Collector>) {
                     cursor = batch.cursor;
                     c.orders_synced_at.store(now_ms(), Ordering::Relaxed);
                     rematch(&c).await;
+                    if !matches!(c.link().await, Ok(Some(now)) if now.same_device(&link)) {
+                        // Paired again meanwhile: start over with the new credentials.
+                        c.orders_live.store(false, Ordering::Relaxed);
+                        break;
+                    }
                 }
                 Err(e) => {
                     c.orders_live.store(false, Ordering::Relaxed);
@@ -225,25 +238,38 @@ async fn outbox_loop(c: Arc<Collector>) {
                             if kind == "confirm" {
                                 // The gateway says this payment is not that order's: keep it for the operator.
                                 matcher::mark_unmatched(tx, &obs_id, &format!("gateway: {}", refused.code()), now)?;
-                                return Ok(true);
+                                return Ok(Outcome::Unmatched);
                             }
                             matcher::log_event(tx, "refused", &format!("{kind} {obs_id}: {refused}"), now)?;
+                            return Ok(Outcome::Refused(refused.code().to_owned()));
                         }
                     }
-                    Ok(false)
+                    Ok(Outcome::Done)
                 })
                 .await;
             match written {
-                Ok(true) => {
+                Ok(Outcome::Unmatched) => {
                     if let Ok(Some(obs)) = c.db.observation(&item.observation_id).await {
                         c.emit(CoreEvent::PaymentUnmatched { observation: obs.id, channel: obs.channel, amount: obs.amount });
                     }
                 }
-                Ok(false) => c.emit(CoreEvent::Delivered),
+                Ok(Outcome::Refused(code)) => {
+                    c.emit(CoreEvent::Refused { what: item.kind.clone(), order_id: item.order_id.clone(), code });
+                }
+                Ok(Outcome::Done) => c.emit(CoreEvent::Delivered),
                 Err(e) => tracing::error!(error = %e, "cannot record an outbox result"),
             }
         }
     }
+}
+
+/// What became of a delivery attempt.
+enum Outcome {
+    Done,
+    /// The gateway refused a confirmation: the payment is the operator's again.
+    Unmatched,
+    /// The gateway refused something else (a rejection of a claim).
+    Refused(String),
 }
 
 /// Sends one queued item to the gateway.

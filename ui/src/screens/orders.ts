@@ -64,9 +64,14 @@ function row(o: Order): HTMLElement {
     h("td", {}, actions));
 }
 
+let asked = 0;
+
 async function draw(): Promise<void> {
   if (!list) return;
+  const mine = ++asked;
   const orders = await call<Order[]>("orders", { filter, search });
+  // A newer search was typed meanwhile: its answer wins.
+  if (mine !== asked) return;
   const table = orders.length === 0
     ? h("p", { class: "muted empty" }, t("no_orders"))
     : h("table", { class: "table", "aria-label": t("screen_orders") },

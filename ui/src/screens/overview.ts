@@ -61,7 +61,7 @@ export async function render(root: HTMLElement): Promise<void> {
         h("dl", {},
           h("dt", {}, t("listen_address")), h("dd", {}, h("code", {}, o.listen ?? "")),
           h("dt", {}, t("push_key")), h("dd", {}, h("code", { "aria-label": t("push_key") }, o.phone.config.split("/").pop() ?? "")),
-          h("dt", {}, "host/key"), h("dd", {}, h("code", { "aria-label": "host/key" }, o.phone.config))),
+          h("dt", {}, t("host_key")), h("dd", {}, h("code", { "aria-label": t("host_key") }, o.phone.config))),
       )
     : h("p", {}, t("lan_off"));
   const link = o.link.paired

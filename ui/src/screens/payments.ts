@@ -34,7 +34,7 @@ export function paymentStatus(status: string): HTMLElement {
 
 async function attach(p: Payment): Promise<void> {
   const candidates = (await call<Order[]>("orders", { filter: "all", search: p.amount }))
-    .filter((o) => o.channel === p.channel && o.payable_amount === p.amount && o.state_code !== 9);
+    .filter((o) => o.channel === p.channel && o.payable_amount === p.amount && [1, 2, 5, 8, -1].includes(o.state_code));
   if (candidates.length === 0) {
     await ask(t("attach_title", { amount: money(p.amount) }), [h("p", {}, t("attach_none"))], t("yes"));
     return;
@@ -85,8 +85,8 @@ function recordForm(): HTMLElement {
     h("button", { type: "submit", class: "primary", "aria-label": t("record") }, t("record")));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void act(() => call<{ message: string }>("record_payment", { channel: channel.value, amount: amount.value, note: note.value }),
-      (r) => t("recorded_toast", { msg: r.message })).then((r) => { if (r) form.reset(); });
+    void act(() => call<{ outcome: "matched" | "pending" | "duplicate"; other: string | null }>("record_payment", { channel: channel.value, amount: amount.value, note: note.value }),
+      (r) => t(`recorded_${r.outcome}`, { other: r.other ?? "" })).then((r) => { if (r) form.reset(); });
   });
   return h("details", { class: "card" }, h("summary", {}, t("record_title")), h("p", { class: "muted" }, t("record_hint")), form);
 }

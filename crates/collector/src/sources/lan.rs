@@ -27,6 +27,11 @@ impl LanListener {
     pub fn new(listener: tokio::net::TcpListener) -> LanListener {
         LanListener { bound: tokio::sync::Mutex::new(Some(listener)) }
     }
+
+    /// A listener that binds when it runs (its address was taken at start).
+    pub fn unbound() -> LanListener {
+        LanListener { bound: tokio::sync::Mutex::new(None) }
+    }
 }
 
 #[async_trait::async_trait]
@@ -42,7 +47,14 @@ impl super::Source for LanListener {
     async fn run(&self, c: Shared) -> anyhow::Result<()> {
         let listener = match self.bound.lock().await.take() {
             Some(l) => l,
-            None => tokio::net::TcpListener::bind(c.config.listen).await?,
+            None => {
+                let l = tokio::net::TcpListener::bind(c.config.listen).await?;
+                if let Ok(addr) = l.local_addr() {
+                    let _ = c.listening.set(addr);
+                    println!("jiufu-collector listening on http://{addr}");
+                }
+                l
+            }
         };
         axum::serve(listener, routes(c)).await?;
         anyhow::bail!("the LAN listener stopped")
