@@ -33,6 +33,7 @@ pub fn bench() -> anyhow::Result<()> {
     status(cargo().current_dir(workspace_root()).args([
         "build",
         "--release",
+        "--workspace",
         "--bin",
         "jiufu-gateway",
         "--bin",

@@ -18,7 +18,7 @@ pub fn run() -> anyhow::Result<()> {
     }
     let root = workspace_root();
     let mut build = cargo();
-    build.current_dir(&root).args(["build", "--release", "--bin", "jiufu-gateway", "--bin", "jiufu-collector"]);
+    build.current_dir(&root).args(["build", "--release", "--workspace", "--bin", "jiufu-gateway", "--bin", "jiufu-collector"]);
     if desktop {
         build.args(["--bin", "jiufu-desktop"]);
     }
@@ -67,7 +67,8 @@ pub fn run() -> anyhow::Result<()> {
     };
     let st = collector.wait()?;
     drop(gateway);
-    if !st.success() {
+    // Stopped by a signal (Ctrl-C, logout) is a normal end.
+    if st.code().is_some_and(|c| c != 0) {
         bail!("the collector exited with {st}");
     }
     Ok(())
