@@ -71,13 +71,7 @@ pub fn quit(app: &AppHandle) {
 
 pub fn run() -> std::process::ExitCode {
     let started = Instant::now();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JIUFU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    jiufu_collector::init_logging();
     let args: Vec<String> = std::env::args().collect();
     let minimised_arg = args.iter().any(|a| a == "--minimised");
     let screen = args.iter().position(|a| a == "--screen").and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| "overview".into());

@@ -2,7 +2,7 @@
 // action with its refusal reported in the window's language.
 
 import { $, clear, h } from "./dom.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, Key, t } from "./i18n.js";
 import { CoreError } from "./tauri.js";
 
 let refresher: () => Promise<void> = async () => {};
@@ -57,3 +57,10 @@ export function ask(title: string, body: Node[], yes: string, danger = false): P
   });
 }
 
+
+/** Filter tabs: `pairs` of (value, text); `pick` is called with the chosen value. */
+export function tabs(pairs: readonly (readonly [string, Key])[], current: string, pick: (value: string) => void): HTMLElement {
+  return h("div", { class: "tabs", role: "tablist" }, ...pairs.map(([value, key]) =>
+    h("button", { type: "button", role: "tab", "aria-selected": value === current ? "true" : "false", "aria-label": t(key),
+      class: value === current ? "tab active" : "tab", onclick: () => pick(value) }, t(key))));
+}

@@ -105,6 +105,13 @@ fn try_match(tx: &Connection, id: &str, channel: Channel, amount: Fen, t: i64, n
     Ok(order)
 }
 
+/// A payment is already matched to (or confirmed for) this order.
+pub fn order_taken(tx: &Connection, order_id: &str) -> rusqlite::Result<bool> {
+    tx.query_row("SELECT EXISTS (SELECT 1 FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed'))", [order_id], |r| {
+        r.get(0)
+    })
+}
+
 pub fn enqueue(tx: &Connection, kind: &str, observation: &str, order: Option<&str>, now_ms: i64) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES (?1, ?2, ?3, ?4)",

@@ -201,12 +201,7 @@ impl Collector {
         let attached = self
             .db
             .write(move |tx| {
-                let taken: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
-                    [&oid],
-                    |r| r.get(0),
-                )?;
-                if taken > 0 {
+                if matcher::order_taken(tx, &oid)? {
                     return Ok(Err("already_matched"));
                 }
                 let n = tx.execute(
@@ -253,12 +248,7 @@ impl Collector {
         let queued = self
             .db
             .write(move |tx| {
-                let taken: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
-                    [&oid],
-                    |r| r.get(0),
-                )?;
-                if taken > 0 {
+                if matcher::order_taken(tx, &oid)? {
                     return Ok(false);
                 }
                 tx.execute(
@@ -298,12 +288,7 @@ impl Collector {
         let queued = self
             .db
             .write(move |tx| {
-                let paid: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed')",
-                    [&oid],
-                    |r| r.get(0),
-                )?;
-                if paid > 0 {
+                if matcher::order_taken(tx, &oid)? {
                     return Ok(Err(OperatorError::new("already_matched", "a payment is matched to this order: it was paid")));
                 }
                 let pending: i64 =

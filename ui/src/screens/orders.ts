@@ -5,7 +5,7 @@
 import { clear, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { call } from "../tauri.js";
-import { act, ask } from "../ui.js";
+import { act, ask, tabs } from "../ui.js";
 import { channelName, countdown, money, stateName, when } from "../format.js";
 
 export interface Order {
@@ -84,13 +84,11 @@ async function draw(): Promise<void> {
 export async function render(root: HTMLElement, first: boolean): Promise<void> {
   if (first || !list || !root.contains(list)) {
     clear(root);
-    const tabs = h("div", { class: "tabs", role: "tablist" }, ...FILTERS.map(([f, key]) =>
-      h("button", { type: "button", role: "tab", "aria-selected": f === filter ? "true" : "false", "aria-label": t(key), class: f === filter ? "tab active" : "tab",
-        onclick: () => { filter = f; void render(root, true); } }, t(key))));
+    const tabBar = tabs(FILTERS, filter, (f) => { filter = f; void render(root, true); });
     const box = h("input", { type: "search", placeholder: t("search_orders"), "aria-label": t("search"), value: search }) as HTMLInputElement;
     box.addEventListener("input", () => { search = box.value; void draw(); });
     list = h("div", { class: "list" });
-    root.append(h("div", { class: "toolbar" }, tabs, box), list);
+    root.append(h("div", { class: "toolbar" }, tabBar, box), list);
   }
   await draw();
 }

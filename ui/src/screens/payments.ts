@@ -4,7 +4,7 @@
 import { clear, h } from "../dom.js";
 import { Key, t } from "../i18n.js";
 import { call } from "../tauri.js";
-import { act, ask } from "../ui.js";
+import { act, ask, tabs } from "../ui.js";
 import { CHANNELS, channelName, money, sourceName, when } from "../format.js";
 import { Order } from "./orders.js";
 
@@ -94,11 +94,9 @@ function recordForm(): HTMLElement {
 export async function render(root: HTMLElement, first: boolean): Promise<void> {
   if (first || !list || !root.contains(list)) {
     clear(root);
-    const tabs = h("div", { class: "tabs", role: "tablist" }, ...FILTERS.map(([f, key]) =>
-      h("button", { type: "button", role: "tab", "aria-selected": f === filter ? "true" : "false", "aria-label": t(key), class: f === filter ? "tab active" : "tab",
-        onclick: () => { filter = f; void render(root, true); } }, t(key))));
+    const tabBar = tabs(FILTERS, filter, (f) => { filter = f; void render(root, true); });
     list = h("div", { class: "list" });
-    root.append(recordForm(), h("div", { class: "toolbar" }, tabs), list);
+    root.append(recordForm(), h("div", { class: "toolbar" }, tabBar), list);
   }
   await draw();
 }
