@@ -60,6 +60,31 @@ pub fn open_screen(app: &AppHandle, screen: &str) {
     }
 }
 
+/// The D-Bus name prefix that keeps one app per collector store.
+fn instance_name(db: &std::path::Path) -> String {
+    // FNV-1a of the store's path: stable across runs, valid in a bus name.
+    let path = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let hash = path.to_string_lossy().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    format!("app.jiufu.collector.s{hash:016x}")
+}
+
+fn single_instance(instance: String) -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    tauri_plugin_single_instance::Builder::new().dbus_id(instance).callback(|app, _, _| open_screen(app, "")).build()
+}
+
+/// The app already runs on this store (its single-instance name is owned
+/// on the session bus); checked before the core starts, so a second launch
+/// never runs a second core.
+fn already_running(instance: &str) -> bool {
+    let name = format!("{instance}.SingleInstance");
+    let owned = || -> zbus::Result<bool> {
+        let conn = zbus::blocking::Connection::session()?;
+        let bus = zbus::blocking::fdo::DBusProxy::new(&conn)?;
+        Ok(bus.name_has_owner(zbus::names::BusName::try_from(name.as_str())?)?)
+    };
+    owned().unwrap_or(false)
+}
+
 /// Stops the core (queued writes finish) and exits.
 pub fn quit(app: &AppHandle) {
     let app = app.clone();
@@ -75,7 +100,21 @@ pub fn run() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let minimised_arg = args.iter().any(|a| a == "--minimised");
     let screen = args.iter().position(|a| a == "--screen").and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| "overview".into());
-    let opened = jiufu_collector::Config::from_env().and_then(|config| tauri::async_runtime::block_on(Core::start(config)));
+    let config = match jiufu_collector::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let context = tauri::generate_context!();
+    let instance = instance_name(&config.db_path);
+    if already_running(&instance) {
+        // Another window runs on this store: the plugin asks it to come forward, then this process exits.
+        let _ = tauri::Builder::default().plugin(single_instance(instance)).run(context);
+        return std::process::ExitCode::SUCCESS;
+    }
+    let opened = tauri::async_runtime::block_on(Core::start(config));
     let core = match opened {
         Ok(core) => core,
         Err(e) => {
@@ -86,6 +125,8 @@ pub fn run() -> std::process::ExitCode {
     let prefs = tauri::async_runtime::block_on(prefs::load(&core.get())).ok();
     let minimised = minimised_arg || prefs.is_some_and(|p| p.start_minimised);
     let result = tauri::Builder::default()
+        // One window per store: starting the app again brings the running one forward.
+        .plugin(single_instance(instance))
         .manage(core)
         .manage(Started(started, AtomicBool::new(false)))
         .manage(StartScreen(screen))
@@ -115,7 +156,7 @@ pub fn run() -> std::process::ExitCode {
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .run(context);
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -41,6 +41,7 @@ pub struct DesktopApp {
     pub session: Session,
     pub listen_url: String,
     pub data: tempfile::TempDir,
+    env: Vec<(String, String)>,
     _driver: Driver,
     _display: Display,
 }
@@ -71,7 +72,27 @@ impl DesktopApp {
         }}});
         let session = driver.session(caps, None).await.expect("a WebDriver session with the app");
         session.wait_text("#screen-title", "", Duration::from_secs(30)).await.expect("the window drew");
-        DesktopApp { session, listen_url: format!("http://127.0.0.1:{port}"), data, _driver: driver, _display: display }
+        DesktopApp { session, listen_url: format!("http://127.0.0.1:{port}"), data, env: all, _driver: driver, _display: display }
+    }
+
+    /// Starts the app a second time on the same store and display, as a
+    /// user clicking its launcher again would; returns how it ended.
+    pub fn launch_again(&self) -> std::process::Output {
+        let mut child = Command::new(crate::bin("jiufu-desktop"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("second launch");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
     }
 
     /// Clicks a screen in the side menu by its (Chinese) accessible name.

@@ -210,5 +210,12 @@ async fn the_window_runs_the_collector_end_to_end() {
     app.screenshot("overview-en").await;
 
     assert!(sink.calls().len() >= 4, "the merchant heard of every paid order: {:?}", sink.calls());
+
+    // Launching again on the same store brings this window forward instead of a second core.
+    let again = app.launch_again();
+    assert!(again.status.success(), "second launch: {again:?}");
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(!out.contains("listening on") && !out.contains("ready in"), "no second core or window: {out}");
+    s.wait_text("#screen-title", "Overview", Duration::from_secs(2)).await.expect("the first window still answers");
     app.session.quit().await;
 }
