@@ -209,9 +209,9 @@ pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
         ("dbus", p.dbus),
         ("lan", p.lan),
     ]
-        .into_iter()
-        .filter_map(|(n, on)| on.then_some(n))
-        .collect();
+    .into_iter()
+    .filter_map(|(n, on)| on.then_some(n))
+    .collect();
     Ok(SettingsView {
         link: views::link(&c).await?,
         listen: c.config.listen.to_string(),

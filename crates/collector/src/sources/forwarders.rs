@@ -126,8 +126,7 @@ pub async fn generic(State(lan): State<Shared>, push: Push) -> Response {
     };
     let notice = Notice { app: "generic".into(), title: String::new(), text: push_body.text };
     // What was signed, canonically: the time and the exact body.
-    let replay =
-        ReplayKey { key: format!("generic:{t_s}:{}", sign::sha256_hex(&push.body)), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
+    let replay = ReplayKey { key: format!("generic:{t_s}:{}", sign::sha256_hex(&push.body)), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
     match c.observe("generic", push_body.channel, amount, now_ms(), notice, Some(replay)).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => accepted(),
