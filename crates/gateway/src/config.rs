@@ -16,6 +16,11 @@ pub struct Config {
     pub notify_schedule: RetrySchedule,
     /// A collector counts as online this long after its last heartbeat.
     pub collector_online_secs: i64,
+    /// What one client connection may hold (timeouts, connection cap).
+    pub limits: jiufu_http_guard::Limits,
+    /// Finished orders' history, notification attempts, events and
+    /// spent nonces are kept this long, in seconds.
+    pub retention_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +107,36 @@ impl Config {
             }
             None => 90,
         };
-        Ok(Config { bind, database, public_url, timezone, allow_private_notify, notify_schedule, collector_online_secs })
+        let defaults = jiufu_http_guard::Limits::default();
+        let limits = jiufu_http_guard::Limits {
+            max_connections: positive(env("JIUFU_MAX_CONNECTIONS"), "JIUFU_MAX_CONNECTIONS", defaults.max_connections as u64)? as usize,
+            header_timeout: Duration::from_secs(positive(
+                env("JIUFU_HEADER_TIMEOUT_SECS"),
+                "JIUFU_HEADER_TIMEOUT_SECS",
+                defaults.header_timeout.as_secs(),
+            )?),
+            request_timeout: Duration::from_secs(positive(
+                env("JIUFU_REQUEST_TIMEOUT_SECS"),
+                "JIUFU_REQUEST_TIMEOUT_SECS",
+                defaults.request_timeout.as_secs(),
+            )?),
+            idle_timeout: Duration::from_secs(positive(env("JIUFU_IDLE_TIMEOUT_SECS"), "JIUFU_IDLE_TIMEOUT_SECS", defaults.idle_timeout.as_secs())?),
+        };
+        if limits.request_timeout <= Duration::from_secs(30) {
+            bail!("JIUFU_REQUEST_TIMEOUT_SECS must be more than 30: a collector's long poll waits up to 30 s");
+        }
+        let retention_days = positive(env("JIUFU_RETENTION_DAYS"), "JIUFU_RETENTION_DAYS", 90)?;
+        Ok(Config {
+            bind,
+            database,
+            public_url,
+            timezone,
+            allow_private_notify,
+            notify_schedule,
+            collector_online_secs,
+            limits,
+            retention_secs: i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX),
+        })
     }
 }
 
@@ -118,6 +152,14 @@ impl Database {
         } else {
             bail!("JIUFU_DATABASE_URL must start with sqlite:// or postgres://")
         }
+    }
+}
+
+/// A positive whole number from the environment, or `default`.
+fn positive(value: Option<String>, name: &str, default: u64) -> anyhow::Result<u64> {
+    match value {
+        Some(v) => v.trim().parse().ok().filter(|n: &u64| *n > 0 && *n < 1_000_000_000).with_context(|| format!("{name} must be a positive whole number")),
+        None => Ok(default),
     }
 }
 

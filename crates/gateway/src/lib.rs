@@ -96,7 +96,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let workers = [tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
-    let result = axum::serve(listener, router(app).merge(extra)).with_graceful_shutdown(shutdown).await;
+    let limits = app.config.limits;
+    let result = jiufu_http_guard::serve(listener, router(app).merge(extra), limits, shutdown).await;
     for w in workers {
         w.abort();
     }
