@@ -332,3 +332,27 @@ async fn s11_s12_secrets_stay_out_of_logs_and_the_store_is_private() {
     let both = run(&[("JIUFU_COLLECTOR_KEY_FILE", tmp.path().join("key")), ("JIUFU_COLLECTOR_KEY", "x".repeat(20).into())]);
     assert!(!both.status.success() && String::from_utf8_lossy(&both.stderr).contains("not both"));
 }
+
+/// S8 (LAN): hundreds of half-sent requests neither stop the phone's
+/// heartbeat from being answered at once nor stay open past the header
+/// timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn s8_half_sent_requests_neither_block_nor_linger() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = Gateway::start();
+    let col = CollectorProc::paired(&gw, &[]);
+    let addr = col.url.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        s.write_all(b"GET /appHeart?t=1 HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(s);
+    }
+    let started = Instant::now();
+    assert_eq!(vmq_heart(&col).await["code"], 1);
+    assert!(started.elapsed() < Duration::from_secs(1), "answered in {:?}", started.elapsed());
+    // The half-sent request is dropped once the header timeout (10 s) passes.
+    let mut buf = [0u8; 256];
+    let ended = tokio::time::timeout(Duration::from_secs(20), slow[0].read(&mut buf)).await;
+    assert!(ended.is_ok(), "the connection was still open after 20 s");
+}

@@ -2,7 +2,8 @@
 //! `/appPush`, in `vmq`), SmsForwarder webhooks and the generic signed push
 //! (in `forwarders`).
 //!
-//! Every route: at most [`BODY_LIMIT`] of body, read only after the request
+//! Served through `jiufu_http_guard` (header, request and idle timeouts, a
+//! connection cap). Every route: at most [`BODY_LIMIT`] of body, read only after the request
 //! passed [`guard`]; browser-originated requests (any `Origin` or
 //! `Sec-Fetch-*` header; phone apps send none) refused; senders of bad
 //! signatures throttled per address ([`super::throttle`]). Only a verified
@@ -82,7 +83,8 @@ impl super::Source for LanListener {
             }
         };
         let lan = Arc::new(Lan { c, throttle: self.throttle.clone(), last_heart: self.last_heart.clone() });
-        axum::serve(listener, routes(lan).into_make_service_with_connect_info::<SocketAddr>()).await?;
+        // Header, request and idle timeouts and a connection cap; each request carries its peer's address.
+        jiufu_http_guard::serve(listener, routes(lan), jiufu_http_guard::Limits::default(), std::future::pending()).await?;
         anyhow::bail!("the LAN listener stopped")
     }
 }
