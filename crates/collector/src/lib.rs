@@ -512,7 +512,9 @@ async fn stored_secret(db: &Db, name: &'static str, what: Generated, generated: 
     let (value, replaced) = db.secret_or(name, &fresh, |old| secret_problem(old).is_some()).await?;
     if value == fresh {
         if replaced {
-            eprintln!("jiufu-collector: WARNING: the stored {name} was too short to be safe; a new one was generated (set it up again)");
+            eprintln!(
+                "jiufu-collector: WARNING: the stored {name} was not a safe secret (16 to 256 characters, no spaces); a new one was generated (set it up again)"
+            );
         }
         generated.push(what);
     }
