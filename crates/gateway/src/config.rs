@@ -120,7 +120,11 @@ impl Config {
                 "JIUFU_REQUEST_TIMEOUT_SECS",
                 defaults.request_timeout.as_secs(),
             )?),
-            idle_timeout: Duration::from_secs(positive(env("JIUFU_IDLE_TIMEOUT_SECS"), "JIUFU_IDLE_TIMEOUT_SECS", defaults.idle_timeout.as_secs())?),
+            idle_timeout: Duration::from_secs(positive(
+                env("JIUFU_IDLE_TIMEOUT_SECS"),
+                "JIUFU_IDLE_TIMEOUT_SECS",
+                defaults.idle_timeout.as_secs(),
+            )?),
         };
         if limits.request_timeout <= Duration::from_secs(30) {
             bail!("JIUFU_REQUEST_TIMEOUT_SECS must be more than 30: a collector's long poll waits up to 30 s");
@@ -158,7 +162,12 @@ impl Database {
 /// A positive whole number from the environment, or `default`.
 fn positive(value: Option<String>, name: &str, default: u64) -> anyhow::Result<u64> {
     match value {
-        Some(v) => v.trim().parse().ok().filter(|n: &u64| *n > 0 && *n < 1_000_000_000).with_context(|| format!("{name} must be a positive whole number")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &u64| *n > 0 && *n < 1_000_000_000)
+            .with_context(|| format!("{name} must be a positive whole number")),
         None => Ok(default),
     }
 }

@@ -36,9 +36,11 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         order_time: req.order_time,
         ttl_secs: settings.order_ttl_secs,
         quarantine_secs: settings.quarantine_secs,
+        max_open_per_payer: settings.max_open_per_payer,
     };
     let outcome = app.store.create_order(new, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::new(ErrorCode::NoFreeAmount),
+        StoreError::Conflict(why) if why.contains("order number") => ApiError::new(ErrorCode::OrderNoReused),
+        StoreError::Conflict(why) if why.contains("payable amount") => ApiError::new(ErrorCode::NoFreeAmount),
         other => ApiError::internal(ErrorCode::CreateFailed, other),
     })?;
     match outcome {
@@ -51,6 +53,9 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         CreateOutcome::OrderNoReused => Err(ApiError::new(ErrorCode::OrderNoReused)),
         CreateOutcome::NoCode => Err(ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for this channel")),
         CreateOutcome::NoFreeAmount => Err(ApiError::new(ErrorCode::NoFreeAmount)),
+        CreateOutcome::PayerLimit => {
+            Err(ApiError::field(ErrorCode::TooManyOpenOrders, format!("ip already has {} unpaid orders open", settings.max_open_per_payer)))
+        }
     }
 }
 

@@ -110,9 +110,10 @@ fn html(status: StatusCode, body: Result<String, askama::Error>, lang: Lang, rem
     resp
 }
 
-/// Where the customer goes once paid: `return_url` with the notify parameters.
-fn return_link(order: &Order, key: &str) -> Option<String> {
-    (!order.return_url.is_empty()).then(|| crate::notify::with_notify_params(&order.return_url, order, key))
+/// Where the customer goes once paid: `return_url` with the order number,
+/// amount and state, never a sign (the payer must not learn a credential).
+fn return_link(order: &Order) -> Option<String> {
+    (!order.return_url.is_empty()).then(|| crate::notify::return_url(order))
 }
 
 /// A link that opens the channel's app on the phone, where the app allows it.
@@ -135,14 +136,7 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     };
     let now = clock::now();
     let state = order.state_at(now);
-    let redirect = if state == OrderState::Confirmed {
-        match app.store.merchant(order.merchant_id).await {
-            Ok(Some(m)) => return_link(&order, m.key.expose()),
-            _ => None,
-        }
-    } else {
-        None
-    };
+    let redirect = if state == OrderState::Confirmed { return_link(&order) } else { None };
     let name = match lang {
         Lang::Zh => order.channel.name_zh(),
         Lang::En => order.channel.name_en(),

@@ -52,7 +52,7 @@ pub struct Signed {
 }
 
 /// The largest body a collector request may carry.
-const MAX_BODY: usize = 2 * 1024 * 1024;
+const MAX_BODY: usize = 256 * 1024;
 
 impl axum::extract::FromRequest<Shared> for Signed {
     type Rejection = CollectorError;

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 /// The largest `/gateway` body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_FIELDS: usize = 32;
-/// How much of an oversized body is read (and thrown away) before answering.
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// How much of an oversized body is read (and thrown away) before
+/// answering; past this the answer is sent and the connection closed.
+const DRAIN_LIMIT: usize = 256 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Fields(HashMap<String, String>);
