@@ -37,6 +37,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::new(ErrorCode::OrderNotFound),
             StoreError::Transition(t) => ApiError::field(ErrorCode::WrongState, t),
+            e @ StoreError::EvidenceUsed(_) => ApiError::field(ErrorCode::WrongState, e),
             other => ApiError::internal(ErrorCode::CreateFailed, other),
         }
     }

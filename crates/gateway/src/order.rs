@@ -73,7 +73,7 @@ pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<Trans
             }
         }
         Ok(TransitionOutcome::AlreadyApplied(_)) => {}
-        Err(StoreError::Transition(e)) => {
+        Err(e @ (StoreError::Transition(_) | StoreError::EvidenceUsed(_))) => {
             tracing::warn!(order = %id, error = %e, %actor, "refused state change")
         }
         Err(e) => tracing::error!(order = %id, error = %e, "state change failed"),

@@ -242,7 +242,7 @@ fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Res
                         from.code()
                     ],
                 )
-                .map_err(backend)?;
+                .map_err(|e| crate::confirm_failure(e, payment.map(|p| p.evidence_id.as_str())))?;
             // The outbox row, in the same transaction as the state change.
             conn.execute(
                 "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \

@@ -22,6 +22,10 @@ pub enum StoreError {
     Transition(#[from] TransitionError),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The payment evidence (a collector's observation id) already
+    /// confirmed another order of the same merchant.
+    #[error("evidence {0:?} already confirmed another order")]
+    EvidenceUsed(String),
     #[error("storage failure: {0}")]
     Backend(String),
 }

@@ -14,6 +14,7 @@ pub async fn run_all<S: Store>(store: &S) {
     collectors(store).await;
     payer_limit(store).await;
     retention(store).await;
+    evidence_confirms_one_order(store).await;
 }
 
 const NOW: i64 = 1_700_000_000;
@@ -339,4 +340,28 @@ async fn retention<S: Store>(store: &S) {
     // an open order's history is not touched, whatever its age
     assert_eq!(store.order_history(&open.id).await.unwrap().len(), 1);
     assert_eq!(store.purge(later - 90 * 86_400, later).await.unwrap(), Purged::default());
+}
+
+/// One payment (a collector's evidence id) confirms one order of a merchant.
+async fn evidence_confirms_one_order<S: Store>(store: &S) {
+    merchant(store, 10, MerchantSettings::default()).await;
+    let a = created(store.create_order(order(10, "e1", 100, steps(100, 1)), NOW).await.unwrap());
+    let b = created(store.create_order(order(10, "e2", 200, steps(200, 1)), NOW).await.unwrap());
+    let pay = |fen| PaymentRecord { paid_fen: Fen(fen), evidence_id: "obs-same".into(), evidence_json: "{}".into() };
+    let confirm = |fen| StateChange::new(Transition::Confirm, "device:x").payment(pay(fen));
+    assert!(matches!(store.transition(&a.id, confirm(100), NOW + 1).await.unwrap(), TransitionOutcome::Applied(_)));
+    match store.transition(&b.id, confirm(200), NOW + 2).await {
+        Err(StoreError::EvidenceUsed(id)) => assert_eq!(id, "obs-same"),
+        other => panic!("expected EvidenceUsed, got {other:?}"),
+    }
+    // nothing of the refused confirmation stayed
+    let b_now = store.order(&b.id).await.unwrap().unwrap();
+    assert_eq!((b_now.state, b_now.evidence_id, b_now.paid_at), (OrderState::CodeIssued, None, None));
+    assert!(store.notification(&b.id).await.unwrap().is_none());
+    assert_eq!(store.order_history(&b.id).await.unwrap().len(), 1);
+    // the same confirmation of the first order is still idempotent
+    assert!(matches!(store.transition(&a.id, confirm(100), NOW + 3).await.unwrap(), TransitionOutcome::AlreadyApplied(_)));
+    // another merchant's evidence ids are its own
+    let other = created(store.create_order(order(7, "e3", 300, steps(300, 1)), NOW).await.unwrap());
+    assert!(matches!(store.transition(&other.id, confirm(300), NOW + 4).await.unwrap(), TransitionOutcome::Applied(_)));
 }
