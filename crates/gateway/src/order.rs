@@ -81,9 +81,12 @@ pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<Trans
     outcome
 }
 
+/// The actor of the customer's own changes in an order's history.
+pub const CUSTOMER: &str = "customer";
+
 /// The customer says they have paid (5 → 8).
 pub async fn claim(app: &Shared, id: &str) -> Result<Order, StoreError> {
-    match change(app, id, StateChange::new(Transition::Claim, "customer")).await? {
+    match change(app, id, StateChange::new(Transition::Claim, CUSTOMER)).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => Ok(o),
     }
 }
