@@ -114,6 +114,43 @@ async fn s13_claims_come_only_from_the_checkout_page_and_at_most_three_times() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "not_found");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn s13_the_checkout_page_still_claims_in_chromium_with_and_without_scripts() {
+    let gw = Gateway::start();
+    let dev = Device::pair(&gw).await;
+    let driver = jiufu_e2e::browser::Driver::chromedriver().await.expect("chromedriver");
+    for (scripts, amount) in [(true, "6.00"), (false, "7.00")] {
+        let id = NewOrder::new(&unique("page"), "P901", amount, "https://shop.example.com/n").create(&gw).await;
+        let page = driver.chromium_with(390, 844, true, scripts).await.expect("chromium session");
+        let mode = if scripts { "script" } else { "plain form" };
+        for round in 1..=3 {
+            if !scripts {
+                // Without scripts ChromeDriver holds a click until the page's own 15 s
+                // refresh; the fourth claim below shows the page's form passes the origin check.
+                let (status, _) = claim(&gw, &id, &[("origin", &gw.url), ("sec-fetch-site", "same-origin")], false).await;
+                assert_eq!(status, 303);
+                reject(&dev, &id).await;
+                continue;
+            }
+            page.goto(&format!("{}/transfer/{id}?lang=zh", gw.url)).await.unwrap();
+            page.wait_for("#i-have-paid", Duration::from_secs(6)).await.unwrap();
+            page.click("#i-have-paid").await.unwrap();
+            page.wait_text("#claimed", "等待收款方确认", Duration::from_secs(6)).await.unwrap_or_else(|e| panic!("{mode} claim {round}: {e}"));
+            assert_eq!(state(&gw, &id).await, 8, "{mode} claim {round}");
+            reject(&dev, &id).await;
+        }
+        page.goto(&format!("{}/transfer/{id}?lang=zh", gw.url)).await.unwrap();
+        page.wait_for("#i-have-paid", Duration::from_secs(6)).await.unwrap();
+        page.click("#i-have-paid").await.unwrap();
+        page.wait_text("#claim-limit", "正在等待收款方确认", Duration::from_secs(6)).await.unwrap_or_else(|e| panic!("{mode}: {e}"));
+        page.screenshot(&artifacts_dir().join(format!("checkout-claim-limit-{}.png", if scripts { "script" } else { "noscript" })))
+            .await
+            .unwrap();
+        assert_eq!((state(&gw, &id).await, claims(&gw, &id)), (json!(5), 3), "{mode}: the fourth claim changed nothing");
+        page.quit().await;
+    }
+}
+
 /// Callback addresses the old filter let through: the embedded-IPv4 forms,
 /// NAT64, 6to4, Teredo, site-local, multicast and 192.0.0.0/24, among others.
 const SPECIAL_CALLBACKS: &[&str] = &[
