@@ -34,7 +34,8 @@ impl Device {
     /// Pairs a new device with merchant 10001.
     pub async fn pair(gw: &Gateway) -> Device {
         let token = gw.cli(&["collector", "pair", "--merchant", "10001"]).trim().to_owned();
-        let resp = http().post(format!("{}/collector/v1/pair", gw.url)).json(&json!({"token": token, "name": "test"})).send().await.unwrap();
+        let resp =
+            http().post(format!("{}/collector/v1/pair", gw.url)).json(&json!({"token": token, "name": "test"})).send().await.unwrap();
         assert_eq!(resp.status(), 200, "pairing");
         let p: PairResponse = resp.json().await.unwrap();
         Device { gateway: gw.url.clone(), id: p.device_id, secret: p.secret }

@@ -135,7 +135,9 @@ async fn s13_the_checkout_page_still_claims_in_chromium_with_and_without_scripts
             page.goto(&format!("{}/transfer/{id}?lang=zh", gw.url)).await.unwrap();
             page.wait_for("#i-have-paid", Duration::from_secs(6)).await.unwrap();
             page.click("#i-have-paid").await.unwrap();
-            page.wait_text("#claimed", "等待收款方确认", Duration::from_secs(6)).await.unwrap_or_else(|e| panic!("{mode} claim {round}: {e}"));
+            page.wait_text("#claimed", "等待收款方确认", Duration::from_secs(6))
+                .await
+                .unwrap_or_else(|e| panic!("{mode} claim {round}: {e}"));
             assert_eq!(state(&gw, &id).await, 8, "{mode} claim {round}");
             reject(&dev, &id).await;
         }
@@ -206,8 +208,7 @@ fn json_body(members: &[(&str, &str)]) -> String {
 }
 
 async fn post_json(gw: &Gateway, body: String) -> Value {
-    let resp =
-        http().post(format!("{}/gateway", gw.url)).header("content-type", "application/json").body(body).send().await.expect("POST");
+    let resp = http().post(format!("{}/gateway", gw.url)).header("content-type", "application/json").body(body).send().await.expect("POST");
     assert_eq!(resp.status(), 200);
     resp.json().await.expect("envelope")
 }

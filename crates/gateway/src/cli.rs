@@ -314,8 +314,11 @@ impl Cli {
             Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
             Command::Order(OrderCmd::Confirm { order_id }) => {
                 let o = order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                let payment =
-                    PaymentRecord { paid_fen: o.payable_fen, evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)), evidence_json: "{}".into() };
+                let payment = PaymentRecord {
+                    paid_fen: o.payable_fen,
+                    evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)),
+                    evidence_json: "{}".into(),
+                };
                 let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
                 order::change(&app, &order_id, change).await?;
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;

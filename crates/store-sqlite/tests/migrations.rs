@@ -55,10 +55,7 @@ async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_orde
     let evidence = |o: Option<jiufu_store::Order>| o.unwrap().evidence_id.unwrap();
     assert_eq!(evidence(store.order("first-confirmed-aaaaaa").await.unwrap()), "obs-dup");
     assert_eq!(evidence(store.order("other-merchant-aaaaaaa").await.unwrap()), "obs-dup");
-    assert_eq!(
-        evidence(store.order("second-confirmed-aaaaa").await.unwrap()),
-        "obs-dup #reused-before-0002:second-confirmed-aaaaa"
-    );
+    assert_eq!(evidence(store.order("second-confirmed-aaaaa").await.unwrap()), "obs-dup #reused-before-0002:second-confirmed-aaaaa");
 
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
     let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
@@ -66,8 +63,7 @@ async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_orde
     assert_eq!(store.order("open-order-aaaaaaaaaaa").await.unwrap().unwrap().state.code(), 5);
     drop(store);
     // opening again runs no migration twice
-    let version: i64 =
-        Connection::open(&path).unwrap().query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+    let version: i64 = Connection::open(&path).unwrap().query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
     assert!(version >= 2, "{version}");
     SqliteStore::open(&path).unwrap();
 }

@@ -87,7 +87,10 @@ impl Reply<'_> {
     fn internal(&self) -> Response {
         let t = self.lang.texts();
         if self.json {
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"success": false, "error": "internal", "errorMsg": t.error_body})))
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"success": false, "error": "internal", "errorMsg": t.error_body})),
+            )
                 .into_response();
         }
         let page = NoticePage { t, lang: self.lang, id: "error", kind: "closed", title: t.error_title, body: t.error_body, back: None };

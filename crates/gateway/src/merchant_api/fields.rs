@@ -6,8 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use jiufu_protocol::ErrorCode;
-use serde_json::value::RawValue;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 
 /// The largest `/gateway` body accepted.

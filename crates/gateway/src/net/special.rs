@@ -153,9 +153,9 @@ pub fn non_public_reason(ip: IpAddr) -> Option<String> {
         IpAddr::V4(v4) => ipv4_block(v4).map(|b| format!("{v4} is in {}/{} {} ({})", b.first, b.len, b.name, b.rfc)),
         IpAddr::V6(v6) => {
             if let Some(inner) = embedded_ipv4(v6) {
-                return inner.into_iter().find_map(|v4| {
-                    ipv4_block(v4).map(|b| format!("{v6} carries {v4}, in {}/{} {} ({})", b.first, b.len, b.name, b.rfc))
-                });
+                return inner
+                    .into_iter()
+                    .find_map(|v4| ipv4_block(v4).map(|b| format!("{v6} carries {v4}, in {}/{} {} ({})", b.first, b.len, b.name, b.rfc)));
             }
             if let Some(b) = ipv6_block(v6) {
                 return Some(format!("{v6} is in {}/{} {} ({})", b.first, b.len, b.name, b.rfc));
