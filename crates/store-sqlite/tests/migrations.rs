@@ -67,3 +67,29 @@ async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_orde
     assert!(version >= 2, "{version}");
     SqliteStore::open(&path).unwrap();
 }
+
+#[tokio::test]
+async fn a_database_that_got_migration_3_before_2_still_gets_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.db");
+    schema_1_with_reused_evidence(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../migrations/0003_no_discounts.sql")).unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (3, 0)", []).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
+    let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
+    assert!(matches!(store.transition("open-order-aaaaaaaaaaa", change, 100).await, Err(StoreError::EvidenceUsed(_))));
+    drop(store);
+    let versions: Vec<i64> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(&versions[..3], &[1, 2, 3]);
+}
