@@ -186,6 +186,10 @@ pub struct SettingsView {
     pub lan: bool,
     pub dbus: bool,
     pub smsf_secret: String,
+    /// Where SmsForwarder's webhook points: `http://HOST:PORT/forward/smsforwarder`.
+    pub smsf_webhook: String,
+    /// Unsigned SmsForwarder pushes are accepted (unsafe, shown as a warning).
+    pub smsf_unsigned: bool,
     pub push_key: String,
     /// Settings fixed by environment variables (not editable here).
     pub pinned: Vec<&'static str>,
@@ -197,16 +201,25 @@ pub struct SettingsView {
 pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
     let c = core.get();
     let p = &c.config.pinned;
-    let pinned = [("listen", p.listen), ("key", p.key), ("smsf_secret", p.smsf_secret), ("dbus", p.dbus), ("lan", p.lan)]
-        .into_iter()
-        .filter_map(|(n, on)| on.then_some(n))
-        .collect();
+    let pinned = [
+        ("listen", p.listen),
+        ("key", p.key),
+        ("smsf_secret", p.smsf_secret),
+        ("smsf_unsigned", p.smsf_unsigned),
+        ("dbus", p.dbus),
+        ("lan", p.lan),
+    ]
+    .into_iter()
+    .filter_map(|(n, on)| on.then_some(n))
+    .collect();
     Ok(SettingsView {
         link: views::link(&c).await?,
         listen: c.config.listen.to_string(),
         lan: c.config.lan,
         dbus: c.config.dbus,
-        smsf_secret: c.config.smsf_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
+        smsf_secret: c.smsf_secret.expose().to_owned(),
+        smsf_webhook: views::smsf_webhook(&c),
+        smsf_unsigned: c.config.smsf_unsigned,
         push_key: c.key.expose().to_owned(),
         pinned,
         prefs: prefs::load(&c).await?,
@@ -224,10 +237,25 @@ pub async fn pair(core: State<'_, Core>, gateway: String, token: String) -> Resu
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn save_sources(core: State<'_, Core>, listen: String, lan: bool, dbus: bool, smsf_secret: String) -> Result<()> {
-    core.get().save_source_settings(SourceSettings { listen, lan, dbus, smsf_secret }).await?;
+pub async fn save_sources(
+    core: State<'_, Core>,
+    listen: String,
+    lan: bool,
+    dbus: bool,
+    smsf_secret: String,
+    smsf_unsigned: Option<bool>,
+) -> Result<()> {
+    let smsf_unsigned = smsf_unsigned.unwrap_or(false);
+    core.get().save_source_settings(SourceSettings { listen, lan, dbus, smsf_secret, smsf_unsigned }).await?;
     core.restart().await?;
     Ok(())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn regenerate_smsf_secret(core: State<'_, Core>) -> Result<String> {
+    let secret = core.get().regenerate_smsf_secret().await?;
+    core.restart().await?;
+    Ok(secret)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -42,6 +42,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::pair,
         commands::save_sources,
         commands::regenerate_key,
+        commands::regenerate_smsf_secret,
         commands::save_prefs,
         commands::ready,
         commands::start_screen,

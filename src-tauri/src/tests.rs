@@ -25,13 +25,15 @@ fn window() -> Window {
     let config = Config {
         db_path: dir.path().join("collector.db"),
         listen: "127.0.0.1:0".parse().unwrap(),
-        key: Some(Secret::new("KEY123")),
+        key: Some(Secret::new("KEY123-phone-push-key")),
         smsf_secret: None,
+        smsf_unsigned: false,
         rules_path: None,
         heartbeat: Duration::from_secs(30),
         phone_online: Duration::from_secs(60),
         dbus: false,
         lan: true,
+        retention: None,
         pinned: Pinned { key: true, ..Pinned::default() },
     };
     let core = tauri::async_runtime::block_on(Core::start(config)).unwrap();
@@ -90,7 +92,7 @@ fn overview_shows_link_sources_and_the_phone_setup() {
     let o = w.overview();
     assert_eq!(o["link"]["paired"], false);
     let setup = o["phone"]["config"].as_str().unwrap();
-    assert!(setup.starts_with("127.0.0.1:") && setup.ends_with("/KEY123"), "{setup}");
+    assert!(setup.starts_with("127.0.0.1:") && setup.ends_with("/KEY123-phone-push-key"), "{setup}");
     assert!(o["phone"]["qr"].as_str().unwrap().starts_with("data:image/png;base64,"));
     assert_eq!(o["today_count"], 0);
     assert_eq!(o["today_total"], "0.00");
@@ -187,14 +189,34 @@ fn settings_are_validated_and_applied_by_restarting_the_core() {
     assert_eq!(w.refused("save_sources", json!({"listen": "nowhere", "lan": true, "dbus": false, "smsf_secret": ""})), "bad_listen");
     assert_eq!(w.refused("save_prefs", json!({"language": "fr", "start_minimised": false, "autostart": false})), "bad_language");
 
-    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": "s3cret"}));
+    let generated = w.ok("settings", json!({}))["smsf_secret"].as_str().unwrap().to_owned();
+    assert!(generated.len() >= 24, "a strong SmsForwarder secret was generated");
+    assert_eq!(
+        w.refused("save_sources", json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": "s3cret"})),
+        "bad_secret"
+    );
+    assert_eq!(w.refused("save_sources", json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": ""})), "bad_secret");
+    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": "s3cret-of-16-chars"}));
     let s = w.ok("settings", json!({}));
-    assert_eq!(s["smsf_secret"], "s3cret");
+    assert_eq!(s["smsf_secret"], "s3cret-of-16-chars");
+    assert_eq!(s["smsf_unsigned"], false);
+    assert!(s["smsf_webhook"].as_str().unwrap().ends_with("/forward/smsforwarder"), "{s}");
+    assert_eq!(w.overview()["warnings"], json!([]));
     let after = w.overview();
     assert_ne!(after["listen"], before["listen"], "a new run on a new port");
-    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": false, "dbus": false, "smsf_secret": ""}));
+    // The unsafe opt-in is stored and shown as a warning while the listener runs.
+    w.ok(
+        "save_sources",
+        json!({"listen": "127.0.0.1:0", "lan": true, "dbus": false, "smsf_secret": "s3cret-of-16-chars", "smsf_unsigned": true}),
+    );
+    assert_eq!(w.ok("settings", json!({}))["smsf_unsigned"], true);
+    assert_eq!(w.overview()["warnings"], json!(["smsf_unsigned"]));
+    let fresh = w.ok("regenerate_smsf_secret", json!({}));
+    assert_eq!(w.ok("settings", json!({}))["smsf_secret"], fresh);
+    w.ok("save_sources", json!({"listen": "127.0.0.1:0", "lan": false, "dbus": false, "smsf_secret": fresh}));
     let off = w.ok("overview", json!({}));
     assert!(off["listen"].is_null() && off["phone"].is_null(), "{off}");
+    assert_eq!(off["warnings"], json!([]));
 
     let p = w.ok("save_prefs", json!({"language": "en", "start_minimised": true, "autostart": false}));
     assert_eq!(p["language"], "en");

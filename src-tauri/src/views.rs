@@ -56,6 +56,8 @@ pub struct Overview {
     pub queued: i64,
     pub recent: Vec<Observation>,
     pub failure: Option<String>,
+    /// Unsafe settings in force, by code (`smsf_unsigned`), shown as warnings.
+    pub warnings: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -114,6 +116,12 @@ fn lan_host(bound: std::net::SocketAddr) -> String {
     }
 }
 
+/// SmsForwarder's webhook address on this network.
+pub fn smsf_webhook(c: &Collector) -> String {
+    let addr = c.listening.get().copied().unwrap_or(c.config.listen);
+    format!("http://{}:{}/forward/smsforwarder", lan_host(addr), addr.port())
+}
+
 pub fn qr_data_url(text: &str) -> String {
     use base64::Engine;
     let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else { return String::new() };
@@ -170,6 +178,7 @@ pub async fn overview(core: &Core) -> Result<Overview> {
         queued: c.db.pending_outbox().await?,
         recent,
         failure: core.failure(),
+        warnings: if c.config.lan && c.config.smsf_unsigned { vec!["smsf_unsigned"] } else { Vec::new() },
     })
 }
 

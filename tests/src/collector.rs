@@ -5,10 +5,11 @@ use crate::{Gateway, Proc, http};
 use jiufu_protocol::sign;
 use serde_json::Value;
 
-pub const PUSH_KEY: &str = "KEY123";
-pub const SMSF_SECRET: &str = "SEC";
+/// Keys and secrets are at least 16 characters (the collector refuses shorter ones).
+pub const PUSH_KEY: &str = "KEY123-phone-push-key";
+pub const SMSF_SECRET: &str = "SEC-smsforwarder-secret";
 
-pub struct CollectorProc(Proc);
+pub struct CollectorProc(Proc, String);
 
 impl std::ops::Deref for CollectorProc {
     type Target = Proc;
@@ -35,8 +36,8 @@ impl CollectorProc {
             ("JIUFU_COLLECTOR_DBUS".into(), "false".into()),
             ("JIUFU_LOG".into(), "info".into()),
         ];
-        let mut c = CollectorProc(Proc::new("jiufu-collector", "JIUFU_COLLECTOR_LISTEN", env, extra_env, tmp));
-        c.cli(&["pair", token, "--gateway", &gw.url]);
+        let mut c = CollectorProc(Proc::new("jiufu-collector", "JIUFU_COLLECTOR_LISTEN", env, extra_env, tmp), String::new());
+        c.1 = c.cli(&["pair", token, "--gateway", &gw.url]);
         c.cli(&["code", "add", "--channel", "P901", "--qr", "https://qr.alipay.com/collector-code", "--name", "支付宝收钱码"]);
         c.0.spawn(&["run"], "127.0.0.1:0");
         c
@@ -44,6 +45,16 @@ impl CollectorProc {
 
     pub fn kill9(&mut self) {
         self.0.kill9();
+    }
+
+    /// What the first command (`pair`, on a fresh store) printed on stdout.
+    pub fn first_output(&self) -> &str {
+        &self.1
+    }
+
+    /// `status` as JSON.
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.cli(&["status"])).expect("status prints JSON")
     }
 
     pub fn restart(&mut self) {
@@ -80,22 +91,31 @@ pub async fn vmq_heart(c: &CollectorProc) -> Value {
 /// SmsForwarder's default webhook: a form with from, content, timestamp and
 /// sign, the sign URL-encoded by the app.
 pub async fn smsforwarder(c: &CollectorProc, from: &str, content: &str, timestamp: i64, secret: &str) -> u16 {
-    let ts = timestamp.to_string();
-    let s = sign::smsforwarder_sign(&ts, secret);
-    let encoded: String = percent_encode(&s);
-    let body = format!("from={}&content={}&timestamp={ts}&sign={encoded}", percent_encode(from), percent_encode(content));
-    http()
-        .post(format!("{}/forward/smsforwarder", c.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("smsforwarder")
-        .status()
-        .as_u16()
+    smsforwarder_form(c, &smsforwarder_body(from, content, timestamp, Some(secret)), &[]).await.0
 }
 
-fn percent_encode(s: &str) -> String {
+/// The form SmsForwarder posts; `secret: None` leaves the sign out.
+pub fn smsforwarder_body(from: &str, content: &str, timestamp: i64, secret: Option<&str>) -> String {
+    let ts = timestamp.to_string();
+    let mut body = format!("from={}&content={}&timestamp={ts}", percent_encode(from), percent_encode(content));
+    if let Some(secret) = secret {
+        body.push_str(&format!("&sign={}", percent_encode(&sign::smsforwarder_sign(&ts, secret))));
+    }
+    body
+}
+
+/// Posts a form body to the SmsForwarder route with extra headers: the status and the JSON reply.
+pub async fn smsforwarder_form(c: &CollectorProc, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = http().post(format!("{}/forward/smsforwarder", c.url)).header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.body(body.to_owned()).send().await.expect("smsforwarder");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

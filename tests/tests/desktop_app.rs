@@ -73,6 +73,13 @@ async fn the_window_runs_the_collector_end_to_end() {
     s.click("button[aria-label=\"配对\"]").await.unwrap();
     s.wait_text("form[aria-label=\"网关配对\"] [role=status]", "已配对", Duration::from_secs(10)).await.expect("paired");
     s.wait_text("#link-badge", "网关已连接", Duration::from_secs(10)).await.expect("link up");
+    // SmsForwarder's setup: the generated secret and the webhook address, copyable.
+    let secret_box = "input[aria-label=\"SmsForwarder 密钥（加签 secret）\"]";
+    let secret = s.script(&format!("return document.querySelector('{secret_box}').value")).await.unwrap();
+    assert!(secret.as_str().is_some_and(|v| v.len() >= 24), "a generated secret is shown: {secret:?}");
+    s.wait_text("code[aria-label=\"Webhook 地址\"]", "/forward/smsforwarder", Duration::from_secs(2)).await.expect("webhook shown");
+    s.click("button[aria-label=\"复制 SmsForwarder 密钥（加签 secret）\"]").await.unwrap();
+    s.wait_text("#toasts", "已复制到剪贴板", Duration::from_secs(5)).await.expect("copied");
     app.assert_fits("settings").await;
     app.screenshot("settings").await;
 

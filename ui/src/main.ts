@@ -92,6 +92,7 @@ interface LinkSummary {
   link: { paired: boolean; live: boolean };
   claimed: number;
   failure: string | null;
+  warnings: string[];
 }
 
 async function drawLink(): Promise<void> {
@@ -101,8 +102,9 @@ async function drawLink(): Promise<void> {
   badge.className = `nav-foot link-${state}`;
   badge.textContent = t(state === "live" ? "link_live" : state === "offline" ? "link_offline" : "link_unpaired");
   const banner = $("#banner");
-  banner.hidden = !o.failure;
-  banner.textContent = o.failure ? t("core_failed", { why: o.failure }) : "";
+  const warning = o.warnings.includes("smsf_unsigned") ? t("warn_smsf_unsigned") : "";
+  banner.hidden = !o.failure && !warning;
+  banner.textContent = o.failure ? t("core_failed", { why: o.failure }) : warning;
   const orderNav = document.querySelector<HTMLElement>('[data-screen="orders"]');
   if (orderNav) orderNav.dataset.count = o.claimed > 0 ? String(o.claimed) : "";
 }

@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const PUSH_KEY: &str = "bench-push-key";
+const PUSH_KEY: &str = "bench-push-key-0123456";
 const ORDERS: usize = 1000;
 
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;

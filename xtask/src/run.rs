@@ -57,6 +57,14 @@ pub fn run() -> anyhow::Result<()> {
         }
         print!("{}", collector_cli(&["pair", &token, "--gateway", &url, "--name", "cargo xtask run"])?);
     }
+    // The phone's setup (the keys were generated on the collector's first start; never unsigned intake here).
+    let status: serde_json::Value = serde_json::from_str(&collector_cli(&["status"])?).context("collector status")?;
+    let text = |k: &str| status[k].as_str().unwrap_or("").to_owned();
+    println!(
+        "\nphone setup: V免签 app host/key COMPUTER:8687/{}\n             SmsForwarder webhook (POST) http://COMPUTER:8687/forward/smsforwarder, secret (加签) {}",
+        text("push_key"),
+        text("smsf_secret")
+    );
     println!("\ncollector data: {collector_db}");
     let mut collector = if desktop {
         println!("starting the desktop app 就付收款助手 (close it from its tray icon, or Ctrl-C here)");

@@ -101,6 +101,14 @@ impl Cli {
         let config = Config::from_env()?;
         let c = Collector::open(config).await?;
         let mut out = std::io::stdout();
+        // A generated secret is shown once, on stdout only (never logged);
+        // commands whose output is read by programs leave it to `status`.
+        let readable = matches!(self.command, Command::Orders | Command::Payments { .. } | Command::Status | Command::Code(CodeCmd::List));
+        if !readable {
+            for line in c.generated_notice() {
+                writeln!(out, "{line}")?;
+            }
+        }
         match self.command {
             Command::Pair { token, gateway, name } => {
                 let p = c.pair(&gateway, &token, &name).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
@@ -176,6 +184,9 @@ impl Cli {
                     "merchant_id": c.db.setting("merchant_id").await?,
                     "listen": c.config.listen.to_string(),
                     "push_key": c.key.expose(),
+                    "smsf_secret": c.smsf_secret.expose(),
+                    "smsf_webhook": format!("http://COMPUTER:{}/forward/smsforwarder", c.config.listen.port()),
+                    "smsf_unsigned": c.config.smsf_unsigned,
                     "sources": c.db.sources().await?,
                     "queued": c.db.pending_outbox().await?,
                     "observations": c.db.observation_count().await?,

@@ -50,7 +50,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The V免签 / generic push key; generated and stored when not given.
     pub key: Option<Secret>,
+    /// The SmsForwarder sign secret; generated and stored when not given.
     pub smsf_secret: Option<Secret>,
+    /// SmsForwarder pushes without a sign are accepted (explicit, unsafe opt-in).
+    pub smsf_unsigned: bool,
     /// A user rules file (same shape as the shipped `rules.toml`).
     pub rules_path: Option<PathBuf>,
     pub heartbeat: Duration,
@@ -59,6 +62,9 @@ pub struct Config {
     pub dbus: bool,
     /// The LAN listener (phone app, forwarders) is on.
     pub lan: bool,
+    /// Settled payments, the event log and spent replay keys are kept this
+    /// long (`None`: forever).
+    pub retention: Option<Duration>,
     /// Settings the environment fixed; the stored settings do not override them.
     pub pinned: Pinned,
 }
@@ -69,8 +75,48 @@ pub struct Pinned {
     pub listen: bool,
     pub key: bool,
     pub smsf_secret: bool,
+    pub smsf_unsigned: bool,
     pub dbus: bool,
     pub lan: bool,
+}
+
+/// Push keys and forwarder secrets are at least this long (generated ones: [`GENERATED_SECRET_CHARS`]).
+pub const MIN_SECRET_CHARS: usize = 16;
+pub const MAX_SECRET_CHARS: usize = 256;
+pub const GENERATED_SECRET_CHARS: usize = 32;
+
+/// Why a push key or forwarder secret cannot be used, if it cannot.
+pub fn secret_problem(value: &str) -> Option<String> {
+    let n = value.chars().count();
+    if n < MIN_SECRET_CHARS {
+        return Some(format!("is {n} characters; at least {MIN_SECRET_CHARS} are needed (a generated one has {GENERATED_SECRET_CHARS})"));
+    }
+    if n > MAX_SECRET_CHARS {
+        return Some(format!("is {n} characters; at most {MAX_SECRET_CHARS} are allowed"));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Some("contains spaces or control characters".into());
+    }
+    None
+}
+
+/// A secret from `VAR` or from the file `VAR_FILE` (one line; not both).
+fn secret_from_env(var: &str) -> anyhow::Result<Option<Secret>> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let file_var = format!("{var}_FILE");
+    let value = match (env(var), env(&file_var)) {
+        (Some(_), Some(_)) => anyhow::bail!("set {var} or {file_var}, not both"),
+        (Some(v), None) => v,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .with_context(|| format!("{file_var}: cannot read {path}"))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    if let Some(why) = secret_problem(&value) {
+        anyhow::bail!("{var} {why}");
+    }
+    Ok(Some(Secret::new(value)))
 }
 
 impl Config {
@@ -90,23 +136,36 @@ impl Config {
             Some(v) => Duration::from_secs(v.parse().context("JIUFU_COLLECTOR_PHONE_ONLINE_SECS must be whole seconds")?),
             None => Duration::from_secs(60),
         };
+        let retention_days: u64 = match env("JIUFU_COLLECTOR_RETENTION_DAYS") {
+            Some(v) => v.parse().context("JIUFU_COLLECTOR_RETENTION_DAYS must be whole days (0: keep forever)")?,
+            None => 90,
+        };
+        let smsf_unsigned = match env("JIUFU_COLLECTOR_SMSF_UNSIGNED") {
+            Some(v) => opt_in(&v).with_context(|| format!("JIUFU_COLLECTOR_SMSF_UNSIGNED {v:?} is not true or false"))?,
+            None => false,
+        };
+        let key = secret_from_env("JIUFU_COLLECTOR_KEY")?;
+        let smsf_secret = secret_from_env("JIUFU_COLLECTOR_SMSF_SECRET")?;
         Ok(Config {
             phone_online,
             db_path,
             listen,
-            key: env("JIUFU_COLLECTOR_KEY").map(Secret::new),
-            smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").map(Secret::new),
+            pinned: Pinned {
+                listen: env("JIUFU_COLLECTOR_LISTEN").is_some(),
+                key: key.is_some(),
+                smsf_secret: smsf_secret.is_some(),
+                smsf_unsigned: env("JIUFU_COLLECTOR_SMSF_UNSIGNED").is_some(),
+                dbus: env("JIUFU_COLLECTOR_DBUS").is_some(),
+                lan: env("JIUFU_COLLECTOR_LAN").is_some(),
+            },
+            key,
+            smsf_secret,
+            smsf_unsigned,
             rules_path: env("JIUFU_COLLECTOR_RULES").map(PathBuf::from),
             heartbeat,
             dbus: env("JIUFU_COLLECTOR_DBUS").map(|v| flag(&v)).unwrap_or(true),
             lan: env("JIUFU_COLLECTOR_LAN").map(|v| flag(&v)).unwrap_or(true),
-            pinned: Pinned {
-                listen: env("JIUFU_COLLECTOR_LISTEN").is_some(),
-                key: env("JIUFU_COLLECTOR_KEY").is_some(),
-                smsf_secret: env("JIUFU_COLLECTOR_SMSF_SECRET").is_some(),
-                dbus: env("JIUFU_COLLECTOR_DBUS").is_some(),
-                lan: env("JIUFU_COLLECTOR_LAN").is_some(),
-            },
+            retention: (retention_days > 0).then(|| Duration::from_secs(retention_days.saturating_mul(86_400))),
         })
     }
 
@@ -128,10 +187,19 @@ impl Config {
         {
             self.lan = flag(&v);
         }
-        if !self.pinned.smsf_secret {
-            self.smsf_secret = db.setting(setting::SMSF_SECRET).await?.filter(|s| !s.is_empty()).map(Secret::new);
+        if !self.pinned.smsf_unsigned {
+            self.smsf_unsigned = db.setting(setting::SMSF_UNSIGNED).await?.is_some_and(|v| opt_in(&v) == Some(true));
         }
         Ok(())
+    }
+}
+
+/// An explicit yes or no (for switches that are off unless turned on).
+fn opt_in(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -145,6 +213,7 @@ pub mod setting {
     pub const DBUS: &str = "dbus_enabled";
     pub const LAN: &str = "lan_enabled";
     pub const SMSF_SECRET: &str = "smsf_secret";
+    pub const SMSF_UNSIGNED: &str = "smsf_unsigned";
     pub const PUSH_KEY: &str = "push_key";
     pub const GATEWAY_URL: &str = "gateway_url";
     pub const DEVICE_ID: &str = "device_id";
@@ -170,7 +239,12 @@ pub struct Collector {
     pub db: Db,
     pub parser: Parser,
     pub config: Config,
+    /// The V免签 / generic push key.
     pub key: Secret,
+    /// The SmsForwarder sign secret.
+    pub smsf_secret: Secret,
+    /// Secrets this start generated (shown once by the caller, never logged).
+    pub generated: Vec<Generated>,
     /// Wakes the outbox sender.
     pub outbox_wake: Notify,
     /// Epoch ms of the phone app's last heartbeat.
@@ -187,8 +261,20 @@ pub struct Collector {
     pub running: std::sync::Mutex<Vec<(String, bool)>>,
 }
 
+/// A secret the collector made itself on this start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    PushKey,
+    SmsfSecret,
+}
+
 impl Collector {
     pub async fn open(mut config: Config) -> anyhow::Result<Arc<Collector>> {
+        for (name, given) in [("JIUFU_COLLECTOR_KEY", &config.key), ("JIUFU_COLLECTOR_SMSF_SECRET", &config.smsf_secret)] {
+            if let Some(why) = given.as_ref().and_then(|s| secret_problem(s.expose())) {
+                anyhow::bail!("{name} {why}");
+            }
+        }
         let db = Db::open(&config.db_path)?;
         config.apply_stored(&db).await?;
         let rules = match &config.rules_path {
@@ -197,31 +283,22 @@ impl Collector {
             None => db.setting(setting::USER_RULES).await?.filter(|r| !r.trim().is_empty()),
         };
         let parser = Parser::new(rules.as_deref())?;
+        let mut generated = Vec::new();
         let key = match &config.key {
             Some(k) => k.clone(),
-            None => {
-                // The first process to get here stores its key; any other (the CLI
-                // started at the same moment) reads that one back.
-                let fresh = random_token(12);
-                let stored = {
-                    let fresh = fresh.clone();
-                    db.write(move |tx| {
-                        tx.execute("INSERT INTO settings (key, value) VALUES ('push_key', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
-                        Ok(tx.query_row("SELECT value FROM settings WHERE key = 'push_key'", [], |r| r.get::<_, String>(0))?)
-                    })
-                    .await?
-                };
-                if stored == fresh {
-                    eprintln!("jiufu-collector: generated the phone push key (configure it in the V免签 app as host/key): {stored}");
-                }
-                Secret::new(stored)
-            }
+            None => stored_secret(&db, setting::PUSH_KEY, Generated::PushKey, &mut generated).await?,
+        };
+        let smsf_secret = match &config.smsf_secret {
+            Some(s) => s.clone(),
+            None => stored_secret(&db, setting::SMSF_SECRET, Generated::SmsfSecret, &mut generated).await?,
         };
         Ok(Arc::new(Collector {
             db,
             parser,
             config,
             key,
+            smsf_secret,
+            generated,
             outbox_wake: Notify::new(),
             phone_seen: AtomicI64::new(0),
             orders_synced_at: AtomicI64::new(0),
@@ -231,6 +308,26 @@ impl Collector {
             listening: Default::default(),
             running: Default::default(),
         }))
+    }
+
+    /// One line per secret this start generated, for the operator to copy
+    /// (stdout only: never through the log).
+    pub fn generated_notice(&self) -> Vec<String> {
+        self.generated
+            .iter()
+            .map(|g| match g {
+                Generated::PushKey => format!(
+                    "jiufu-collector: generated the phone push key (V免签 app: host/key; generic push: HMAC key): {}",
+                    self.key.expose()
+                ),
+                Generated::SmsfSecret => format!(
+                    "jiufu-collector: generated the SmsForwarder secret (webhook http://COMPUTER:{}/forward/smsforwarder, \
+                     \"secret\" 加签 field): {}",
+                    self.config.listen.port(),
+                    self.smsf_secret.expose()
+                ),
+            })
+            .collect()
     }
 
     /// Core events, for a window to follow.
@@ -261,8 +358,21 @@ impl Collector {
         observed_at: i64,
         replay_key: Option<ReplayKey>,
     ) -> anyhow::Result<Observed> {
+        self.observe_notice_as(source, notice, observed_at, replay_key, Trust::Authenticated).await
+    }
+
+    /// [`Collector::observe_notice`], for a source that may not have proved
+    /// who it is: what it says is recorded but marks nothing online.
+    pub async fn observe_notice_as(
+        &self,
+        source: &str,
+        notice: Notice,
+        observed_at: i64,
+        replay_key: Option<ReplayKey>,
+        trust: Trust,
+    ) -> anyhow::Result<Observed> {
         match self.parser.parse(&notice) {
-            Ok(p) => self.observe(source, p.channel, p.amount, observed_at, notice, replay_key).await,
+            Ok(p) => self.record(source, p.channel, p.amount, observed_at, notice, replay_key, trust).await,
             Err(why) => {
                 tracing::debug!(source, ?notice, %why, "not a payment");
                 Ok(Observed::NotPayment(why))
@@ -282,15 +392,33 @@ impl Collector {
         notice: Notice,
         replay_key: Option<ReplayKey>,
     ) -> anyhow::Result<Observed> {
+        self.record(source, channel, amount, observed_at, notice, replay_key, Trust::Authenticated).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        source: &str,
+        channel: Channel,
+        amount: Fen,
+        observed_at: i64,
+        notice: Notice,
+        replay_key: Option<ReplayKey>,
+        trust: Trust,
+    ) -> anyhow::Result<Observed> {
+        // At most STORED_TEXT_BYTES of text per payment, however much was sent.
+        let app = clip(notice.app, 128);
+        let title = clip(notice.title, 1024);
+        let text = clip(notice.text, STORED_TEXT_BYTES - title.len() - app.len());
         let new = NewObservation {
             id: format!("obs_{}", random_token(12)),
             source: source.to_owned(),
             channel,
             amount,
             observed_at,
-            app: notice.app,
-            title: notice.title,
-            text: notice.text,
+            app,
+            title,
+            text,
         };
         let now = now_ms();
         let outcome = self
@@ -315,7 +443,9 @@ impl Collector {
             _ => CoreEvent::PaymentsChanged,
         });
         self.outbox_wake.notify_one();
-        self.touch(source, None);
+        if trust == Trust::Authenticated {
+            self.touch(source, None);
+        }
         Ok(Observed::Recorded(outcome))
     }
 
@@ -358,12 +488,51 @@ impl Collector {
     }
 }
 
+/// The most text (app, title and text together, in bytes) kept of one notification.
+pub const STORED_TEXT_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The stored secret named `name`, generated (and noted in `generated`)
+/// when there is none or the stored one is too short to be safe.
+async fn stored_secret(db: &Db, name: &'static str, what: Generated, generated: &mut Vec<Generated>) -> anyhow::Result<Secret> {
+    let fresh = random_token(GENERATED_SECRET_CHARS * 3 / 4);
+    // The first process to get here stores its secret; any other (the CLI
+    // started at the same moment) reads that one back.
+    let (value, replaced) = db.secret_or(name, &fresh, |old| secret_problem(old).is_some()).await?;
+    if value == fresh {
+        if replaced {
+            eprintln!("jiufu-collector: WARNING: the stored {name} was too short to be safe; a new one was generated (set it up again)");
+        }
+        generated.push(what);
+    }
+    Ok(Secret::new(value))
+}
+
 /// A signed push's identity, remembered until `expires_at` (epoch ms) so the
 /// same push is never counted twice.
 #[derive(Debug, Clone)]
 pub struct ReplayKey {
     pub key: String,
     pub expires_at: i64,
+}
+
+/// Whether a source proved who it is (a verified sign, the operator, the local bus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Authenticated,
+    /// Recorded, but marks nothing online (SmsForwarder's unsigned opt-in).
+    Unauthenticated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -85,8 +85,12 @@ pub struct SourceSettings {
     pub listen: String,
     pub lan: bool,
     pub dbus: bool,
-    /// Empty: no secret (SmsForwarder pushes are accepted unsigned).
+    /// At least 16 characters (the collector generates 32 on first run).
     pub smsf_secret: String,
+    /// Accept SmsForwarder pushes without a sign (anyone on the network
+    /// can then confirm orders): an explicit, unsafe opt-in.
+    #[serde(default)]
+    pub smsf_unsigned: bool,
 }
 
 impl Collector {
@@ -319,15 +323,20 @@ impl Collector {
             .trim()
             .parse()
             .map_err(|_| OperatorError::new("bad_listen", format!("{:?} is not an address like 0.0.0.0:8687", s.listen)))?;
-        if s.smsf_secret.len() > 256 {
-            return Err(OperatorError::new("bad_secret", "the SmsForwarder secret is at most 256 bytes"));
-        }
-        let values = vec![
+        let mut values = vec![
             (setting::LISTEN.to_owned(), listen.to_string()),
             (setting::LAN.to_owned(), s.lan.to_string()),
             (setting::DBUS.to_owned(), s.dbus.to_string()),
-            (setting::SMSF_SECRET.to_owned(), s.smsf_secret.trim().to_owned()),
+            (setting::SMSF_UNSIGNED.to_owned(), s.smsf_unsigned.to_string()),
         ];
+        // A secret fixed by the environment is shown, not saved.
+        if !self.config.pinned.smsf_secret {
+            let secret = s.smsf_secret.trim();
+            if let Some(why) = crate::secret_problem(secret) {
+                return Err(OperatorError::new("bad_secret", format!("the SmsForwarder secret {why}")));
+            }
+            values.push((setting::SMSF_SECRET.to_owned(), secret.to_owned()));
+        }
         self.db.set_settings(values).await?;
         self.emit(CoreEvent::SettingsChanged);
         Ok(())
@@ -353,10 +362,21 @@ impl Collector {
         if self.config.pinned.key {
             return Err(OperatorError::new("pinned", "JIUFU_COLLECTOR_KEY is set in the environment; change it there"));
         }
-        let key = random_token(12);
+        let key = random_token(crate::GENERATED_SECRET_CHARS * 3 / 4);
         self.db.set_settings(vec![(setting::PUSH_KEY.to_owned(), key.clone())]).await?;
         self.emit(CoreEvent::SettingsChanged);
         Ok(key)
+    }
+
+    /// A new SmsForwarder secret (SmsForwarder must be set up again).
+    pub async fn regenerate_smsf_secret(&self) -> Result<String> {
+        if self.config.pinned.smsf_secret {
+            return Err(OperatorError::new("pinned", "JIUFU_COLLECTOR_SMSF_SECRET is set in the environment; change it there"));
+        }
+        let secret = random_token(crate::GENERATED_SECRET_CHARS * 3 / 4);
+        self.db.set_settings(vec![(setting::SMSF_SECRET.to_owned(), secret.clone())]).await?;
+        self.emit(CoreEvent::SettingsChanged);
+        Ok(secret)
     }
 
     fn after_queue(&self, event: CoreEvent) {

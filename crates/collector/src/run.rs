@@ -26,11 +26,8 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
                 let addr = listener.local_addr()?;
                 let _ = c.listening.set(addr);
                 println!("jiufu-collector listening on http://{addr}");
-                if c.config.smsf_secret.is_none() && !addr.ip().is_loopback() {
-                    eprintln!(
-                        "jiufu-collector: WARNING: no JIUFU_COLLECTOR_SMSF_SECRET is set, so anyone on this network can post \
-                         SmsForwarder notifications; set the same secret here and in the app"
-                    );
+                if c.config.smsf_unsigned {
+                    shout_unsigned(addr);
                 }
                 sources.push(Box::new(LanListener::new(listener)));
             }
@@ -77,6 +74,19 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
         let _ = t.await;
     }
     Ok(())
+}
+
+/// The unsigned SmsForwarder opt-in, loudly: anyone who reaches the
+/// listener can then confirm orders.
+fn shout_unsigned(addr: std::net::SocketAddr) {
+    let bar = "!".repeat(78);
+    eprintln!(
+        "{bar}\njiufu-collector: WARNING: UNSIGNED SmsForwarder pushes are accepted on {addr} \
+         (JIUFU_COLLECTOR_SMSF_UNSIGNED / the app's setting).\nAnyone who can reach this address can confirm orders \
+         with a made-up notification.\nTurn it off and set the collector's SmsForwarder secret (jiufu-collector status) \
+         in SmsForwarder's 加签 field.\n{bar}"
+    );
+    tracing::warn!(%addr, "unsigned SmsForwarder pushes are accepted");
 }
 
 /// Runs a source, and again 30 s after each failure, keeping its health.
@@ -366,9 +376,23 @@ async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(&'static str, Vec<Chann
     }
 }
 
-/// Saves the sources' health every two seconds.
+/// Saves the sources' health every two seconds; prunes what the retention
+/// period lets go at start and every hour.
 async fn health_loop(c: Arc<Collector>) {
+    const PRUNE_EVERY: u32 = 1800;
+    let mut ticks = 0u32;
     loop {
+        if ticks.is_multiple_of(PRUNE_EVERY)
+            && let Some(keep) = c.config.retention
+        {
+            let now = now_ms();
+            match c.db.prune(now.saturating_sub(keep.as_millis() as i64), now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned records past the retention period"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune old records"),
+            }
+        }
+        ticks = ticks.wrapping_add(1);
         tokio::time::sleep(Duration::from_secs(2)).await;
         if let Err(e) = c.save_health().await {
             tracing::warn!(error = %e, "cannot save source health");

@@ -115,9 +115,7 @@ fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
 
 impl Db {
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
+        owner_only(path)?;
         let mut conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -396,9 +394,88 @@ impl Db {
         self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))?)).await
     }
 
+    /// The secret stored as `name`, or `fresh` stored in its place when
+    /// there is none or `unusable` says the stored one must go. Returns the
+    /// secret in force and whether an unusable one was replaced.
+    pub async fn secret_or(&self, name: &str, fresh: &str, unusable: fn(&str) -> bool) -> anyhow::Result<(String, bool)> {
+        let (name, fresh) = (name.to_owned(), fresh.to_owned());
+        self.write(move |tx| {
+            let old: Option<String> = tx.query_row("SELECT value FROM settings WHERE key = ?1", [&name], |r| r.get(0)).optional()?;
+            match old {
+                Some(old) if !unusable(&old) => Ok((old, false)),
+                old => {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![name, fresh],
+                    )?;
+                    Ok((fresh, old.is_some_and(|o| !o.is_empty())))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Forgets what is older than `cutoff` (epoch ms) and settled: payments
+    /// that were confirmed, duplicates or never matched (none still queued),
+    /// delivered queue items, the event log, and replay keys past their
+    /// expiry. Returns how many rows went.
+    pub async fn prune(&self, cutoff: i64, now: i64) -> anyhow::Result<usize> {
+        self.write(move |tx| {
+            let mut n = tx.execute(
+                "DELETE FROM observations WHERE observed_at < ?1 AND status IN ('confirmed', 'duplicate', 'unmatched') \
+                 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.observation_id = observations.id AND done_at IS NULL)",
+                [cutoff],
+            )?;
+            n += tx.execute("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?1", [cutoff])?;
+            n += tx.execute("DELETE FROM events WHERE at < ?1", [cutoff])?;
+            n += tx.execute("DELETE FROM replay WHERE expires_at < ?1", [now])?;
+            Ok(n)
+        })
+        .await
+    }
+
     pub async fn pending_outbox(&self) -> anyhow::Result<i64> {
         self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", [], |r| r.get(0))?)).await
     }
+}
+
+/// Creates the store's directory (0700) and file (0600) for the owner
+/// alone, and takes group and other access away from an existing file and
+/// its `-wal` / `-shm` (SQLite gives those the main file's mode).
+fn owner_only(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {} private", file.display()))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Records a signed push's replay key; false when it was seen before.

@@ -1,36 +1,62 @@
 //! The LAN listener: the V免签 monitor app protocol (`/appHeart`,
-//! `/appPush`), SmsForwarder webhooks and the generic signed push.
+//! `/appPush`, in `vmq`), SmsForwarder webhooks and the generic signed push
+//! (in `forwarders`).
+//!
+//! Served through `jiufu_http_guard` (header, request and idle timeouts, a
+//! connection cap). Every route: at most [`BODY_LIMIT`] of body, read only after the request
+//! passed [`guard`]; browser-originated requests (any `Origin` or
+//! `Sec-Fetch-*` header; phone apps send none) refused; senders of bad
+//! signatures throttled per address ([`super::throttle`]). Only a verified
+//! sign with a fresh time marks a source online.
 
-use super::MAX_SKEW_MS;
-use crate::parser::Notice;
-use crate::{Collector, Observed, ReplayKey, now_ms};
+use super::throttle::Throttle;
+use super::{MAX_SKEW_MS, forwarders, vmq};
+use crate::{Collector, now_ms};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::{Channel, Fen, sign};
+use jiufu_protocol::Channel;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Instant;
 
-type Shared = Arc<Collector>;
+/// The most body any LAN route reads (checked before any signature).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the routes share: the core, the bad-sign throttle and the time of
+/// the last accepted V免签 heartbeat (heartbeats only move forward).
+pub struct Lan {
+    pub c: Arc<Collector>,
+    pub throttle: Arc<Throttle>,
+    pub last_heart: Arc<AtomicI64>,
+}
+
+pub type Shared = Arc<Lan>;
 
 /// The LAN listener; bound before it runs so its address can be printed.
 pub struct LanListener {
     bound: tokio::sync::Mutex<Option<tokio::net::TcpListener>>,
+    /// Kept across restarts of the listener.
+    throttle: Arc<Throttle>,
+    last_heart: Arc<AtomicI64>,
 }
 
 impl LanListener {
     pub fn new(listener: tokio::net::TcpListener) -> LanListener {
-        LanListener { bound: tokio::sync::Mutex::new(Some(listener)) }
+        LanListener { bound: tokio::sync::Mutex::new(Some(listener)), throttle: Default::default(), last_heart: Default::default() }
     }
 
     /// A listener that binds when it runs (its address was taken at start).
     pub fn unbound() -> LanListener {
-        LanListener { bound: tokio::sync::Mutex::new(None) }
+        LanListener { bound: tokio::sync::Mutex::new(None), throttle: Default::default(), last_heart: Default::default() }
     }
 }
 
@@ -44,7 +70,7 @@ impl super::Source for LanListener {
         Vec::new()
     }
 
-    async fn run(&self, c: Shared) -> anyhow::Result<()> {
+    async fn run(&self, c: Arc<Collector>) -> anyhow::Result<()> {
         let listener = match self.bound.lock().await.take() {
             Some(l) => l,
             None => {
@@ -56,23 +82,118 @@ impl super::Source for LanListener {
                 l
             }
         };
-        axum::serve(listener, routes(c)).await?;
+        let lan = Arc::new(Lan { c, throttle: self.throttle.clone(), last_heart: self.last_heart.clone() });
+        // Header, request and idle timeouts and a connection cap; each request carries its peer's address.
+        jiufu_http_guard::serve(listener, routes(lan), jiufu_http_guard::Limits::default(), std::future::pending()).await?;
         anyhow::bail!("the LAN listener stopped")
     }
 }
 
-pub fn routes(c: Shared) -> Router {
+pub fn routes(lan: Shared) -> Router {
     Router::new()
-        .route("/appHeart", get(app_heart).post(app_heart))
-        .route("/appPush", get(app_push).post(app_push))
-        .route("/forward/smsforwarder", get(smsforwarder).post(smsforwarder))
-        .route("/forward/generic", post(generic))
-        .with_state(c)
+        .route("/appHeart", get(vmq::app_heart).post(vmq::app_heart))
+        .route("/appPush", get(vmq::app_push).post(vmq::app_push))
+        .route("/forward/smsforwarder", get(forwarders::smsforwarder).post(forwarders::smsforwarder))
+        .route("/forward/generic", post(forwarders::generic))
+        .layer(axum::middleware::from_fn_with_state(lan.clone(), guard))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(lan)
+}
+
+/// How a route answers: the V免签 app's reply, or the forwarders' JSON with an HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Vmq,
+    Forward,
+}
+
+impl Shape {
+    fn of(path: &str) -> Shape {
+        if path.starts_with("/app") { Shape::Vmq } else { Shape::Forward }
+    }
+
+    /// A refusal in this route's own reply shape. V免签 replies keep HTTP
+    /// 200 for the app's ordinary errors, as its server does.
+    pub fn refuse(self, status: StatusCode, msg: &str) -> Response {
+        match self {
+            Shape::Vmq => (status, vmq_reply(-1, msg)).into_response(),
+            Shape::Forward => (status, Json(json!({"code": -1, "msg": msg}))).into_response(),
+        }
+    }
+}
+
+pub fn vmq_reply(code: i32, msg: &str) -> Json<Value> {
+    Json(json!({"code": code, "msg": msg, "data": null}))
+}
+
+/// Whether a browser sent this: browsers add `Origin` to cross-site
+/// requests and every POST, and `Sec-Fetch-*` to every request; the phone
+/// apps send neither.
+fn from_browser(headers: &HeaderMap) -> bool {
+    headers.keys().any(|k| k == "origin" || k.as_str().starts_with("sec-fetch-"))
+}
+
+/// Who sent the request (the IP address), when the server knows.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub IpAddr);
+
+/// Runs before any body is read or any signature computed: refuses
+/// browsers and throttled addresses, and notes the sender's address.
+async fn guard(State(lan): State<Shared>, mut req: Request, next: Next) -> Response {
+    let shape = Shape::of(req.uri().path());
+    if from_browser(req.headers()) {
+        return shape.refuse(StatusCode::FORBIDDEN, "浏览器请求被拒绝 requests from web browsers are refused");
+    }
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    if lan.throttle.blocked(ip, Instant::now()) {
+        return shape.refuse(StatusCode::TOO_MANY_REQUESTS, "签名错误次数过多，请稍后再试 too many bad signatures; try again later");
+    }
+    req.extensions_mut().insert(Peer(ip));
+    next.run(req).await
+}
+
+/// A request to a LAN route: its sender, headers, raw body, and the query
+/// and (form or JSON) body fields merged. A body over the limit is refused
+/// in the route's own shape.
+pub struct Push {
+    pub peer: IpAddr,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub fields: HashMap<String, String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Push {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Push, Response> {
+        let shape = Shape::of(req.uri().path());
+        let peer = req.extensions().get::<Peer>().map(|p| p.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let headers = req.headers().clone();
+        let body = match Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(shape.refuse(StatusCode::PAYLOAD_TOO_LARGE, "请求过大 the body is over 64 KiB"));
+            }
+            Err(_) => return Err(shape.refuse(StatusCode::BAD_REQUEST, "请求无法读取 the body could not be read")),
+        };
+        let fields = fields(&query, &headers, &body);
+        Ok(Push { peer, headers, body, fields })
+    }
+}
+
+impl Push {
+    /// Counts a bad signature against the sender.
+    pub fn bad_sign(&self, lan: &Lan) {
+        if lan.throttle.bad_sign(self.peer, Instant::now()) {
+            tracing::warn!(peer = %self.peer, "too many bad signatures; refusing this address for a while");
+        }
+    }
 }
 
 /// Query and (for POST) form or JSON fields, merged.
-fn fields(query: HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
-    let mut all = query;
+fn fields(query: &str, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
+    let mut all: HashMap<String, String> = url::form_urlencoded_parse(query.as_bytes()).into_iter().collect();
     let json = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     if json {
         if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
@@ -92,7 +213,7 @@ fn fields(query: HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> H
     all
 }
 
-mod url {
+pub mod url {
     /// Decodes an `application/x-www-form-urlencoded` body.
     pub fn form_urlencoded_parse(body: &[u8]) -> Vec<(String, String)> {
         let text = String::from_utf8_lossy(body);
@@ -110,151 +231,42 @@ mod url {
     }
 }
 
-fn vmq(code: i32, msg: &str) -> Json<Value> {
-    Json(json!({"code": code, "msg": msg, "data": null}))
+/// A time as the protocols write it, canonical: digits only, no sign, no
+/// leading zero, at most 15 digits (epoch milliseconds have 13). Any other
+/// spelling is refused, so one signed time has one meaning (and one replay key).
+pub fn canonical_time(text: &str) -> Option<i64> {
+    let canonical = !text.is_empty() && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
-fn fresh(t_ms: i64) -> bool {
+/// Within [`MAX_SKEW_MS`] of our clock.
+pub fn fresh(t_ms: i64) -> bool {
     now_ms().abs_diff(t_ms) <= MAX_SKEW_MS as u64
 }
 
-async fn app_heart(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
-    let f = fields(q, &headers, &body);
-    let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
-        return vmq(-1, "参数错误 missing t or sign");
-    };
-    if !sign::hex_digest_eq(&sign::vmq_heart_sign(t, c.key.expose()), given) {
-        c.touch("vmq", Some("bad heartbeat sign".into()));
-        return vmq(-1, "签名错误 bad sign");
-    }
-    match t.parse::<i64>() {
-        Ok(t) if fresh(t) => {
-            c.touch("vmq", None);
-            vmq(1, "成功")
-        }
-        _ => vmq(-1, "时间错误 t is not within 5 minutes of the collector's clock"),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn app_push(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
-    let f = fields(q, &headers, &body);
-    let (Some(t), Some(kind), Some(price), Some(given)) = (f.get("t"), f.get("type"), f.get("price"), f.get("sign")) else {
-        return vmq(-1, "参数错误 missing t, type, price or sign");
-    };
-    if !sign::hex_digest_eq(&sign::vmq_push_sign(kind, price, t, c.key.expose()), given) {
-        c.touch("vmq", Some("bad push sign".into()));
-        return vmq(-1, "签名错误 bad sign");
-    }
-    let Some(t_ms) = t.parse::<i64>().ok().filter(|t| fresh(*t)) else {
-        return vmq(-1, "时间错误 t is not within 5 minutes of the collector's clock");
-    };
-    let Some(channel) = Channel::from_vmq_type(kind) else {
-        return vmq(-1, "类型错误 unknown type");
-    };
-    let Ok(amount) = Fen::parse_yuan(price) else {
-        return vmq(-1, "金额错误 bad price");
-    };
-    let notice = Notice { app: "V免签".into(), title: String::new(), text: format!("type={kind} price={price}") };
-    let replay = ReplayKey { key: format!("vmq:{kind}:{price}:{t}"), expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe("vmq", channel, amount, now_ms(), notice, Some(replay)).await {
-        Ok(Observed::Replayed) => vmq(-1, "重复推送 replayed push"),
-        Ok(_) => vmq(1, "成功"),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store an observation");
-            vmq(-1, "内部错误 internal error")
+    #[test]
+    fn times_have_one_spelling() {
+        assert_eq!(canonical_time("1700000000000"), Some(1_700_000_000_000));
+        for bad in ["", "01700000000000", "+1700000000000", "-1700000000000", " 1700000000000", "1700000000000 ", "1.7e12", "0", "0x10"] {
+            assert_eq!(canonical_time(bad), None, "{bad:?}");
         }
+        assert_eq!(canonical_time("9999999999999999"), None, "too long");
     }
-}
 
-fn refuse(status: StatusCode, msg: &str) -> Response {
-    (status, Json(json!({"code": -1, "msg": msg}))).into_response()
-}
-
-async fn smsforwarder(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = fields(q, &headers, &body);
-    let content = f.get("content").or_else(|| f.get("msg")).cloned().unwrap_or_default();
-    let from = f.get("from").cloned().unwrap_or_default();
-    let Some(ts) = f.get("timestamp").cloned() else {
-        return refuse(StatusCode::BAD_REQUEST, "missing timestamp");
-    };
-    let Some(t_ms) = ts.parse::<i64>().ok() else {
-        return refuse(StatusCode::BAD_REQUEST, "bad timestamp");
-    };
-    if let Some(secret) = &c.config.smsf_secret {
-        let expected = sign::smsforwarder_sign(&ts, secret.expose());
-        let given = f.get("sign").cloned().unwrap_or_default();
-        // The app URL-encodes the sign once or twice; form decoding may have turned '+' into ' '.
-        let once = url::decode(&given);
-        let twice = url::decode(&once);
-        let ok = [given.clone(), given.replace(' ', "+"), once, twice].iter().any(|g| sign::bytes_eq(expected.as_bytes(), g.as_bytes()));
-        if !ok {
-            c.touch("smsforwarder", Some("bad sign".into()));
-            return refuse(StatusCode::UNAUTHORIZED, "bad sign");
-        }
-    }
-    if !fresh(t_ms) {
-        return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
-    }
-    // The sign covers only the timestamp, so each timestamp (each sign) is used once.
-    let key = format!("smsf:{ts}");
-    c.touch("smsforwarder", None);
-    let (title, text) = match content.split_once('\n') {
-        Some((t, rest)) => (t.trim().to_owned(), rest.trim().to_owned()),
-        None => (String::new(), content.trim().to_owned()),
-    };
-    let replay = ReplayKey { key, expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe_notice("smsforwarder", Notice { app: from, title, text }, now_ms(), Some(replay)).await {
-        Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
-        Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store an observation");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct GenericPush {
-    channel: Channel,
-    amount: String,
-    #[serde(default)]
-    text: String,
-}
-
-async fn generic(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = headers.get("x-jiufu-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = Some(v.to_owned()),
-            Some(("v1", v)) => v1 = Some(v.to_owned()),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return refuse(StatusCode::UNAUTHORIZED, "missing X-Jiufu-Signature t=…,v1=…");
-    };
-    let expected = sign::hmac_sha256_hex(c.key.expose().as_bytes(), &[t.as_bytes(), b".", &body]);
-    if !sign::hex_digest_eq(&expected, &v1) {
-        c.touch("generic", Some("bad signature".into()));
-        return refuse(StatusCode::UNAUTHORIZED, "bad signature");
-    }
-    let Some(t_s) = t.parse::<i64>().ok().filter(|t| fresh(t * 1000)) else {
-        return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
-    };
-    let push: GenericPush = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
-    };
-    let Ok(amount) = Fen::parse_yuan(&push.amount) else {
-        return refuse(StatusCode::BAD_REQUEST, "bad amount");
-    };
-    let notice = Notice { app: "generic".into(), title: String::new(), text: push.text };
-    let replay = ReplayKey { key: format!("generic:{}", v1.to_ascii_lowercase()), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
-    match c.observe("generic", push.channel, amount, now_ms(), notice, Some(replay)).await {
-        Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
-        Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
-        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    #[test]
+    fn browsers_are_recognised_by_their_headers() {
+        let mut h = HeaderMap::new();
+        assert!(!from_browser(&h));
+        h.insert("user-agent", "okhttp/3.12".parse().unwrap());
+        assert!(!from_browser(&h));
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(from_browser(&h));
+        let mut h = HeaderMap::new();
+        h.insert("origin", "null".parse().unwrap());
+        assert!(from_browser(&h));
     }
 }

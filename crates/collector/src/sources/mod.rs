@@ -5,7 +5,10 @@
 //! `run` supervises them and reports their health.
 
 pub mod dbus;
+pub mod forwarders;
 pub mod lan;
+pub mod throttle;
+pub mod vmq;
 
 use crate::Collector;
 use jiufu_protocol::Channel;
