@@ -61,6 +61,11 @@ impl Driver {
 
     /// A headless Chromium session with a fresh profile and the given window size.
     pub async fn chromium(&self, width: u32, height: u32, mobile: bool) -> anyhow::Result<Session> {
+        self.chromium_with(width, height, mobile, true).await
+    }
+
+    /// The same, with JavaScript switched off when `scripts` is false.
+    pub async fn chromium_with(&self, width: u32, height: u32, mobile: bool, scripts: bool) -> anyhow::Result<Session> {
         let profile = tempfile::tempdir()?;
         let mut args = vec![
             "--headless=new".to_owned(),
@@ -80,6 +85,9 @@ impl Driver {
             args.push("--user-agent=Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148".into());
         }
         let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
+        if !scripts {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
         if mobile {
             options["mobileEmulation"] = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true}});
         }

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod collector;
 pub mod dbus;
 pub mod desktop;
+pub mod device;
 pub mod sink;
 
 use jiufu_protocol::sign;

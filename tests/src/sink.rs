@@ -3,13 +3,15 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 struct Inner {
     calls: Vec<String>,
+    /// The `X-Jiufu-Signature` header of each call.
+    signatures: Vec<Option<String>>,
     fail_first: usize,
 }
 
@@ -35,7 +37,7 @@ impl Sink {
 
     fn serve(listener: tokio::net::TcpListener, fail_first: usize) -> Sink {
         let addr = listener.local_addr().expect("addr");
-        let inner = Arc::new(Mutex::new(Inner { calls: Vec::new(), fail_first }));
+        let inner = Arc::new(Mutex::new(Inner { fail_first, ..Default::default() }));
         let app = Router::new()
             .route("/notify", get(notify))
             .route(
@@ -52,10 +54,16 @@ impl Sink {
     pub fn calls(&self) -> Vec<String> {
         self.inner.lock().unwrap().calls.clone()
     }
+
+    /// The `X-Jiufu-Signature` header of every call so far.
+    pub fn signatures(&self) -> Vec<Option<String>> {
+        self.inner.lock().unwrap().signatures.clone()
+    }
 }
 
-async fn notify(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(q): RawQuery) -> (StatusCode, &'static str) {
+async fn notify(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, RawQuery(q): RawQuery) -> (StatusCode, &'static str) {
     let mut i = inner.lock().unwrap();
     i.calls.push(q.unwrap_or_default());
+    i.signatures.push(headers.get("x-jiufu-signature").and_then(|v| v.to_str().ok()).map(str::to_owned));
     if i.calls.len() <= i.fail_first { (StatusCode::INTERNAL_SERVER_ERROR, "fail") } else { (StatusCode::OK, "success") }
 }

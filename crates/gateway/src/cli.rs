@@ -53,8 +53,13 @@ enum MerchantCmd {
         id: i64,
         #[arg(long)]
         name: String,
-        #[arg(long)]
+        /// The merchant key (at least 16 characters; 32 random ones are generated when no key is given).
+        /// Prefer --key-file: a command line is visible to other local users.
+        #[arg(long, conflicts_with = "key_file")]
         key: Option<String>,
+        /// Read the key from this file (`-`: standard input).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
         /// Refuse new orders (1009) when no collector can confirm the channel.
         #[arg(long)]
         require_collector: bool,
@@ -70,6 +75,12 @@ enum MerchantCmd {
         /// Step payable amounts up instead of down.
         #[arg(long)]
         step_up: bool,
+        /// The most a payable amount may differ from the order amount, in percent (at least one step).
+        #[arg(long, default_value = "2")]
+        max_offset: String,
+        /// At most this many open orders per payer ip (0: no limit).
+        #[arg(long, default_value_t = MerchantSettings::default().max_open_per_payer)]
+        payer_limit: i64,
     },
     List,
 }
@@ -152,6 +163,27 @@ enum NotifyCmd {
     },
 }
 
+/// A key from a file, or from standard input for `-`: its first line.
+fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = if path.as_os_str() == "-" {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the key from standard input")?;
+        line
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
+}
+
+/// `2` or `0.5` (percent) → basis points (200, 50); 0.01 % to 100 %.
+fn percent_bp(text: &str) -> anyhow::Result<i64> {
+    let bp = Fen::parse_yuan(text.trim().trim_end_matches('%')).map_err(|e| anyhow::anyhow!("is not a percentage: {e}"))?.0;
+    if !(1..=10_000).contains(&bp) {
+        bail!("must be between 0.01 and 100 (percent)");
+    }
+    Ok(bp)
+}
+
 fn channel(text: &str) -> anyhow::Result<Channel> {
     text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
 }
@@ -167,19 +199,39 @@ impl Cli {
         let mut out = std::io::stdout().lock();
         match self.command {
             Command::Serve { .. } => unreachable!("handled above"),
-            Command::Merchant(MerchantCmd::Add { id, name, key, require_collector, order_ttl, quarantine, steps, step_up }) => {
+            Command::Merchant(MerchantCmd::Add {
+                id,
+                name,
+                key,
+                key_file,
+                require_collector,
+                order_ttl,
+                quarantine,
+                steps,
+                step_up,
+                max_offset,
+                payer_limit,
+            }) => {
                 if id <= 0 {
                     bail!("--id must be a positive number");
                 }
                 if !(1..=86_400).contains(&order_ttl) || !(0..=86_400).contains(&quarantine) || !(0..=999).contains(&steps) {
                     bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
                 }
-                let key = match key {
-                    Some(k) if k.len() < 8 => bail!("--key must be at least 8 characters"),
-                    Some(k) => Secret::new(k),
-                    None => Secret::generate(),
+                if !(0..=1000).contains(&payer_limit) {
+                    bail!("--payer-limit must be 0-1000");
+                }
+                let max_offset_bp = percent_bp(&max_offset).with_context(|| format!("--max-offset {max_offset:?}"))?;
+                let key = match (key, key_file) {
+                    (Some(k), _) => Secret::parse(&k).map_err(|e| anyhow::anyhow!("--key {e}"))?,
+                    (None, Some(path)) => {
+                        Secret::parse(&read_key_file(&path)?).map_err(|e| anyhow::anyhow!("the key in {} {e}", path.display()))?
+                    }
+                    (None, None) => Secret::generate(),
                 };
                 let settings = MerchantSettings {
+                    max_offset_bp,
+                    max_open_per_payer: payer_limit,
                     require_collector,
                     order_ttl_secs: order_ttl,
                     quarantine_secs: quarantine,
@@ -262,8 +314,11 @@ impl Cli {
             Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
             Command::Order(OrderCmd::Confirm { order_id }) => {
                 let o = order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                let payment =
-                    PaymentRecord { paid_fen: o.payable_fen, evidence_id: format!("operator-cli-{now}"), evidence_json: "{}".into() };
+                let payment = PaymentRecord {
+                    paid_fen: o.payable_fen,
+                    evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)),
+                    evidence_json: "{}".into(),
+                };
                 let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
                 order::change(&app, &order_id, change).await?;
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;

@@ -1,7 +1,8 @@
 //! Errors of the merchant API: always HTTP 200 with the 就付 envelope
 //! `{"success":false,"errorCode":N,"errorMsg":"…"}`. Storage failures are
 //! logged with their cause and shown to the client only as 1004 / a
-//! generic message.
+//! generic message. The checkout pages use the same type and answer an
+//! internal one with a generic 500 page ([`ApiError::is_internal`]).
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -13,22 +14,29 @@ use serde_json::json;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// A failure of the gateway itself (already logged), not of the request.
+    internal: bool,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, message: code.message().to_owned() }
+        ApiError { code, message: code.message().to_owned(), internal: false }
     }
 
     /// A client error whose message says exactly what was wrong.
     pub fn field(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
-        ApiError { code, message: format!("{}: {detail}", code.message()) }
+        ApiError { code, message: format!("{}: {detail}", code.message()), internal: false }
     }
 
     /// An internal failure: the cause goes to the log, the client sees `code`.
     pub fn internal(code: ErrorCode, cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, code = code.code(), "internal failure");
-        ApiError::new(code)
+        ApiError { internal: true, ..ApiError::new(code) }
+    }
+
+    /// True for an internal failure: pages show a generic error, never its cause.
+    pub fn is_internal(&self) -> bool {
+        self.internal
     }
 }
 
@@ -37,6 +45,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::new(ErrorCode::OrderNotFound),
             StoreError::Transition(t) => ApiError::field(ErrorCode::WrongState, t),
+            e @ StoreError::EvidenceUsed(_) => ApiError::field(ErrorCode::WrongState, e),
             other => ApiError::internal(ErrorCode::CreateFailed, other),
         }
     }

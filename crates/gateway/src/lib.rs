@@ -41,6 +41,9 @@ pub struct App {
 
 pub type Shared = Arc<App>;
 
+/// The largest request body any endpoint reads.
+pub const MAX_BODY: usize = 256 * 1024;
+
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<Shared> {
         let store = open_store(&config.database)?;
@@ -85,6 +88,8 @@ pub fn router(app: Shared) -> Router {
         .merge(checkout::routes())
         .merge(collector_api::routes())
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
+        // No body anywhere is read past this, before or after authentication.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 

@@ -5,10 +5,12 @@
 //! callback at the gateway's own network.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use url::{Host, Url};
+
+pub mod special;
 
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -26,49 +28,24 @@ pub fn check_callback_url(text: &str, allow_private: bool) -> Result<Url, String
     }
     let private = match url.host() {
         None => return Err("must name a host".into()),
-        Some(Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
+        Some(Host::Ipv4(ip)) => special::non_public_reason(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => special::non_public_reason(IpAddr::V6(ip)),
         Some(Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || !d.contains('.')
+            (d == "localhost" || d.ends_with(".localhost") || !d.contains('.')).then(|| format!("{d} is a local name"))
         }
     };
-    if private && !allow_private {
-        return Err("points to a loopback or private address".into());
+    match private {
+        Some(why) if !allow_private => Err(format!("points to a non-public address: {why}")),
+        _ => Ok(url),
     }
-    Ok(url)
 }
 
-/// Loopback, private, link-local, shared, unspecified and similar
-/// non-public addresses.
+/// True for every address that is not public unicast: each block of the
+/// IANA special-purpose registries, multicast, and IPv6 forms whose embedded
+/// IPv4 address is one of those (see [`special`]).
 pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private_v4(v4),
-            None => {
-                let first = v6.segments()[0];
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-                    || v6 == Ipv6Addr::LOCALHOST
-            }
-        },
-    }
-}
-
-fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64)
-        || (o[0] == 198 && (o[1] & 0xfe) == 18)
-        || o[0] >= 240
+    special::non_public_reason(ip).is_some()
 }
 
 /// Resolves names with the system resolver and drops non-public addresses.
@@ -120,6 +97,17 @@ mod tests {
             "http://192.168.1.1/",
             "http://169.254.169.254/",
             "http://intranet/",
+            "http://0x7f.1/",
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b:1::808:808]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "http://[fec0::1]/",
+            "http://[ff02::1]/",
+            "http://224.0.0.1/",
+            "http://192.0.0.1/",
         ] {
             assert!(check_callback_url(private, false).is_err(), "{private}");
             assert!(check_callback_url(private, true).is_ok(), "{private}");
@@ -133,5 +121,13 @@ mod tests {
         assert!(is_private("fd00::1".parse().unwrap()));
         assert!(!is_private("8.8.8.8".parse().unwrap()));
         assert!(!is_private("2001:4860::8888".parse().unwrap()));
+        assert!(!is_private("64:ff9b::808:808".parse().unwrap()));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let why = check_callback_url("http://[64:ff9b::a00:1]:8080/n", false).unwrap_err();
+        assert!(why.contains("10.0.0.1") && why.contains("Private-Use"), "{why}");
+        assert!(check_callback_url("http://[64:ff9b::808:808]/n", false).is_ok());
     }
 }

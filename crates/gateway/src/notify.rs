@@ -12,6 +12,8 @@ const BATCH: usize = 64;
 /// How often the outbox is looked at when nothing wakes the worker.
 const POLL: Duration = Duration::from_secs(1);
 const EXCERPT: usize = 256;
+/// Covers amount and state, which the seed's sign does not.
+pub const SIGNATURE_HEADER: &str = "X-Jiufu-Signature";
 
 pub async fn run_worker(app: Shared) {
     loop {
@@ -30,22 +32,38 @@ pub async fn run_worker(app: Shared) {
     }
 }
 
-/// `{notify_url}?order_no=…&amount=…&state=9&sign=…` (`&` when the URL has a query).
-pub fn notify_url(order: &Order, key: &str) -> String {
-    with_notify_params(&order.notify_url, order, key)
+/// The notification's query: exactly the seed's four parameters,
+/// `order_no=…&amount=…&state=9&sign=md5(userid + order_no + key)`.
+pub fn notify_query(order: &Order, key: &str) -> String {
+    let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
+    encode(&[("order_no", order.order_no.as_str()), ("amount", &order.order_fen.to_string()), ("state", "9"), ("sign", &sign)])
 }
 
-/// `base` with the notification's parameters appended: the merchant's
-/// notify URL, and the return URL the customer is sent back to.
-pub fn with_notify_params(base: &str, order: &Order, key: &str) -> String {
-    let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
-    let query = serde_urlencoded::to_string([
-        ("order_no", order.order_no.as_str()),
-        ("amount", &order.order_fen.to_string()),
-        ("state", "9"),
-        ("sign", &sign),
-    ])
-    .unwrap_or_default();
+/// `{notify_url}?order_no=…&amount=…&state=9&sign=…` (`&` when the URL has a query).
+pub fn notify_url(order: &Order, key: &str) -> String {
+    append(&order.notify_url, &notify_query(order, key))
+}
+
+/// The `X-Jiufu-Signature` of a notification sent as `url` at `t`: an
+/// HMAC over everything after the `?`, so amount and state are covered.
+pub fn notify_signature(url: &str, key: &str, t: i64) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    sign::jiufu_signature(key.as_bytes(), t, query.as_bytes())
+}
+
+/// Where the payer is sent back once paid: `return_url` with `order_no`,
+/// `amount` and `state`, and no sign (the payer must never see a
+/// credential; merchants confirm through the notification or `/query`).
+pub fn return_url(order: &Order) -> String {
+    let query = encode(&[("order_no", order.order_no.as_str()), ("amount", &order.order_fen.to_string()), ("state", "9")]);
+    append(&order.return_url, &query)
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+fn append(base: &str, query: &str) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{query}")
 }
@@ -60,6 +78,7 @@ async fn deliver(app: &Shared, n: Notification) {
     };
     let url = notify_url(&order, merchant.key.expose());
     let at = clock::now();
+    let signature = notify_signature(&url, merchant.key.expose(), at);
     let mut attempt = NotifyAttempt {
         order_id: n.order_id.clone(),
         at,
@@ -68,7 +87,7 @@ async fn deliver(app: &Shared, n: Notification) {
         error: String::new(),
         delivered: false,
     };
-    match app.http.get(&url).send().await {
+    match app.http.get(&url).header(SIGNATURE_HEADER, signature).send().await {
         Ok(resp) => {
             let status = resp.status();
             attempt.http_status = Some(i64::from(status.as_u16()));
@@ -110,6 +129,8 @@ async fn read_limited(mut resp: reqwest::Response) -> Result<String, reqwest::Er
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// What went wrong, without the URL: it carries the notification's sign,
+/// which must reach neither logs nor the stored attempt.
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -118,13 +139,38 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut msg = format!("{kind}: {e}");
+    let bare = reqwest_without_url(e);
+    let mut msg = format!("{kind}: {bare}");
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         msg.push_str(&format!(": {s}"));
         source = s.source();
     }
+    let msg = redact_signs(&msg);
     msg.chars().take(EXCERPT).collect()
+}
+
+/// The error's own text with its URL left out.
+fn reqwest_without_url(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match e.url() {
+        Some(url) => text.replace(&format!(" ({url})"), "").replace(url.as_str(), "[url]"),
+        None => text,
+    }
+}
+
+/// `sign=…` values in any text, replaced with `sign=[redacted]`.
+pub fn redact_signs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sign=") {
+        let (head, tail) = rest.split_at(at + "sign=".len());
+        out.push_str(head);
+        out.push_str("[redacted]");
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '%');
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -163,7 +209,26 @@ mod tests {
             notify_url(&order, "Jf8x2kQm9TzR4wLp"),
             "https://shop.example.com/n?order_no=20191118123424&amount=300.00&state=9&sign=d610b8a667e49d3124fbbdd4963fc169"
         );
+        // The header covers the exact query sent, amount and state included.
+        let url = notify_url(&order, "Jf8x2kQm9TzR4wLp");
+        let header = notify_signature(&url, "Jf8x2kQm9TzR4wLp", 1_700_000_000);
+        let expected = sign::hmac_sha256_hex(
+            b"Jf8x2kQm9TzR4wLp",
+            &[b"1700000000.order_no=20191118123424&amount=300.00&state=9&sign=d610b8a667e49d3124fbbdd4963fc169"],
+        );
+        assert_eq!(header, format!("t=1700000000,v1={expected}"));
+        let returned = Order { return_url: "https://shop.example.com/r?x=1".into(), ..order.clone() };
+        assert_eq!(return_url(&returned), "https://shop.example.com/r?x=1&order_no=20191118123424&amount=300.00&state=9");
         let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order };
         assert!(notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no="));
+    }
+
+    #[test]
+    fn signs_are_redacted() {
+        assert_eq!(
+            redact_signs("error sending request for url (http://x/n?order_no=1&sign=abc123)"),
+            "error sending request for url (http://x/n?order_no=1&sign=[redacted])"
+        );
+        assert_eq!(redact_signs("no sign here"), "no sign here");
     }
 }

@@ -36,9 +36,11 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         order_time: req.order_time,
         ttl_secs: settings.order_ttl_secs,
         quarantine_secs: settings.quarantine_secs,
+        max_open_per_payer: settings.max_open_per_payer,
     };
     let outcome = app.store.create_order(new, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::new(ErrorCode::NoFreeAmount),
+        StoreError::Conflict(why) if why.contains("order number") => ApiError::new(ErrorCode::OrderNoReused),
+        StoreError::Conflict(why) if why.contains("payable amount") => ApiError::new(ErrorCode::NoFreeAmount),
         other => ApiError::internal(ErrorCode::CreateFailed, other),
     })?;
     match outcome {
@@ -51,6 +53,9 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         CreateOutcome::OrderNoReused => Err(ApiError::new(ErrorCode::OrderNoReused)),
         CreateOutcome::NoCode => Err(ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for this channel")),
         CreateOutcome::NoFreeAmount => Err(ApiError::new(ErrorCode::NoFreeAmount)),
+        CreateOutcome::PayerLimit => {
+            Err(ApiError::field(ErrorCode::TooManyOpenOrders, format!("ip already has {} unpaid orders open", settings.max_open_per_payer)))
+        }
     }
 }
 
@@ -68,7 +73,7 @@ pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<Trans
             }
         }
         Ok(TransitionOutcome::AlreadyApplied(_)) => {}
-        Err(StoreError::Transition(e)) => {
+        Err(e @ (StoreError::Transition(_) | StoreError::EvidenceUsed(_))) => {
             tracing::warn!(order = %id, error = %e, %actor, "refused state change")
         }
         Err(e) => tracing::error!(order = %id, error = %e, "state change failed"),
@@ -76,9 +81,12 @@ pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<Trans
     outcome
 }
 
+/// The actor of the customer's own changes in an order's history.
+pub const CUSTOMER: &str = "customer";
+
 /// The customer says they have paid (5 → 8).
 pub async fn claim(app: &Shared, id: &str) -> Result<Order, StoreError> {
-    match change(app, id, StateChange::new(Transition::Claim, "customer")).await? {
+    match change(app, id, StateChange::new(Transition::Claim, CUSTOMER)).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => Ok(o),
     }
 }

@@ -39,7 +39,26 @@
       var req = new XMLHttpRequest();
       req.open("POST", form.getAttribute("action"));
       req.setRequestHeader("Accept", "application/json");
-      req.onloadend = function () { window.location.reload(); };
+      req.onloadend = function () {
+        var body = null;
+        try { body = JSON.parse(req.responseText); } catch (e) { body = null; }
+        if (body && body.success === false && (body.error === "claim_limit" || body.error === "cross_origin")) {
+          // Refused, nothing changed: say why in place of the button.
+          var notice = document.createElement("section");
+          notice.className = "notice claimed";
+          notice.id = body.error.replace("_", "-");
+          notice.setAttribute("role", "status");
+          var title = document.createElement("h2");
+          title.textContent = body.title || "";
+          var text = document.createElement("p");
+          text.textContent = body.errorMsg || "";
+          notice.appendChild(title);
+          notice.appendChild(text);
+          form.parentNode.replaceChild(notice, form);
+          return;
+        }
+        window.location.reload();
+      };
       req.send();
     });
   }

@@ -58,7 +58,7 @@ impl Default for Limits {
 /// How long connections get to finish once shutdown is asked for.
 const DRAIN: Duration = Duration::from_secs(5);
 /// Descriptors kept free for everything that is not a client connection
-/// (database files, outgoing requests, logs).
+/// (database files, outgoing requests, logs); a quarter of a small limit.
 const RESERVED_FDS: u64 = 128;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open
@@ -175,8 +175,9 @@ fn descriptor_budget() -> usize {
                 lim.rlim_cur = lim.rlim_max;
             }
         }
-        let soft = lim.rlim_cur as u64;
-        usize::try_from(soft.saturating_sub(RESERVED_FDS).max(16)).unwrap_or(usize::MAX)
+        let soft: u64 = lim.rlim_cur;
+        let reserve = RESERVED_FDS.min(soft / 4);
+        usize::try_from(soft.saturating_sub(reserve).max(16)).unwrap_or(usize::MAX)
     }
 }
 

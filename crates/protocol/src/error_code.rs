@@ -14,6 +14,7 @@ pub enum ErrorCode {
     ChannelUnavailable,
     NoFreeAmount,
     NoCollectorOnline,
+    TooManyOpenOrders,
     OrderNotFound,
     WrongState,
 }
@@ -30,6 +31,7 @@ impl ErrorCode {
             ErrorCode::ChannelUnavailable => 1007,
             ErrorCode::NoFreeAmount => 1008,
             ErrorCode::NoCollectorOnline => 1009,
+            ErrorCode::TooManyOpenOrders => 1010,
             ErrorCode::OrderNotFound => 2001,
             ErrorCode::WrongState => 2002,
         }
@@ -47,6 +49,7 @@ impl ErrorCode {
             ErrorCode::ChannelUnavailable => "支付通道未开通 / channel not enabled",
             ErrorCode::NoFreeAmount => "暂无可用金额,请稍后再试 / no unique payable amount free",
             ErrorCode::NoCollectorOnline => "收款端不在线 / no collector online for this channel",
+            ErrorCode::TooManyOpenOrders => "该付款人未支付订单过多,请先完成或等待过期 / too many open orders for this payer",
             ErrorCode::OrderNotFound => "订单不存在",
             ErrorCode::WrongState => "订单状态不允许此操作 / order state does not allow this",
         }

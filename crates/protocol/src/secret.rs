@@ -17,6 +17,22 @@ impl Secret {
         Secret(crate::ids::random_token(24))
     }
 
+    /// The shortest key or secret a person may choose (generated ones are longer).
+    pub const MIN_LEN: usize = 16;
+
+    /// A secret a person chose: at least [`Secret::MIN_LEN`] characters,
+    /// printable, no spaces (they get lost when copied between apps).
+    pub fn parse(value: &str) -> Result<Secret, String> {
+        let value = value.trim_end_matches(['\r', '\n']);
+        if value.chars().count() < Self::MIN_LEN {
+            return Err(format!("must be at least {} characters (a generated one has 32)", Self::MIN_LEN));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain spaces or control characters".into());
+        }
+        Ok(Secret(value.to_owned()))
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -57,6 +57,13 @@ pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// `t={t},v1={hex(HMAC_SHA256(key, t + "." + payload))}`: the
+/// `X-Jiufu-Signature` header of merchant notifications and generic pushes.
+pub fn jiufu_signature(key: &[u8], t: i64, payload: &[u8]) -> String {
+    let t = t.to_string();
+    format!("t={t},v1={}", hmac_sha256_hex(key, &[t.as_bytes(), b".", payload]))
+}
+
 /// Lowercase hex sha256.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))

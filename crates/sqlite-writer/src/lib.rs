@@ -106,6 +106,39 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Makes `path` ready to be opened as a database that only its owner can
+/// read: missing parent folders are created owner-only (0700), the file is
+/// created 0600 (SQLite gives its `-wal` and `-shm` files the same mode),
+/// and an existing file and its `-wal`/`-shm` lose any group or other
+/// access they had. Keys and device secrets live in these files.
+pub fn prepare_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::fs;
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(0o700);
+        builder.create(dir)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            fs::set_permissions(&file, fs::Permissions::from_mode(meta.permissions().mode() & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +171,22 @@ mod tests {
         let count: i64 = Connection::open(&path).unwrap().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 90);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn databases_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/sub/db.sqlite");
+        prepare_private(&path).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        let open = dir.path().join("old.db");
+        std::fs::write(&open, b"").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+        prepare_private(&open).unwrap();
+        assert_eq!(mode(&open), 0o600);
     }
 }

@@ -30,6 +30,20 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// A failed write of a confirmation: a second order for the same evidence
+/// (the unique index `orders_evidence_once`) is [`StoreError::EvidenceUsed`],
+/// anything else a backend failure.
+pub(crate) fn confirm_failure(e: rusqlite::Error, evidence_id: Option<&str>) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE && msg.contains("orders.evidence_id") =>
+        {
+            StoreError::EvidenceUsed(evidence_id.unwrap_or_default().to_owned())
+        }
+        _ => backend(e),
+    }
+}
+
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -51,9 +65,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        jiufu_sqlite_writer::prepare_private(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot create {} owner-only: {e}", path.display())))?;
         let mut conn = Connection::open(&path).map_err(backend)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {

@@ -45,6 +45,17 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
     if codes.is_empty() {
         return Ok(CreateOutcome::NoCode);
     }
+    if new.max_open_per_payer > 0 && !new.ip.is_empty() {
+        let open: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM orders WHERE merchant_id = ?1 AND ip = ?2 AND state IN (1, 2, 5, 8) AND ip != '' AND expire_at > ?3",
+            )
+            .and_then(|mut st| st.query_row(params![new.merchant_id, new.ip, now], |r| r.get(0)))
+            .map_err(backend)?;
+        if open >= new.max_open_per_payer {
+            return Ok(CreateOutcome::PayerLimit);
+        }
+    }
     let Some((payable, code)) = choose_amount(conn, &new, &codes)? else {
         return Ok(CreateOutcome::NoFreeAmount);
     };
@@ -101,11 +112,19 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
             order.quarantine_until
         ])
     })
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            StoreError::Conflict("payable amount or order number already taken".into())
+    .map_err(|e| match &e {
+        // One writer reads and inserts in one transaction, so neither can be
+        // taken underneath; should it happen, say which rule held.
+        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            if msg.contains("orders.order_no") {
+                StoreError::Conflict("order number already used".into())
+            } else if msg.contains("orders.payable_fen") {
+                StoreError::Conflict("payable amount already taken".into())
+            } else {
+                backend(e)
+            }
         }
-        e => backend(e),
+        _ => backend(e),
     })?;
     insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
     Ok(CreateOutcome::Created(order))
@@ -164,9 +183,10 @@ pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
     Ok(expired)
 }
 
-/// Frees payable amounts whose quarantine is over.
+/// Frees payable amounts whose quarantine is over (expired, closed and
+/// confirmed orders alike).
 pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
-    conn.execute("UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2) AND quarantine_until <= ?1", params![now])
+    conn.execute("UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2, 9) AND quarantine_until <= ?1", params![now])
         .map_err(backend)
 }
 
@@ -207,8 +227,10 @@ fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Res
             let payment = change.payment.as_ref();
             let n = conn
                 .execute(
-                    "UPDATE orders SET state = ?1, slot_held = 0, paid_at = ?2, paid_fen = ?3, confirmed_by = ?4, evidence_id = ?5, \
-                     evidence_json = ?6 WHERE id = ?7 AND state = ?8",
+                    // The amount stays held through a quarantine from now.
+                    "UPDATE orders SET state = ?1, paid_at = ?2, paid_fen = ?3, confirmed_by = ?4, evidence_id = ?5, \
+                     evidence_json = ?6, quarantine_until = ?2 + (quarantine_until - expire_at) \
+                     WHERE id = ?7 AND state = ?8",
                     params![
                         next.code(),
                         now,
@@ -220,7 +242,7 @@ fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Res
                         from.code()
                     ],
                 )
-                .map_err(backend)?;
+                .map_err(|e| crate::confirm_failure(e, payment.map(|p| p.evidence_id.as_str())))?;
             // The outbox row, in the same transaction as the state change.
             conn.execute(
                 "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \

@@ -24,8 +24,8 @@ impl FromSql for StateCol {
     }
 }
 
-pub const MERCHANT_COLUMNS: &str =
-    "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, require_collector, created_at";
+pub const MERCHANT_COLUMNS: &str = "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, require_collector, created_at, \
+     max_offset_bp, max_open_per_payer";
 
 pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
     Ok(Merchant {
@@ -41,6 +41,8 @@ pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
             order_ttl_secs: row.get(8)?,
             quarantine_secs: row.get(9)?,
             require_collector: row.get(10)?,
+            max_offset_bp: row.get(12)?,
+            max_open_per_payer: row.get(13)?,
         },
         created_at: row.get(11)?,
     })

@@ -15,7 +15,8 @@ impl Store for SqliteStore {
             let s = &new.settings;
             conn.execute(
                 "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, \
-                 quarantine_secs, require_collector, created_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer) \
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     new.id,
                     new.name,
@@ -27,7 +28,9 @@ impl Store for SqliteStore {
                     s.order_ttl_secs,
                     s.quarantine_secs,
                     s.require_collector,
-                    now
+                    now,
+                    s.max_offset_bp,
+                    s.max_open_per_payer
                 ],
             )
             .map_err(|e| match e {
@@ -125,6 +128,29 @@ impl Store for SqliteStore {
             orders::release_slots(conn, now)?;
             conn.execute("DELETE FROM device_nonces WHERE expires_at <= ?1", [now]).map_err(backend)?;
             Ok(expired)
+        })
+        .await
+    }
+
+    async fn purge(&self, before: i64, now: i64) -> Result<Purged> {
+        self.write(move |conn| {
+            let order_events = conn
+                .execute(
+                    "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE state IN (-1, -2, 9) \
+                     AND quarantine_until < ?1)",
+                    [before],
+                )
+                .map_err(backend)?;
+            let notify_attempts = conn
+                .execute(
+                    "DELETE FROM notify_attempts WHERE at < ?1 AND order_id IN (SELECT order_id FROM notifications \
+                     WHERE status != 'pending')",
+                    [before],
+                )
+                .map_err(backend)?;
+            let nonces = conn.execute("DELETE FROM device_nonces WHERE expires_at <= ?1", [now]).map_err(backend)?;
+            let unmatched = conn.execute("DELETE FROM unmatched_payments WHERE reported_at < ?1", [before]).map_err(backend)?;
+            Ok(Purged { order_events, notify_attempts, nonces, unmatched })
         })
         .await
     }

@@ -22,6 +22,10 @@ pub enum StoreError {
     Transition(#[from] TransitionError),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The payment evidence (a collector's observation id) already
+    /// confirmed another order of the same merchant.
+    #[error("evidence {0:?} already confirmed another order")]
+    EvidenceUsed(String),
     #[error("storage failure: {0}")]
     Backend(String),
 }
@@ -58,6 +62,11 @@ pub trait Store: Send + Sync + 'static {
     /// Expires every open order whose time is up and releases the amount
     /// slots whose quarantine is over. Returns the orders it expired.
     async fn expire_due(&self, now: i64) -> Result<Vec<Order>>;
+    /// Retention: deletes history older than `before` (epoch seconds) —
+    /// events of finished orders, notification attempts of settled
+    /// notifications, unmatched-payment reports — and nonces past their
+    /// expiry at `now`. Orders themselves are kept.
+    async fn purge(&self, before: i64, now: i64) -> Result<Purged>;
     /// Order changes after `after` for one merchant, oldest first.
     async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
     async fn last_event_seq(&self) -> Result<i64>;
@@ -85,9 +94,11 @@ pub trait Store: Send + Sync + 'static {
     async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>>;
 }
 
-/// True while an order still holds its payable amount.
+/// True while an order may still hold its payable amount: open, or
+/// finished (expired, closed or confirmed) but within its quarantine, so
+/// that a late or repeated notice of a payment never matches a newer order.
 pub fn holds_slot(state: OrderState) -> bool {
-    state.is_open() || matches!(state, OrderState::Expired | OrderState::Closed)
+    state.is_open() || matches!(state, OrderState::Expired | OrderState::Closed | OrderState::Confirmed)
 }
 
 impl StateChange {

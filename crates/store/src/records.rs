@@ -18,7 +18,13 @@ pub struct MerchantSettings {
     pub max_fen: i64,
     /// Step payable amounts downwards (true, the default) or upwards.
     pub step_down: bool,
+    /// At most this many 0.01 steps from the order amount.
     pub step_count: i64,
+    /// The payable amount stays within this many basis points (1/100 %)
+    /// of the order amount (at least one step): no buying at a discount.
+    pub max_offset_bp: i64,
+    /// At most this many open orders per payer `ip` (0: no limit).
+    pub max_open_per_payer: i64,
     pub order_ttl_secs: i64,
     pub quarantine_secs: i64,
     /// Refuse new orders (1009) when no collector can confirm the channel.
@@ -32,6 +38,8 @@ impl Default for MerchantSettings {
             max_fen: 5_000_000,
             step_down: true,
             step_count: 99,
+            max_offset_bp: 200,
+            max_open_per_payer: 3,
             order_ttl_secs: 300,
             quarantine_secs: 600,
             require_collector: false,
@@ -93,6 +101,9 @@ pub struct NewOrder {
     pub order_time: String,
     pub ttl_secs: i64,
     pub quarantine_secs: i64,
+    /// Refuse the order when its non-empty `ip` already has this many open
+    /// orders with the merchant (0: no limit).
+    pub max_open_per_payer: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +167,23 @@ pub enum CreateOutcome {
     NoCode,
     /// Every candidate payable amount is taken.
     NoFreeAmount,
+    /// The payer (`ip`) already has the most open orders allowed.
+    PayerLimit,
+}
+
+/// What a retention pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub order_events: usize,
+    pub notify_attempts: usize,
+    pub nonces: usize,
+    pub unmatched: usize,
+}
+
+impl Purged {
+    pub fn total(&self) -> usize {
+        self.order_events + self.notify_attempts + self.nonces + self.unmatched
+    }
 }
 
 #[derive(Debug, Clone, Default)]

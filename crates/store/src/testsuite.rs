@@ -12,6 +12,9 @@ pub async fn run_all<S: Store>(store: &S) {
     expiry_and_quarantine(store).await;
     fixed_amount_codes(store).await;
     collectors(store).await;
+    payer_limit(store).await;
+    retention(store).await;
+    evidence_confirms_one_order(store).await;
 }
 
 const NOW: i64 = 1_700_000_000;
@@ -55,6 +58,7 @@ fn order(merchant_id: i64, no: &str, fen: i64, candidates: Vec<Fen>) -> NewOrder
         order_time: String::new(),
         ttl_secs: 300,
         quarantine_secs: 600,
+        max_open_per_payer: 0,
     }
 }
 
@@ -176,11 +180,15 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
     let history = store.order_history(&o.id).await.unwrap();
     let states: Vec<i32> = history.iter().map(|e| e.to_state.code()).collect();
     assert_eq!(states, vec![5, 8, 9]);
-    // the slot is free again once paid
+    // a paid order keeps its amount through quarantine: a late or repeated
+    // notice of that payment must not match a newer order
     let again = created(store.create_order(order(4, "t2", 100, steps(100, 5)), NOW + 40).await.unwrap());
-    assert_eq!(again.payable_fen, Fen(100));
+    assert_eq!(again.payable_fen, Fen(99));
+    store.expire_due(NOW + 3 + 600).await.unwrap();
+    let later = created(store.create_order(order(4, "t3", 100, steps(100, 5)), NOW + 3 + 600).await.unwrap());
+    assert_eq!(later.payable_fen, Fen(100), "free once the quarantine after payment is over");
     let events = store.order_events(4, 0, 100).await.unwrap();
-    assert_eq!(events.len(), 4);
+    assert_eq!(events.len(), 6);
     assert!(events.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(store.last_event_seq().await.unwrap() >= events.last().unwrap().0);
 }
@@ -288,4 +296,72 @@ async fn collectors<S: Store>(store: &S) {
     assert!(store.record_unmatched(p.clone()).await.unwrap());
     assert!(!store.record_unmatched(p).await.unwrap());
     assert_eq!(store.unmatched(7).await.unwrap().len(), 1);
+}
+
+async fn payer_limit<S: Store>(store: &S) {
+    merchant(store, 8, MerchantSettings::default()).await;
+    let from = |no: &str, ip: &str, fen: i64| NewOrder { ip: ip.into(), max_open_per_payer: 2, ..order(8, no, fen, steps(fen, 1)) };
+    created(store.create_order(from("p1", "203.0.113.1", 100), NOW).await.unwrap());
+    let second = created(store.create_order(from("p2", "203.0.113.1", 200), NOW).await.unwrap());
+    assert!(matches!(store.create_order(from("p3", "203.0.113.1", 300), NOW).await.unwrap(), CreateOutcome::PayerLimit));
+    // another payer, and orders without an ip, are not limited by it
+    created(store.create_order(from("p4", "203.0.113.2", 300), NOW).await.unwrap());
+    created(store.create_order(from("p5", "", 400), NOW).await.unwrap());
+    // the same request again is its order, not a refusal
+    assert!(
+        matches!(store.create_order(from("p2", "203.0.113.1", 200), NOW + 1).await.unwrap(), CreateOutcome::Existing(o) if o.id == second.id)
+    );
+    // an expired order no longer counts
+    assert!(matches!(store.create_order(from("p6", "203.0.113.1", 600), NOW + 300).await.unwrap(), CreateOutcome::Created(_)));
+}
+
+async fn retention<S: Store>(store: &S) {
+    merchant(store, 9, MerchantSettings::default()).await;
+    let old = created(store.create_order(order(9, "r1", 100, steps(100, 1)), NOW).await.unwrap());
+    let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "r-obs".into(), evidence_json: "{}".into() };
+    store.transition(&old.id, StateChange::new(Transition::Confirm, "operator").payment(pay), NOW + 1).await.unwrap();
+    let attempt = NotifyAttempt {
+        order_id: old.id.clone(),
+        at: NOW + 2,
+        http_status: Some(200),
+        body_excerpt: "success".into(),
+        error: String::new(),
+        delivered: true,
+    };
+    store.record_attempt(attempt, NotifyNext::Delivered).await.unwrap();
+    let open = created(store.create_order(order(9, "r2", 200, steps(200, 1)), NOW + 2).await.unwrap());
+    let later = NOW + 100 * 86_400;
+    let purged = store.purge(later - 90 * 86_400, later).await.unwrap();
+    // (the earlier parts of the suite left finished orders too)
+    assert!(purged.order_events >= 2 && purged.notify_attempts >= 1, "{purged:?}");
+    assert!(store.order_history(&old.id).await.unwrap().is_empty());
+    assert!(store.notify_attempts(&old.id).await.unwrap().is_empty());
+    assert_eq!(store.order(&old.id).await.unwrap().unwrap().state, OrderState::Confirmed, "orders themselves are kept");
+    // an open order's history is not touched, whatever its age
+    assert_eq!(store.order_history(&open.id).await.unwrap().len(), 1);
+    assert_eq!(store.purge(later - 90 * 86_400, later).await.unwrap(), Purged::default());
+}
+
+/// One payment (a collector's evidence id) confirms one order of a merchant.
+async fn evidence_confirms_one_order<S: Store>(store: &S) {
+    merchant(store, 10, MerchantSettings::default()).await;
+    let a = created(store.create_order(order(10, "e1", 100, steps(100, 1)), NOW).await.unwrap());
+    let b = created(store.create_order(order(10, "e2", 200, steps(200, 1)), NOW).await.unwrap());
+    let pay = |fen| PaymentRecord { paid_fen: Fen(fen), evidence_id: "obs-same".into(), evidence_json: "{}".into() };
+    let confirm = |fen| StateChange::new(Transition::Confirm, "device:x").payment(pay(fen));
+    assert!(matches!(store.transition(&a.id, confirm(100), NOW + 1).await.unwrap(), TransitionOutcome::Applied(_)));
+    match store.transition(&b.id, confirm(200), NOW + 2).await {
+        Err(StoreError::EvidenceUsed(id)) => assert_eq!(id, "obs-same"),
+        other => panic!("expected EvidenceUsed, got {other:?}"),
+    }
+    // nothing of the refused confirmation stayed
+    let b_now = store.order(&b.id).await.unwrap().unwrap();
+    assert_eq!((b_now.state, b_now.evidence_id, b_now.paid_at), (OrderState::CodeIssued, None, None));
+    assert!(store.notification(&b.id).await.unwrap().is_none());
+    assert_eq!(store.order_history(&b.id).await.unwrap().len(), 1);
+    // the same confirmation of the first order is still idempotent
+    assert!(matches!(store.transition(&a.id, confirm(100), NOW + 3).await.unwrap(), TransitionOutcome::AlreadyApplied(_)));
+    // another merchant's evidence ids are its own
+    let other = created(store.create_order(order(7, "e3", 300, steps(300, 1)), NOW).await.unwrap());
+    assert!(matches!(store.transition(&other.id, confirm(300), NOW + 4).await.unwrap(), TransitionOutcome::Applied(_)));
 }

@@ -3,6 +3,8 @@
 //! only adds the countdown, polling and the automatic move on; without it
 //! the page refreshes itself and the "I have paid" form still works.
 
+mod claim;
+mod origin;
 mod texts;
 
 use crate::{Shared, clock, order};
@@ -13,7 +15,7 @@ use axum::http::header::{
     ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiufu_protocol::OrderState;
 use jiufu_store::Order;
@@ -27,7 +29,7 @@ const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; script-
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/transfer/{order_id}", get(page))
-        .route("/transfer/{order_id}/paid", post(paid))
+        .route("/transfer/{order_id}/paid", post(claim::paid))
         .route("/transfer/{order_id}/qr.png", get(qr_png))
         .route("/static/checkout.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../static/checkout.css")) }))
         .route("/static/checkout.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../static/checkout.js")) }))
@@ -37,7 +39,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PageQuery {
     lang: Option<String>,
 }
@@ -99,7 +101,9 @@ fn html(status: StatusCode, body: Result<String, askama::Error>, lang: Lang, rem
     let h = resp.headers_mut();
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Same-origin requests carry the page's origin (the "I have paid" claim
+    // is checked against it); other sites never learn the order's address.
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if remember {
         let cookie = format!("jiufu_lang={}; Path=/transfer; Max-Age=31536000; SameSite=Lax", lang.param());
@@ -110,9 +114,10 @@ fn html(status: StatusCode, body: Result<String, askama::Error>, lang: Lang, rem
     resp
 }
 
-/// Where the customer goes once paid: `return_url` with the notify parameters.
-fn return_link(order: &Order, key: &str) -> Option<String> {
-    (!order.return_url.is_empty()).then(|| crate::notify::with_notify_params(&order.return_url, order, key))
+/// Where the customer goes once paid: `return_url` with the order number,
+/// amount and state, never a sign (the payer must not learn a credential).
+fn return_link(order: &Order) -> Option<String> {
+    (!order.return_url.is_empty()).then(|| crate::notify::return_url(order))
 }
 
 /// A link that opens the channel's app on the phone, where the app allows it.
@@ -129,20 +134,14 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     let t = lang.texts();
     let order = match order::find(&app, &id).await {
         Ok(o) => o,
+        Err(e) if e.is_internal() => return claim::internal_error_page(lang),
         Err(_) => {
             return html(StatusCode::NOT_FOUND, NotFoundPage { t, lang }.render(), lang, remember);
         }
     };
     let now = clock::now();
     let state = order.state_at(now);
-    let redirect = if state == OrderState::Confirmed {
-        match app.store.merchant(order.merchant_id).await {
-            Ok(Some(m)) => return_link(&order, m.key.expose()),
-            _ => None,
-        }
-    } else {
-        None
-    };
+    let redirect = if state == OrderState::Confirmed { return_link(&order) } else { None };
     let name = match lang {
         Lang::Zh => order.channel.name_zh(),
         Lang::En => order.channel.name_en(),
@@ -169,30 +168,14 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     html(StatusCode::OK, page.render(), lang, remember)
 }
 
-/// "我已付款 / I have paid": 5 → 8. Answers JSON to scripts, a redirect back to the page otherwise.
-async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
-    let found = order::find(&app, &id).await;
-    if found.is_err() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let result = order::claim(&app, &id).await;
-    if wants_json {
-        let body = match result {
-            Ok(o) => serde_json::json!({"success": true, "state": o.state.code()}),
-            Err(e) => serde_json::json!({"success": false, "errorMsg": e.to_string()}),
-        };
-        return axum::Json(body).into_response();
-    }
-    Redirect::to(&format!("/transfer/{id}")).into_response()
-}
-
 async fn qr_png(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match order::find(&app, &id).await {
         Ok(o) if matches!(o.state_at(clock::now()), OrderState::CodeIssued | OrderState::Claimed) => {
             let png = app.qr.png(&o.qr_text);
             ([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=60")], png.as_ref().clone()).into_response()
         }
+        // The cause is in the log; the image is simply not there.
+        Err(e) if e.is_internal() => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -94,6 +94,14 @@ pub struct Texts {
     pub order_no: &'static str,
     pub refresh: &'static str,
     pub noscript: &'static str,
+    pub claim_limit_title: &'static str,
+    pub claim_limit_body: &'static str,
+    pub cross_origin_title: &'static str,
+    pub cross_origin_body: &'static str,
+    pub back_to_order: &'static str,
+    pub error_title: &'static str,
+    pub error_body: &'static str,
+    pub claim_refused: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -123,6 +131,14 @@ pub static ZH: Texts = Texts {
     order_no: "订单号",
     refresh: "刷新",
     noscript: "浏览器未启用脚本：页面每 15 秒自动刷新。",
+    claim_limit_title: "正在等待收款方确认",
+    claim_limit_body: "您已多次提交“我已付款”，无需再次提交。收款方核实到账后，订单页面会自动更新；请勿重复付款，如有疑问请联系商户。",
+    cross_origin_title: "请求未被接受",
+    cross_origin_body: "该请求并非来自本收银台页面，订单没有任何变化。请打开订单页面，在页面上点击“我已付款”。",
+    back_to_order: "返回订单页面",
+    error_title: "系统繁忙",
+    error_body: "服务暂时出现问题，请稍后刷新重试。",
+    claim_refused: "当前订单状态不能提交付款通知。",
 };
 
 pub static EN: Texts = Texts {
@@ -152,6 +168,16 @@ pub static EN: Texts = Texts {
     order_no: "Order number",
     refresh: "Refresh",
     noscript: "JavaScript is off: this page refreshes itself every 15 seconds.",
+    claim_limit_title: "Waiting for the payee to confirm",
+    claim_limit_body: "You have already told us several times that you paid; there is no need to do it again. The order page \
+                       updates by itself once the payee has checked the payment. Please do not pay again; if in doubt, contact the shop.",
+    cross_origin_title: "Request not accepted",
+    cross_origin_body: "This request did not come from this checkout page, and nothing about the order changed. Please open the \
+                        order page and press \"I have paid\" there.",
+    back_to_order: "Back to the order",
+    error_title: "Something went wrong",
+    error_body: "The service has a temporary problem. Please refresh and try again in a moment.",
+    claim_refused: "The order's current state does not take a payment notice.",
 };
 
 #[cfg(test)]

@@ -54,6 +54,11 @@ impl From<StoreError> for CollectorError {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such order"),
             StoreError::Transition(t) => Self::new(StatusCode::CONFLICT, "wrong_state", t.to_string()),
             StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", format!("{c}; try again")),
+            StoreError::EvidenceUsed(id) => Self::new(
+                StatusCode::CONFLICT,
+                "evidence_used",
+                format!("the payment {id:?} already confirmed another order; one payment confirms one order"),
+            ),
             other => {
                 tracing::error!(error = %other, "collector request failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")

@@ -6,14 +6,16 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use jiufu_protocol::ErrorCode;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The largest `/gateway` body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_FIELDS: usize = 32;
-/// How much of an oversized body is read (and thrown away) before answering.
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// How much of an oversized body is read (and thrown away) before
+/// answering; past this the answer is sent and the connection closed.
+const DRAIN_LIMIT: usize = 256 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Fields(HashMap<String, String>);
@@ -38,7 +40,7 @@ impl Fields {
             return Err(ApiError::field(ErrorCode::MalformedField, "too many fields"));
         }
         if self.0.contains_key(&name) {
-            return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once")));
+            return Err(given_twice(&name));
         }
         self.0.insert(name, value);
         Ok(())
@@ -56,11 +58,20 @@ impl Fields {
         Ok(fields)
     }
 
+    /// A JSON object's members in the order sent. A name given twice is
+    /// refused like a repeated form field, also when one of the values is
+    /// `null` (a map would silently keep the last one).
     fn json(bytes: &[u8]) -> ApiResult<Fields> {
-        let map: HashMap<String, Box<RawValue>> =
+        let Members(members) =
             serde_json::from_slice(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
+        let mut seen = HashSet::with_capacity(members.len());
+        for (k, _) in &members {
+            if !seen.insert(k.as_str()) {
+                return Err(given_twice(k));
+            }
+        }
         let mut fields = Fields::default();
-        for (k, raw) in map {
+        for (k, raw) in members {
             let text = raw.get();
             let value = if text.starts_with('"') {
                 serde_json::from_str::<String>(text)
@@ -113,6 +124,35 @@ impl Fields {
     }
 }
 
+fn given_twice(name: &str) -> ApiError {
+    ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once"))
+}
+
+/// The members of a JSON object, every one kept (duplicates too), in order.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
 /// Reads the body, refusing more than [`MAX_BODY`] bytes. A larger body is
 /// still read to its end (up to [`DRAIN_LIMIT`]) before the refusal, so the
 /// client gets the error envelope instead of a connection reset mid-upload.
@@ -142,4 +182,35 @@ fn decode_component(s: &str) -> ApiResult<String> {
     let plus_as_space = s.replace('+', " ");
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus_as_space).collect();
     String::from_utf8(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "a field is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(body: &str) -> String {
+        Fields::json(body.as_bytes()).expect_err(body).message
+    }
+
+    #[test]
+    fn json_members() {
+        let f = Fields::json(br#"{"amount":"1.00","userid":10001,"return_url":null}"#).unwrap();
+        assert_eq!((f.get("amount"), f.get("userid"), f.get("return_url")), (Some("1.00"), Some("10001"), None));
+        assert!(refusal("[1]").contains("not a JSON object"));
+        assert!(refusal(r#"{"a":true}"#).contains("a must be a string or a number"));
+    }
+
+    #[test]
+    fn json_duplicate_keys_are_refused_like_form_ones() {
+        let form = Fields::form(b"amount=1.00&amount=0.01").unwrap_err();
+        for body in [
+            r#"{"amount":"1.00","amount":"0.01"}"#,
+            r#"{"amount":null,"amount":"0.01"}"#,
+            r#"{"amount":"1.00","amount":null}"#,
+            r#"{"amount":"1.00","\u0061mount":"0.01"}"#,
+        ] {
+            let e = Fields::json(body.as_bytes()).expect_err(body);
+            assert_eq!((e.code, &e.message), (form.code, &form.message), "{body}");
+        }
+    }
 }
