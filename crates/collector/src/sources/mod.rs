@@ -6,6 +6,8 @@
 
 pub mod dbus;
 pub mod lan;
+pub mod mirror;
+pub mod sender;
 
 use crate::Collector;
 use jiufu_protocol::Channel;
