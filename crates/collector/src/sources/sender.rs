@@ -28,9 +28,12 @@ pub struct Senders {
 impl Senders {
     /// A new, ordinary connection to the session bus.
     pub async fn connect() -> anyhow::Result<Senders> {
-        let conn = zbus::connection::Builder::session()?.build().await?;
-        let bus = DBusProxy::new(&conn).await?;
-        Ok(Senders { bus, own_uid: own_uid() })
+        Senders::on(&zbus::connection::Builder::session()?.build().await?).await
+    }
+
+    /// Asks on `conn`, which must not be a monitoring connection.
+    pub async fn on(conn: &zbus::Connection) -> anyhow::Result<Senders> {
+        Ok(Senders { bus: DBusProxy::new(conn).await?, own_uid: own_uid() })
     }
 
     /// The executable of the process behind `sender`, or why it cannot be known.
@@ -129,6 +132,48 @@ mod tests {
     fn upgraded_programs_keep_their_path() {
         assert_eq!(strip_deleted(PathBuf::from("/usr/bin/kdeconnectd (deleted)")), PathBuf::from("/usr/bin/kdeconnectd"));
         assert_eq!(strip_deleted(PathBuf::from("/usr/bin/gjs-console")), PathBuf::from("/usr/bin/gjs-console"));
+    }
+
+    /// A private bus (`dbus-daemon`, as the end-to-end tests use).
+    struct Bus(std::process::Child, String);
+
+    impl Bus {
+        fn start() -> Bus {
+            use std::io::BufRead;
+            let mut child = std::process::Command::new("dbus-daemon")
+                .args(["--session", "--nofork", "--print-address=1"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("dbus-daemon (apt-get install dbus)");
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+            Bus(child, line.trim().to_owned())
+        }
+
+        async fn connect(&self) -> zbus::Connection {
+            zbus::connection::Builder::address(self.1.as_str()).unwrap().build().await.unwrap()
+        }
+    }
+
+    impl Drop for Bus {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sender_is_known_while_connected_and_refused_once_gone() {
+        let bus = Bus::start();
+        let senders = Senders::on(&bus.connect().await).await.unwrap();
+        let sender = bus.connect().await;
+        let name = sender.unique_name().unwrap().to_owned();
+        assert_eq!(senders.executable(&name).await, Ok(strip_deleted(std::fs::read_link("/proc/self/exe").unwrap())));
+        sender.close().await.unwrap();
+        let gone = senders.executable(&name).await.unwrap_err();
+        assert!(gone.contains("left the bus"), "{gone}");
+        let never: UniqueName<'_> = ":1.4242".try_into().unwrap();
+        assert!(senders.executable(&never).await.is_err());
     }
 
     #[test]
