@@ -71,6 +71,24 @@ impl FakeNotificationDaemon {
     }
 }
 
+/// GNOME Shell's `org.gtk.Notifications`, where GNotification sends under
+/// GNOME (GLib `gio/ggtknotificationbackend.c`).
+struct FakeGtkNotifications {
+    reply_delay_ms: Arc<AtomicU64>,
+}
+
+#[zbus::interface(name = "org.gtk.Notifications")]
+impl FakeGtkNotifications {
+    async fn add_notification(&self, _app_id: &str, _id: &str, _notification: HashMap<String, OwnedValue>) {
+        let delay = self.reply_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+
+    fn remove_notification(&self, _app_id: &str, _id: &str) {}
+}
+
 impl SessionBus {
     pub async fn start() -> SessionBus {
         let mut daemon = Command::new("dbus-daemon")
@@ -90,6 +108,10 @@ impl SessionBus {
             .name("org.freedesktop.Notifications")
             .expect("name")
             .serve_at("/org/freedesktop/Notifications", daemon_state)
+            .expect("serve")
+            .name("org.gtk.Notifications")
+            .expect("name")
+            .serve_at("/org/gtk/Notifications", FakeGtkNotifications { reply_delay_ms: reply_delay_ms.clone() })
             .expect("serve")
             .build()
             .await
@@ -170,7 +192,29 @@ pub fn gdbus_as_kdeconnectd_rules() -> String {
     format!("[[mirror]]\nformat = \"kdeconnect\"\nids = [\"kdeconnect\"]\nexecutables = [{:?}]\n", gdbus_path().display().to_string())
 }
 
+/// The same for GSConnect's daemon (a gjs program by default).
+pub fn gdbus_as_gsconnect_rules() -> String {
+    let gdbus = gdbus_path().display().to_string();
+    format!("[[mirror]]\nformat = \"gsconnect\"\nids = [\"org.gnome.Shell.Extensions.GSConnect\"]\nexecutables = [{gdbus:?}]\n")
+}
+
 impl SessionBus {
+    /// A phone notification as GSConnect shows it under GNOME Shell: a
+    /// GNotification (title = the phone app, body = "title: text") added
+    /// under "<device id>|<Android notification key>".
+    pub fn notify_gsconnect(&self, program: &Path, phone_app: &str, body: &str, android_key: &str) {
+        let id = format!("_0b3f8a1c_7d2e_4f5a_9b6c_1d2e3f4a5b6c_|{android_key}");
+        let notification = format!("{{'title': <'{phone_app}'>, 'body': <'{body}'>, 'priority': <'normal'>}}");
+        let status = Command::new(program)
+            .args(["call", "--session", "--dest", "org.gtk.Notifications", "--object-path", "/org/gtk/Notifications"])
+            .args(["--method", "org.gtk.Notifications.AddNotification", "--", "org.gnome.Shell.Extensions.GSConnect", &id, &notification])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run gdbus");
+        assert!(status.success(), "gdbus call failed");
+    }
+
     /// A phone notification as KDE Connect shows it on Plasma: summary =
     /// the phone's title, body = its text, the hint x-kde-display-appname =
     /// the phone app (kdeconnect-kde plugins/notifications/notification.cpp).

@@ -101,6 +101,8 @@ struct Call {
     app_name: String,
     summary: String,
     body: String,
+    /// The id a GTK notification is sent under.
+    notification_id: Option<String>,
     /// Hints `x-kde-appname`, `desktop-entry`, `x-kde-display-appname`.
     kde_appname: Option<String>,
     desktop_entry: Option<String>,
@@ -145,6 +147,7 @@ impl Call {
                     kde_appname: hint("x-kde-appname"),
                     desktop_entry: hint("desktop-entry"),
                     display_app: hint("x-kde-display-appname"),
+                    notification_id: None,
                 })
             }
             (GTK, "AddNotification") if to == GTK => {
@@ -152,6 +155,7 @@ impl Call {
                 Some(Call {
                     gtk: true,
                     app_name: text(0)?,
+                    notification_id: text(1),
                     summary: string_hint(n, "title").unwrap_or_default(),
                     body: string_hint(n, "body").unwrap_or_default(),
                     ..Call::default()
@@ -191,8 +195,9 @@ fn string_hint(d: &Dict<'_, '_>, key: &str) -> Option<String> {
 
 /// Who a notification is from, by the rules.
 enum Claim {
-    /// A phone app named by a mirroring program.
-    Mirror { format: MirrorFormat, ids: Vec<String>, phone_app: String, notice: Notice },
+    /// A phone app named by a mirroring program: by its Android package
+    /// when the program tells it, else by its label.
+    Mirror { format: MirrorFormat, ids: Vec<String>, phone_app: String, package: Option<String>, notice: Notice },
     /// A desktop payment program's own notification.
     Desktop { id: String, notice: Notice },
 }
@@ -212,6 +217,7 @@ impl Claim {
 
     fn app_id(&self) -> AppId<'_> {
         match self {
+            Claim::Mirror { package: Some(package), .. } => AppId::Package(package),
             Claim::Mirror { phone_app, .. } => AppId::Phone(phone_app),
             Claim::Desktop { id, .. } => AppId::Desktop(id),
         }
@@ -241,16 +247,16 @@ fn identify(parser: &Parser, call: &Call) -> Option<Claim> {
             MirrorFormat::Kdeconnect if !call.gtk => {
                 mirror::kdeconnect(&call.app_name, &call.summary, &call.body, call.display_app.as_deref())
             }
-            MirrorFormat::Gsconnect => mirror::gsconnect(&call.summary, &call.body),
+            MirrorFormat::Gsconnect => mirror::gsconnect(&call.summary, &call.body, call.notification_id.as_deref()),
             _ => None,
         };
-        let Some(Mirrored { phone_app, title, text }) = unfolded else { continue };
+        let Some(Mirrored { phone_app, package, title, text }) = unfolded else { continue };
         let tag = match format {
             MirrorFormat::Kdeconnect => "kdeconnect",
             MirrorFormat::Gsconnect => "gsconnect",
         };
-        let notice = Notice { app: format!("{tag}/{phone_app}"), title, text };
-        return Some(Claim::Mirror { format, ids: ids.iter().map(|s| s.to_string()).collect(), phone_app, notice });
+        let notice = Notice { app: format!("{tag}/{}", package.as_deref().unwrap_or(&phone_app)), title, text };
+        return Some(Claim::Mirror { format, ids: ids.iter().map(|s| s.to_string()).collect(), phone_app, package, notice });
     }
     let id = ids.into_iter().find(|id| parser.desktop_channel(id).is_some())?;
     let notice = Notice { app: format!("desktop/{id}"), title: call.summary.clone(), text: call.body.clone() };
@@ -303,18 +309,33 @@ mod tests {
     }
 
     #[test]
-    fn gsconnect_on_either_interface() {
+    fn gsconnect_by_android_package() {
         let p = Parser::new(None).unwrap();
-        let gtk = Call { gtk: true, ..notify("org.gnome.Shell.Extensions.GSConnect", "支付宝", "收钱码收款: 成功收款0.01元") };
-        assert_eq!(pay(&p, &gtk), Some(Ok(Payment { channel: Channel::P901, amount: Fen(1) })));
-        let fdo =
-            Call { desktop_entry: Some("org.gnome.Shell.Extensions.GSConnect".into()), ..notify("", "支付宝", "成功收款0.02元") };
-        assert_eq!(pay(&p, &fdo), Some(Ok(Payment { channel: Channel::P901, amount: Fen(2) })));
-        let exes = identify(&p, &fdo).unwrap().executables(&p, Payment { channel: Channel::P901, amount: Fen(2) });
-        assert_eq!(exes, vec!["/usr/bin/gjs-console".to_owned(), "/usr/bin/gjs".to_owned()]);
-        // GSConnect shows WeChat notices without the app's name: the title is not an app
-        let wx = Call { gtk: true, ..notify("org.gnome.Shell.Extensions.GSConnect", "微信支付", "微信支付收款0.01元") };
-        assert_eq!(pay(&p, &wx), Some(Err(NotPayment::UnknownApp)));
+        const GSC: &str = "org.gnome.Shell.Extensions.GSConnect";
+        let gtk = |title: &str, body: &str, key: &str| Call {
+            gtk: true,
+            notification_id: Some(format!("_0b3f8a1c_7d2e_4f5a_9b6c_1d2e3f4a5b6c_|{key}")),
+            ..notify(GSC, title, body)
+        };
+        let alipay = gtk("支付宝", "收钱码收款: 成功收款0.01元", "0|com.eg.android.AlipayGphone|77|null|10123");
+        assert_eq!(pay(&p, &alipay), Some(Ok(Payment { channel: Channel::P901, amount: Fen(1) })));
+        let claim = identify(&p, &alipay).unwrap();
+        assert_eq!(claim.notice().app, "gsconnect/com.eg.android.AlipayGphone");
+        assert_eq!(
+            claim.executables(&p, Payment { channel: Channel::P901, amount: Fen(1) }),
+            vec!["/usr/bin/gjs-console".to_owned(), "/usr/bin/gjs".to_owned()]
+        );
+        // WeChat, which GSConnect shows under the phone's title
+        let wx = gtk("微信支付", "微信支付收款0.01元(朋友到店)", "0|com.tencent.mm|5|null|10234");
+        assert_eq!(pay(&p, &wx), Some(Ok(Payment { channel: Channel::P902, amount: Fen(1) })));
+        let chat = gtk("张三", "收款9.90元", "0|com.tencent.mm|5|null|10234");
+        assert!(matches!(pay(&p, &chat), Some(Err(NotPayment::UntrustedTitle(_)))));
+        // an SMS from a contact saved as "支付宝": the package is the messaging app's
+        let sms = gtk("支付宝", "成功收款8.88元", "0|com.android.mms|9|null|10001");
+        assert_eq!(pay(&p, &sms), Some(Err(NotPayment::UnknownApp)));
+        // GLib's freedesktop fallback carries no id: never a claim
+        let fdo = Call { desktop_entry: Some(GSC.into()), ..notify("", "支付宝", "成功收款0.02元") };
+        assert!(identify(&p, &fdo).is_none());
         // a KDE Connect format is never read from the GTK interface
         let gtk_kde = Call { gtk: true, ..notify("kdeconnect", "支付宝", "成功收款0.01元") };
         assert!(identify(&p, &gtk_kde).is_none());

@@ -143,6 +143,7 @@ mod tests {
             let mut child = std::process::Command::new("dbus-daemon")
                 .args(["--session", "--nofork", "--print-address=1"])
                 .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
                 .spawn()
                 .expect("dbus-daemon (apt-get install dbus)");
             let mut line = String::new();
