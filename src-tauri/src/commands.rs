@@ -228,9 +228,14 @@ pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn pair(core: State<'_, Core>, gateway: String, token: String) -> Result<jiufu_collector::operator::Paired> {
+pub async fn pair(
+    core: State<'_, Core>,
+    gateway: String,
+    token: String,
+    insecure_http: Option<bool>,
+) -> Result<jiufu_collector::operator::Paired> {
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "desktop".into());
-    let paired = core.get().pair(&gateway, &token, &format!("jiufu-desktop@{host}")).await?;
+    let paired = core.get().pair(&gateway, &token, &format!("jiufu-desktop@{host}"), insecure_http.unwrap_or(false)).await?;
     // A fresh run: the orders mirror, the queue and the heartbeats all use the new link.
     core.restart().await?;
     Ok(paired)

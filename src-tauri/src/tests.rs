@@ -185,6 +185,9 @@ fn settings_are_validated_and_applied_by_restarting_the_core() {
     assert_eq!(w.refused("pair", json!({"gateway": "ftp://x", "token": "t"})), "bad_gateway_url");
     assert_eq!(w.refused("pair", json!({"gateway": "http://127.0.0.1:9", "token": ""})), "bad_token");
     assert_eq!(w.refused("pair", json!({"gateway": "http://127.0.0.1:9", "token": "abc"})), "pairing_failed");
+    // plain http:// to another computer only with the window's opt-in (which then tries, and finds nobody)
+    assert_eq!(w.refused("pair", json!({"gateway": "http://192.0.2.1:1", "token": "abc"})), "insecure_http");
+    assert_eq!(w.refused("pair", json!({"gateway": "http://192.0.2.1:1", "token": "abc", "insecure_http": false})), "insecure_http");
     assert_eq!(w.refused("regenerate_key", json!({})), "pinned");
     assert_eq!(w.refused("save_sources", json!({"listen": "nowhere", "lan": true, "dbus": false, "smsf_secret": ""})), "bad_listen");
     assert_eq!(w.refused("save_prefs", json!({"language": "fr", "start_minimised": false, "autostart": false})), "bad_language");

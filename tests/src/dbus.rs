@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use zbus::zvariant::OwnedValue;
 
 pub struct SessionBus {
@@ -12,6 +15,7 @@ pub struct SessionBus {
     daemon: Child,
     notifications: zbus::Connection,
     shown: Arc<Mutex<Vec<Shown>>>,
+    reply_delay_ms: Arc<AtomicU64>,
 }
 
 /// A notification the daemon was asked to show.
@@ -26,12 +30,13 @@ pub struct Shown {
 
 struct FakeNotificationDaemon {
     shown: Arc<Mutex<Vec<Shown>>>,
+    reply_delay_ms: Arc<AtomicU64>,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
 impl FakeNotificationDaemon {
     #[allow(clippy::too_many_arguments)]
-    fn notify(
+    async fn notify(
         &self,
         app_name: &str,
         _replaces_id: u32,
@@ -42,9 +47,16 @@ impl FakeNotificationDaemon {
         _hints: HashMap<String, OwnedValue>,
         _expire_timeout: i32,
     ) -> u32 {
-        let mut shown = self.shown.lock().expect("notifications");
-        let id = shown.len() as u32 + 1;
-        shown.push(Shown { id, app: app_name.into(), summary: summary.into(), body: body.into(), actions });
+        let id = {
+            let mut shown = self.shown.lock().expect("notifications");
+            let id = shown.len() as u32 + 1;
+            shown.push(Shown { id, app: app_name.into(), summary: summary.into(), body: body.into(), actions });
+            id
+        };
+        let delay = self.reply_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         id
     }
 
@@ -59,6 +71,24 @@ impl FakeNotificationDaemon {
     }
 }
 
+/// GNOME Shell's `org.gtk.Notifications`, where GNotification sends under
+/// GNOME (GLib `gio/ggtknotificationbackend.c`).
+struct FakeGtkNotifications {
+    reply_delay_ms: Arc<AtomicU64>,
+}
+
+#[zbus::interface(name = "org.gtk.Notifications")]
+impl FakeGtkNotifications {
+    async fn add_notification(&self, _app_id: &str, _id: &str, _notification: HashMap<String, OwnedValue>) {
+        let delay = self.reply_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+
+    fn remove_notification(&self, _app_id: &str, _id: &str) {}
+}
+
 impl SessionBus {
     pub async fn start() -> SessionBus {
         let mut daemon = Command::new("dbus-daemon")
@@ -71,16 +101,28 @@ impl SessionBus {
         BufReader::new(daemon.stdout.take().expect("stdout")).read_line(&mut line).expect("bus address");
         let address = line.trim().to_owned();
         let shown: Arc<Mutex<Vec<Shown>>> = Default::default();
+        let reply_delay_ms: Arc<AtomicU64> = Default::default();
+        let daemon_state = FakeNotificationDaemon { shown: shown.clone(), reply_delay_ms: reply_delay_ms.clone() };
         let notifications = zbus::connection::Builder::address(address.as_str())
             .expect("address")
             .name("org.freedesktop.Notifications")
             .expect("name")
-            .serve_at("/org/freedesktop/Notifications", FakeNotificationDaemon { shown: shown.clone() })
+            .serve_at("/org/freedesktop/Notifications", daemon_state)
+            .expect("serve")
+            .name("org.gtk.Notifications")
+            .expect("name")
+            .serve_at("/org/gtk/Notifications", FakeGtkNotifications { reply_delay_ms: reply_delay_ms.clone() })
             .expect("serve")
             .build()
             .await
             .expect("notification daemon on the bus");
-        SessionBus { address, daemon, notifications, shown }
+        SessionBus { address, daemon, notifications, shown, reply_delay_ms }
+    }
+
+    /// The daemon answers `Notify` only after `delay`; the sender stays on
+    /// the bus until then, as a long-running program (kdeconnectd) does.
+    pub fn set_reply_delay(&self, delay: Duration) {
+        self.reply_delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// What the notification daemon was asked to show, in order.
@@ -99,7 +141,14 @@ impl SessionBus {
 
     /// Sends a notification with `gdbus`, as any desktop app would.
     pub fn notify(&self, app: &str, summary: &str, body: &str) {
-        let status = Command::new("gdbus")
+        self.notify_as(Path::new("gdbus"), app, summary, body, "{}");
+    }
+
+    /// Sends a notification from `program` (`gdbus`, or a copy of it
+    /// elsewhere) with `hints` in GVariant text, e.g.
+    /// `{'x-kde-appname': <'kdeconnect'>}`.
+    pub fn notify_as(&self, program: &Path, app: &str, summary: &str, body: &str, hints: &str) {
+        let status = Command::new(program)
             .args([
                 "call",
                 "--session",
@@ -116,7 +165,7 @@ impl SessionBus {
                 summary,
                 body,
                 "[]",
-                "{}",
+                hints,
                 "5000",
             ])
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
@@ -124,6 +173,55 @@ impl SessionBus {
             .status()
             .expect("run gdbus");
         assert!(status.success(), "gdbus call failed");
+    }
+}
+
+/// The full path of `gdbus` (symlinks resolved), as `/proc/PID/exe` shows it.
+pub fn gdbus_path() -> std::path::PathBuf {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("gdbus")).find(|p| p.is_file()))
+        .expect("gdbus on PATH (apt-get install libglib2.0-bin)");
+    std::fs::canonicalize(found).expect("gdbus path")
+}
+
+/// Collector rules in which `gdbus` stands in for kdeconnectd, KDE
+/// Connect's desktop daemon: its executable is allow-listed for KDE
+/// Connect's notifications, as kdeconnectd's is by default. (A test cannot
+/// pair a phone; gdbus sends exactly what kdeconnectd sends on the bus.)
+pub fn gdbus_as_kdeconnectd_rules() -> String {
+    format!("[[mirror]]\nformat = \"kdeconnect\"\nids = [\"kdeconnect\"]\nexecutables = [{:?}]\n", gdbus_path().display().to_string())
+}
+
+/// The same for GSConnect's daemon (a gjs program by default).
+pub fn gdbus_as_gsconnect_rules() -> String {
+    let gdbus = gdbus_path().display().to_string();
+    format!("[[mirror]]\nformat = \"gsconnect\"\nids = [\"org.gnome.Shell.Extensions.GSConnect\"]\nexecutables = [{gdbus:?}]\n")
+}
+
+impl SessionBus {
+    /// A phone notification as GSConnect shows it under GNOME Shell: a
+    /// GNotification (title = the phone app, body = "title: text") added
+    /// under "<device id>|<Android notification key>".
+    pub fn notify_gsconnect(&self, program: &Path, phone_app: &str, body: &str, android_key: &str) {
+        let id = format!("_0b3f8a1c_7d2e_4f5a_9b6c_1d2e3f4a5b6c_|{android_key}");
+        let notification = format!("{{'title': <'{phone_app}'>, 'body': <'{body}'>, 'priority': <'normal'>}}");
+        let status = Command::new(program)
+            .args(["call", "--session", "--dest", "org.gtk.Notifications", "--object-path", "/org/gtk/Notifications"])
+            .args(["--method", "org.gtk.Notifications.AddNotification", "--", "org.gnome.Shell.Extensions.GSConnect", &id, &notification])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run gdbus");
+        assert!(status.success(), "gdbus call failed");
+    }
+
+    /// A phone notification as KDE Connect shows it on Plasma: summary =
+    /// the phone's title, body = its text, the hint x-kde-display-appname =
+    /// the phone app (kdeconnect-kde plugins/notifications/notification.cpp).
+    pub fn notify_kdeconnect(&self, program: &Path, phone_app: &str, title: &str, text: &str) {
+        let hints =
+            format!("{{'x-kde-appname': <'kdeconnect'>, 'x-kde-display-appname': <'{phone_app}'>, 'x-kde-origin-name': <'Phone'>}}");
+        self.notify_as(program, "KDE Connect", title, text, &hints);
     }
 }
 

@@ -60,19 +60,30 @@ async fn gateway_away_then_back_confirmations_go_through_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn desktop_notification_on_the_session_bus_confirms() {
     let bus = SessionBus::start().await;
+    // gdbus waits for the daemon's answer, so it is still on the bus when the
+    // collector asks who sent the notification (kdeconnectd always is).
+    bus.set_reply_delay(Duration::from_millis(1500));
+    let rules_dir = tempfile::tempdir().unwrap();
+    let rules = rules_dir.path().join("rules.toml");
+    std::fs::write(&rules, jiufu_e2e::dbus::gdbus_as_kdeconnectd_rules()).unwrap();
     let gw = Gateway::start();
     let sink = sink::Sink::start(0).await;
-    let col = CollectorProc::paired(&gw, &[("JIUFU_COLLECTOR_DBUS", "true"), ("DBUS_SESSION_BUS_ADDRESS", &bus.address)]);
+    let col = CollectorProc::paired(
+        &gw,
+        &[("JIUFU_COLLECTOR_DBUS", "true"), ("DBUS_SESSION_BUS_ADDRESS", &bus.address), ("JIUFU_COLLECTOR_RULES", rules.to_str().unwrap())],
+    );
     let order = NewOrder::new(&unique("dbus"), "P901", "0.01", &sink.url).create(&gw).await;
     wait_for(Duration::from_secs(5), || async { (!col.cli(&["orders"]).is_empty()).then_some(()) }).await.expect("mirrored");
     wait_for(Duration::from_secs(10), || async { col.cli(&["status"]).contains("\"dbus\"").then_some(()) }).await.expect("monitor up");
+    let gdbus = jiufu_e2e::dbus::gdbus_path();
     // not a payment: must not confirm anything
-    bus.notify("支付宝", "支付宝", "你已成功付款0.01元");
-    bus.notify("支付宝", "收钱码收款", "成功收款0.01元");
+    bus.notify_kdeconnect(&gdbus, "支付宝", "支付宝", "你已成功付款0.01元");
+    bus.notify_kdeconnect(&gdbus, "支付宝", "收钱码收款", "成功收款0.01元");
     wait_state(&gw, &order, 9, 15).await;
     let payments = col.payments(false);
     assert_eq!(payments.len(), 1, "{payments:?}");
     assert_eq!(payments[0]["source"], "dbus");
+    assert_eq!(payments[0]["app"], "kdeconnect/支付宝");
 }
 
 #[tokio::test(flavor = "multi_thread")]

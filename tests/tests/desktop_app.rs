@@ -65,9 +65,24 @@ async fn the_window_runs_the_collector_end_to_end() {
     let s = &app.session;
     app.assert_fits("overview").await;
 
-    // Pair: paste the token the gateway printed.
+    // No global Tauri API in the page, and no core API beyond listening to the app's events.
+    assert_eq!(s.script("return typeof window.__TAURI__").await.unwrap(), "undefined");
+    for (cmd, args) in [("plugin:event|emit", "{event: 'core', payload: {kind: 'orders'}}"), ("plugin:app|version", "{}")] {
+        let js = format!("return window.__TAURI_INTERNALS__.invoke('{cmd}', {args}).then(() => 'allowed', (e) => 'refused: ' + e)");
+        let answer = s.script(&js).await.unwrap();
+        assert!(answer.as_str().unwrap_or_default().starts_with("refused"), "{cmd}: {answer}");
+    }
+
+    // Pair: paste the token the gateway printed. Plain http:// to another computer is refused.
     let token = gw.cli(&["collector", "pair", "--merchant", "10001"]);
     app.open("设置").await;
+    s.fill("input[aria-label=\"网关地址\"]", "http://192.0.2.1:1").await.unwrap();
+    s.fill("input[aria-label=\"配对令牌\"]", token.trim()).await.unwrap();
+    s.click("button[aria-label=\"配对\"]").await.unwrap();
+    s.wait_text(".toast[role=alert]", "不通过明文 http:// 配对", Duration::from_secs(5)).await.expect("plain http:// refused");
+    s.wait_for("input[type=checkbox][aria-label^=\"允许通过不加密的 http:// 配对\"]", Duration::from_secs(1))
+        .await
+        .expect("the opt-in is offered");
     s.fill("input[aria-label=\"网关地址\"]", &gw.url).await.unwrap();
     s.fill("input[aria-label=\"配对令牌\"]", token.trim()).await.unwrap();
     s.click("button[aria-label=\"配对\"]").await.unwrap();

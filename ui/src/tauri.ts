@@ -1,14 +1,16 @@
-// The app's commands and events, through the global Tauri API the shell
-// injects (no packages fetched at run time).
+// The app's commands and events, through the IPC bridge the shell always
+// injects (`__TAURI_INTERNALS__`). The app sets `withGlobalTauri: false`, so
+// no global `__TAURI__` API exists for a page to reach; the window grants
+// itself only the event permission it uses (capabilities/default.json).
 
-interface TauriGlobal {
-  core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
-  event: { listen<T>(name: string, cb: (e: { payload: T }) => void): Promise<() => void> };
+interface TauriInternals {
+  invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
+  transformCallback(cb: (message: unknown) => void, once?: boolean): number;
 }
 
 declare global {
   interface Window {
-    __TAURI__?: TauriGlobal;
+    __TAURI_INTERNALS__?: TauriInternals;
   }
 }
 
@@ -18,20 +20,23 @@ export interface CoreError {
   message: string;
 }
 
-function tauri(): TauriGlobal {
-  if (!window.__TAURI__) throw { code: "no_shell", message: "not running inside the app" } as CoreError;
-  return window.__TAURI__;
+function ipc(): TauriInternals {
+  if (!window.__TAURI_INTERNALS__) throw { code: "no_shell", message: "not running inside the app" } as CoreError;
+  return window.__TAURI_INTERNALS__;
 }
 
 export async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
   try {
-    return await tauri().core.invoke<T>(cmd, args);
+    return await ipc().invoke<T>(cmd, args);
   } catch (e) {
     if (e && typeof e === "object" && "code" in e) throw e as CoreError;
     throw { code: "internal", message: String(e) } as CoreError;
   }
 }
 
+/** Follows an event the app emits (the event plugin's `listen`, as its JS API calls it). */
 export function on<T>(name: string, cb: (payload: T) => void): void {
-  void tauri().event.listen<T>(name, (e) => cb(e.payload));
+  const bridge = ipc();
+  const handler = bridge.transformCallback((e) => cb((e as { payload: T }).payload));
+  void bridge.invoke("plugin:event|listen", { event: name, target: { kind: "Any" }, handler });
 }

@@ -55,7 +55,10 @@ pub fn run() -> anyhow::Result<()> {
         if !out.status.success() || token.is_empty() {
             bail!("cannot make a pairing token: {}", String::from_utf8_lossy(&out.stderr));
         }
-        print!("{}", collector_cli(&["pair", &token, "--gateway", &url, "--name", "cargo xtask run"])?);
+        // The collector runs on this machine: a gateway bound to every address
+        // is reached on loopback (plain http:// is only paired with there).
+        let local = url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+        print!("{}", collector_cli(&["pair", &token, "--gateway", &local, "--name", "cargo xtask run"])?);
     }
     // The phone's setup (the keys were generated on the collector's first start; never unsigned intake here).
     let status: serde_json::Value = serde_json::from_str(&collector_cli(&["status"])?).context("collector status")?;

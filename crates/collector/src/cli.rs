@@ -23,6 +23,10 @@ enum Command {
         gateway: String,
         #[arg(long, default_value = "jiufu-collector")]
         name: String,
+        /// Pair over plain http:// with a gateway that is not on this
+        /// computer (the device secret travels unencrypted).
+        #[arg(long)]
+        insecure_http: bool,
     },
     /// Receiving codes.
     #[command(subcommand)]
@@ -110,8 +114,11 @@ impl Cli {
             }
         }
         match self.command {
-            Command::Pair { token, gateway, name } => {
-                let p = c.pair(&gateway, &token, &name).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
+            Command::Pair { token, gateway, name, insecure_http } => {
+                if insecure_http {
+                    eprintln!("jiufu-collector: --insecure-http: the device secret may travel unencrypted");
+                }
+                let p = c.pair(&gateway, &token, &name, insecure_http).await.map_err(|e| anyhow::anyhow!("pairing failed: {e}"))?;
                 writeln!(out, "paired with merchant {} ({}) as device {}", p.merchant_id, p.merchant_name, p.device_id)?;
             }
             Command::Code(CodeCmd::Add { channel, qr, image, amount, name }) => {

@@ -37,8 +37,49 @@ pub struct Link {
     secret: String,
 }
 
+/// Every client of the link: no proxy, and no redirects (a redirect would
+/// carry the signed headers, or the pairing token, to another address).
 fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(10)).no_proxy().build().expect("HTTP client")
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+}
+
+/// Why a gateway address may not be paired with: only `https://`, or
+/// `http://` to this computer (127.0.0.0/8, ::1, localhost), carry the
+/// device secret safely; plain `http://` elsewhere only when the operator
+/// insists (`insecure_http`). The refusal's stable code and its message.
+pub fn pairing_refusal(gateway: &str, insecure_http: bool) -> Option<(&'static str, String)> {
+    let bad = || Some(("bad_gateway_url", format!("{gateway:?} is not an http(s) address")));
+    let Ok(url) = reqwest::Url::parse(gateway) else { return bad() };
+    if url.host().is_none() || !matches!(url.scheme(), "http" | "https") {
+        return bad();
+    }
+    if url.scheme() == "https" || insecure_http || is_loopback(&url) {
+        return None;
+    }
+    Some((
+        "insecure_http",
+        format!(
+            "pairing over plain http:// would send the device secret unencrypted to {}; use the gateway's https:// address \
+         (or pass --insecure-http if this network is yours alone)",
+            url.host_str().unwrap_or_default()
+        ),
+    ))
+}
+
+/// The URL parser has normalised the host: `127.1` is `127.0.0.1`, IPv6 is bracketed.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback(),
+        Ok(std::net::IpAddr::V6(a)) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// Exchanges a one-time pairing token for device credentials.
@@ -59,6 +100,13 @@ const FINAL: &[&str] = &["already_paid", "wrong_state", "not_found", "amount_mis
 
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
     let status = resp.status();
+    if status.is_redirection() {
+        let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("nowhere");
+        let to: String = to.chars().take(200).collect();
+        return Err(LinkError::Transport(format!(
+            "the gateway answered HTTP {status}, a redirect to {to:?}; the collector follows no redirects: pair with the gateway's final address"
+        )));
+    }
     let bytes = resp.bytes().await.map_err(|e| LinkError::Transport(e.to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| LinkError::Transport(format!("unexpected answer: {e}")));
@@ -118,5 +166,45 @@ impl Link {
 
     pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, LinkError> {
         self.call(Method::POST, path, Some(body)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pairing_refusal;
+
+    #[test]
+    fn plain_http_only_to_this_computer() {
+        for ok in [
+            "https://pay.example.com",
+            "https://192.0.2.1:8443",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://127.1",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]:8080",
+        ] {
+            assert_eq!(pairing_refusal(ok, false), None, "{ok}");
+        }
+        for refused in [
+            "http://192.0.2.1:1",
+            "http://pay.example.com",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+            "http://[::2]",
+            "http://10.0.0.1",
+            "http://0.0.0.0:8080",
+        ] {
+            assert!(
+                pairing_refusal(refused, false).is_some_and(|(code, m)| code == "insecure_http" && m.contains("plain http://")),
+                "{refused}"
+            );
+            assert_eq!(pairing_refusal(refused, true), None, "{refused} with --insecure-http");
+        }
+        for bad in ["ftp://x.example.com", "pay.example.com", "", "http://"] {
+            assert!(pairing_refusal(bad, true).is_some_and(|(code, _)| code == "bad_gateway_url"), "{bad}");
+        }
     }
 }

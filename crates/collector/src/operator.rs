@@ -95,10 +95,15 @@ pub struct SourceSettings {
 
 impl Collector {
     /// Exchanges a pairing token for device credentials, stored together.
-    pub async fn pair(&self, gateway: &str, token: &str, name: &str) -> Result<Paired> {
+    /// Plain `http://` is refused, before any connection, unless the gateway
+    /// is on this computer or `insecure_http` says the operator insists.
+    pub async fn pair(&self, gateway: &str, token: &str, name: &str, insecure_http: bool) -> Result<Paired> {
         let gateway = gateway.trim().trim_end_matches('/').to_owned();
         if !(gateway.starts_with("http://") || gateway.starts_with("https://")) || gateway.len() < 10 {
             return Err(OperatorError::new("bad_gateway_url", format!("{gateway:?} is not an http(s) address")));
+        }
+        if let Some((code, why)) = link::pairing_refusal(&gateway, insecure_http) {
+            return Err(OperatorError::new(code, why));
         }
         if token.trim().is_empty() {
             return Err(OperatorError::new("bad_token", "paste the pairing token from `jiufu-gateway collector pair`"));

@@ -9,10 +9,24 @@ use serde::Deserialize;
 /// What a notification said, from any source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notice {
-    /// Package name (Android) or application name (desktop).
+    /// Package name (Android), or where a desktop notification came from
+    /// (`kdeconnect/支付宝`, `desktop/WeChat`), as stored with the payment.
     pub app: String,
     pub title: String,
     pub text: String,
+}
+
+/// Who a notice is from, as its source established it. The channel comes
+/// from this identity only, never from words in the title or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppId<'a> {
+    /// An Android package name (forwarded phone notices).
+    Package(&'a str),
+    /// The name a phone-mirroring app (KDE Connect, GSConnect) gives the
+    /// phone app, e.g. `支付宝`.
+    Phone(&'a str),
+    /// A desktop program's own notification name (`app_name`, desktop entry).
+    Desktop(&'a str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,13 +79,26 @@ pub struct RuleFile {
     pub exclude: Exclude,
     #[serde(default)]
     pub incoming: Vec<IncomingRule>,
+    /// Phone-mirroring programs trusted on the session bus.
+    #[serde(default)]
+    pub mirror: Vec<MirrorRule>,
+    /// Desktop payment programs trusted on the session bus.
+    #[serde(default)]
+    pub desktop: Vec<DesktopRule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChannelRule {
     pub channel: Channel,
+    /// Android package names of the channel's payment apps.
     #[serde(default)]
     pub packages: Vec<String>,
+    /// The payment app's name as a phone-mirroring app shows it (the phone's
+    /// app label, which follows the phone's language).
+    #[serde(default)]
+    pub phone_apps: Vec<String>,
+    /// No longer used: a word in a title or app name never picks a channel.
+    /// Still read so that older rule files load (a warning says it is ignored).
     #[serde(default)]
     pub keywords: Vec<String>,
     /// Notification titles the payment app uses. When a notice has a title,
@@ -79,6 +106,39 @@ pub struct ChannelRule {
     /// "支付宝", or a forwarded chat in the WeChat app, is not a payment.
     #[serde(default)]
     pub titles: Vec<String>,
+}
+
+/// How a phone-mirroring program shows the phone's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MirrorFormat {
+    /// KDE Connect's desktop daemon (KNotification).
+    Kdeconnect,
+    /// GSConnect's daemon (GNotification).
+    Gsconnect,
+}
+
+/// A phone-mirroring program: what it calls itself on the bus, and the
+/// executables it runs as.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MirrorRule {
+    pub format: MirrorFormat,
+    /// Its `app_name`, `x-kde-appname` / `desktop-entry` hint or GApplication id.
+    pub ids: Vec<String>,
+    /// Full paths of its executable (as `/proc/PID/exe` shows them).
+    #[serde(default)]
+    pub executables: Vec<String>,
+}
+
+/// A desktop program whose own notifications are a channel's payments.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DesktopRule {
+    pub channel: Channel,
+    /// Its `app_name`, `desktop-entry` hint or GApplication id.
+    pub ids: Vec<String>,
+    /// Full paths of its executable (as `/proc/PID/exe` shows them).
+    #[serde(default)]
+    pub executables: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -105,6 +165,8 @@ pub struct Parser {
     channels: Vec<ChannelRule>,
     exclude: Vec<String>,
     incoming: Vec<(Regex, Option<Channel>)>,
+    mirrors: Vec<MirrorRule>,
+    desktops: Vec<DesktopRule>,
 }
 
 impl Parser {
@@ -115,9 +177,17 @@ impl Parser {
             files.push(toml::from_str::<RuleFile>(text).map_err(|e| anyhow::anyhow!("user rules: {e}"))?);
         }
         files.push(toml::from_str::<RuleFile>(DEFAULT_RULES).map_err(|e| anyhow::anyhow!("default rules: {e}"))?);
-        let mut parser = Parser { channels: Vec::new(), exclude: Vec::new(), incoming: Vec::new() };
+        let mut parser =
+            Parser { channels: Vec::new(), exclude: Vec::new(), incoming: Vec::new(), mirrors: Vec::new(), desktops: Vec::new() };
         for f in files {
+            if f.channel.iter().any(|c| !c.keywords.is_empty()) {
+                tracing::warn!(
+                    "parsing rules: `keywords` no longer pick a channel and are ignored (use packages, phone_apps or [[desktop]])"
+                );
+            }
             parser.channels.extend(f.channel);
+            parser.mirrors.extend(f.mirror);
+            parser.desktops.extend(f.desktop);
             parser.exclude.extend(f.exclude.phrases);
             for rule in f.incoming {
                 let re = Regex::new(&expand(&rule.pattern)).map_err(|e| anyhow::anyhow!("pattern {:?}: {e}", rule.pattern))?;
@@ -127,21 +197,48 @@ impl Parser {
         Ok(parser)
     }
 
-    /// The rule of the channel a notice belongs to: package first, then
-    /// keywords in the app name or title.
-    fn rule(&self, notice: &Notice) -> Option<&ChannelRule> {
-        let by_package = self.channels.iter().find(|r| r.packages.iter().any(|p| p == &notice.app));
-        by_package.or_else(|| {
-            self.channels.iter().find(|r| r.keywords.iter().any(|k| notice.app.contains(k.as_str()) || notice.title.contains(k.as_str())))
-        })
+    /// The rule of the channel an app identity belongs to: exact names only.
+    fn rule(&self, app: AppId<'_>) -> Option<&ChannelRule> {
+        match app {
+            AppId::Package(p) => self.channels.iter().find(|r| r.packages.iter().any(|k| k == p)),
+            AppId::Phone(name) => self.channels.iter().find(|r| r.phone_apps.iter().any(|k| k == name)),
+            AppId::Desktop(id) => {
+                let channel = self.desktops.iter().find(|d| d.ids.iter().any(|k| k == id))?.channel;
+                self.channels.iter().find(|r| r.channel == channel)
+            }
+        }
     }
 
+    /// The channel of a forwarded phone notice (`notice.app` is its package).
     pub fn channel(&self, notice: &Notice) -> Option<Channel> {
-        self.rule(notice).map(|r| r.channel)
+        self.rule(AppId::Package(&notice.app)).map(|r| r.channel)
     }
 
+    /// The channel of a desktop program's own notifications, if it is a
+    /// payment program.
+    pub fn desktop_channel(&self, id: &str) -> Option<Channel> {
+        self.desktops.iter().find(|d| d.ids.iter().any(|k| k == id)).map(|d| d.channel)
+    }
+
+    /// The mirroring programs that call themselves any of `ids`.
+    pub fn mirrors<'a>(&'a self, ids: &'a [&str]) -> impl Iterator<Item = &'a MirrorRule> + 'a {
+        self.mirrors.iter().filter(move |m| m.ids.iter().any(|k| ids.contains(&k.as_str())))
+    }
+
+    /// The executables allowed to send `channel`'s notifications as desktop program `id`.
+    pub fn desktop_executables(&self, id: &str, channel: Channel) -> Vec<String> {
+        self.desktops.iter().filter(|d| d.channel == channel && d.ids.iter().any(|k| k == id)).flat_map(|d| d.executables.clone()).collect()
+    }
+
+    /// A forwarded phone notice (`notice.app` is its Android package).
     pub fn parse(&self, notice: &Notice) -> Result<Payment, NotPayment> {
-        let rule = self.rule(notice).ok_or(NotPayment::UnknownApp)?;
+        self.parse_as(AppId::Package(&notice.app), notice)
+    }
+
+    /// A notice from the app its source identified: the channel is that
+    /// app's; the title must be one the app uses; the text must say money came in.
+    pub fn parse_as(&self, app: AppId<'_>, notice: &Notice) -> Result<Payment, NotPayment> {
+        let rule = self.rule(app).ok_or(NotPayment::UnknownApp)?;
         let channel = rule.channel;
         // "[3条]微信收款助手" is the same title as "微信收款助手".
         let title = strip_count(notice.title.trim());
@@ -260,18 +357,60 @@ mod tests {
     }
 
     #[test]
-    fn desktop_app_names_and_user_rules() {
+    fn the_channel_comes_from_the_app_never_from_words() {
         let p = Parser::new(None).unwrap();
-        assert_eq!(p.parse(&notice("支付宝", "收钱码收款", "成功收款0.01元")), Ok(Payment { channel: Channel::P901, amount: Fen(1) }));
+        // S2: a chat titled like a payment app, from any app that is not one
+        for app in ["org.telegram.messenger", "Telegram", "支付宝", "Alipay", "微信支付", ""] {
+            assert_eq!(p.parse(&notice(app, "支付宝通知", "张三通过扫码向你付款8.88元")), Err(NotPayment::UnknownApp), "{app}");
+        }
+        for app in ["Telegram", "org.telegram.desktop", "KDE Connect", "支付宝通知"] {
+            let n = notice("x", "支付宝通知", "张三通过扫码向你付款8.88元");
+            assert_eq!(p.parse_as(AppId::Phone(app), &n), Err(NotPayment::UnknownApp), "{app}");
+            assert_eq!(p.parse_as(AppId::Desktop(app), &n), Err(NotPayment::UnknownApp), "{app}");
+        }
+        // the phone app a mirroring app names, by its label in either language
+        let n = notice("kdeconnect/支付宝", "支付宝通知", "张三通过扫码向你付款8.88元");
+        assert_eq!(p.parse_as(AppId::Phone("支付宝"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(888) }));
+        assert_eq!(p.parse_as(AppId::Phone("Alipay"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(888) }));
+        let wx = notice("kdeconnect/微信", "微信支付", "微信支付收款0.01元(朋友到店)");
+        assert_eq!(p.parse_as(AppId::Phone("微信"), &wx), Ok(Payment { channel: Channel::P902, amount: Fen(1) }));
+        // a chat inside the payment app still needs the app's own title
+        let chat = notice("kdeconnect/微信", "张三", "收款9.90元");
+        assert!(matches!(p.parse_as(AppId::Phone("微信"), &chat), Err(NotPayment::UntrustedTitle(_))));
+        // no desktop payment program is trusted out of the box
+        assert_eq!(p.desktop_channel("WeChat"), None);
+    }
+
+    #[test]
+    fn user_rules_add_apps_and_keywords_are_ignored() {
         let user = r#"
             [[channel]]
             channel = "P902"
             packages = ["com.example.wxhelper"]
+            keywords = ["Telegram", "支付宝"]
             [[incoming]]
             pattern = "入账{amount}元"
+            [[desktop]]
+            channel = "P901"
+            ids = ["org.example.AlipayDesktop"]
+            executables = ["/opt/alipay/alipay"]
+            [[mirror]]
+            format = "kdeconnect"
+            ids = ["KDE Connect"]
+            executables = ["/opt/kdeconnect/kdeconnectd"]
         "#;
         let p = Parser::new(Some(user)).unwrap();
         assert_eq!(p.parse(&notice("com.example.wxhelper", "", "入账3.00元")), Ok(Payment { channel: Channel::P902, amount: Fen(300) }));
+        assert_eq!(p.parse(&notice("Telegram", "支付宝", "入账3.00元")), Err(NotPayment::UnknownApp));
+        let n = notice("desktop/org.example.AlipayDesktop", "收钱码收款", "成功收款1.00元");
+        assert_eq!(p.parse_as(AppId::Desktop("org.example.AlipayDesktop"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(100) }));
+        assert_eq!(p.desktop_executables("org.example.AlipayDesktop", Channel::P901), vec!["/opt/alipay/alipay".to_owned()]);
+        assert!(p.desktop_executables("org.example.AlipayDesktop", Channel::P902).is_empty());
+        // the user's mirror entry and the shipped one both name KDE Connect
+        let exes: Vec<String> = p.mirrors(&["KDE Connect"]).flat_map(|m| m.executables.clone()).collect();
+        assert!(exes.contains(&"/opt/kdeconnect/kdeconnectd".to_owned()) && exes.contains(&"/usr/bin/kdeconnectd".to_owned()), "{exes:?}");
+        assert_eq!(p.mirrors(&["Telegram"]).count(), 0);
         assert!(Parser::new(Some("[[incoming]]\npattern = \"(\"")).is_err());
+        assert!(Parser::new(Some("[[mirror]]\nformat = \"phonelink\"\nids = [\"x\"]")).is_err());
     }
 }

@@ -93,15 +93,17 @@ export async function render(root: HTMLElement, first: boolean): Promise<void> {
 
   const gateway = h("input", { type: "url", required: true, placeholder: "https://pay.example.com", "aria-label": t("gateway_url"), value: s.link.gateway ?? "" }) as HTMLInputElement;
   const token = h("input", { required: true, autocomplete: "off", "aria-label": t("pairing_token") }) as HTMLInputElement;
+  const [insecureRow, insecure] = check(t("insecure_http"), false, false);
   const pairForm = h("form", { class: "stack", "aria-label": t("pairing") },
     s.link.paired ? h("p", { class: "good", role: "status" }, t("paired_as", { merchant: `${s.link.merchant_name ?? ""} (${s.link.merchant_id ?? ""})`, device: s.link.device_id ?? "" })) : null,
     h("p", { class: "muted" }, t("pairing_hint")),
     h("label", { class: "field" }, h("span", {}, t("gateway_url")), gateway),
     h("label", { class: "field" }, h("span", {}, t("pairing_token")), token),
+    insecureRow,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", "aria-label": t("pair") }, t("pair"))));
   pairForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    void act(() => call<{ merchant_name: string }>("pair", { gateway: gateway.value, token: token.value }), (p) => t("paired_toast", { name: p.merchant_name }))
+    void act(() => call<{ merchant_name: string }>("pair", { gateway: gateway.value, token: token.value, insecure_http: insecure.checked }), (p) => t("paired_toast", { name: p.merchant_name }))
       .then((r) => { if (r) void render(root, true); });
   });
 

@@ -7,6 +7,8 @@
 pub mod dbus;
 pub mod forwarders;
 pub mod lan;
+pub mod mirror;
+pub mod sender;
 pub mod throttle;
 pub mod vmq;
 
