@@ -171,6 +171,15 @@ mod tests {
         let name = sender.unique_name().unwrap().to_owned();
         assert_eq!(senders.executable(&name).await, Ok(strip_deleted(std::fs::read_link("/proc/self/exe").unwrap())));
         sender.close().await.unwrap();
+        // The daemon handles the hang-up in its own time: wait until it has.
+        let asker = DBusProxy::new(&bus.connect().await).await.unwrap();
+        let bus_name = BusName::Unique(name.clone().into());
+        for _ in 0..500 {
+            if !asker.name_has_owner(bus_name.clone()).await.unwrap() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let gone = senders.executable(&name).await.unwrap_err();
         assert!(gone.contains("left the bus"), "{gone}");
         let never: UniqueName<'_> = ":1.4242".try_into().unwrap();
