@@ -15,21 +15,22 @@ use std::time::{Duration, Instant};
 pub const KEY: &str = "bench-key-0123456789";
 const CONNS: usize = 64;
 
+/// `JIUFU_BENCH_BINS=DIR` benches the `jiufu-gateway` and `jiufu-collector`
+/// in DIR instead of building this tree's (to compare two builds with one
+/// driver, alternating runs); the load generator is always this tree's.
 pub fn bench() -> anyhow::Result<()> {
     setup::ensure_build_tools()?;
-    status(cargo().current_dir(workspace_root()).args([
-        "build",
-        "--release",
-        "--bin",
-        "jiufu-gateway",
-        "--bin",
-        "xtask",
-        "--bin",
-        "jiufu-collector",
-    ]))?;
+    let mut build = vec!["build", "--release", "--bin", "xtask"];
+    let bins = std::env::var_os("JIUFU_BENCH_BINS").map(std::path::PathBuf::from);
+    if bins.is_none() {
+        build.extend(["--bin", "jiufu-gateway", "--bin", "jiufu-collector"]);
+    }
+    status(cargo().current_dir(workspace_root()).args(build))?;
     let release = setup::target_dir().join("release");
-    let gateway = release.join("jiufu-gateway");
     let loadgen = release.join("xtask");
+    let release = bins.unwrap_or(release);
+    println!("benching the binaries in {}", release.display());
+    let gateway = release.join("jiufu-gateway");
     let tmp = tempfile::tempdir()?;
     let db = format!("sqlite://{}", tmp.path().join("bench.db").display());
     let cli = |args: &[&str]| -> anyhow::Result<()> {
