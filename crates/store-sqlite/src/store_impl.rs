@@ -134,13 +134,23 @@ impl Store for SqliteStore {
 
     async fn purge(&self, before: i64, now: i64) -> Result<Purged> {
         self.write(move |conn| {
-            let order_events = conn
-                .execute(
-                    "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE state IN (-1, -2, 9) \
-                     AND quarantine_until < ?1)",
-                    [before],
-                )
+            // Merchant by merchant, so the finished orders are found through
+            // orders_by_state (merchant_id, state, created_at) and their
+            // events through order_events_by_order.
+            let merchants: Vec<i64> = conn
+                .prepare("SELECT id FROM merchants")
+                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
                 .map_err(backend)?;
+            let mut order_events = 0;
+            for merchant in merchants {
+                order_events += conn
+                    .execute(
+                        "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE merchant_id = ?2 \
+                         AND state IN (-1, -2, 9) AND created_at < ?1 AND quarantine_until < ?1)",
+                        params![before, merchant],
+                    )
+                    .map_err(backend)?;
+            }
             let notify_attempts = conn
                 .execute(
                     "DELETE FROM notify_attempts WHERE at < ?1 AND order_id IN (SELECT order_id FROM notifications \
