@@ -136,8 +136,11 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let order_events = conn
                 .execute(
-                    "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE state IN (-1, -2, 9) \
-                     AND quarantine_until < ?1)",
+                    &format!(
+                        "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE state IN ({}) \
+                         AND quarantine_until < ?1)",
+                        OrderState::sql_list(OrderState::ENDED)
+                    ),
                     [before],
                 )
                 .map_err(backend)?;
