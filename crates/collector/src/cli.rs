@@ -1,6 +1,7 @@
 //! The `jiufu-collector` command line (`collector.md` §5).
 
 use crate::operator::{self, QrInput};
+use crate::store::ObservationStatus;
 use crate::{Collector, Config, Observed};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -171,7 +172,7 @@ impl Cli {
                 }
             }
             Command::Payments { unmatched } => {
-                for p in c.db.observations(unmatched.then_some("unmatched")).await? {
+                for p in c.db.observations(unmatched.then_some(ObservationStatus::Unmatched)).await? {
                     writeln!(out, "{}", serde_json::to_string(&p)?)?;
                 }
             }
@@ -185,7 +186,7 @@ impl Cli {
             }
             Command::Status => {
                 let status = serde_json::json!({
-                    "paired": c.link().await?.is_some(),
+                    "paired": c.link().is_some(),
                     "gateway": c.db.setting("gateway_url").await?,
                     "device_id": c.db.setting("device_id").await?,
                     "merchant_id": c.db.setting("merchant_id").await?,

@@ -160,6 +160,11 @@ impl Link {
         self.base == other.base && self.device_id == other.device_id
     }
 
+    /// Built from exactly these credentials.
+    pub fn has_credentials(&self, base: &str, device_id: &str, secret: &str) -> bool {
+        self.base == base.trim_end_matches('/') && self.device_id == device_id && self.secret == secret
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LinkError> {
         self.call(Method::GET, path, None::<&()>).await
     }
