@@ -115,3 +115,6 @@ pub fn mark_unmatched(tx: &Connection, id: &str, why: &str, now_ms: i64) -> anyh
     store::log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
     store::enqueue(tx, OutboxKind::Unmatched, id, None, now_ms)
 }
+
+#[cfg(test)]
+mod tests;

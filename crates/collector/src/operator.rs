@@ -375,3 +375,6 @@ pub fn describe(outcome: &Observed) -> String {
         Observed::Replayed => "not recorded: seen before".into(),
     }
 }
+
+#[cfg(test)]
+mod tests;
