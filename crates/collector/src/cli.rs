@@ -49,6 +49,8 @@ enum Command {
     Order(OrderCmd),
     /// Pairing, sources and queue.
     Status,
+    /// The delivery queue: what was and is to be sent to the gateway, with its attempts.
+    Outbox,
 }
 
 #[derive(Subcommand)]
@@ -108,7 +110,10 @@ impl Cli {
         let mut out = std::io::stdout();
         // A generated secret is shown once, on stdout only (never logged);
         // commands whose output is read by programs leave it to `status`.
-        let readable = matches!(self.command, Command::Orders | Command::Payments { .. } | Command::Status | Command::Code(CodeCmd::List));
+        let readable = matches!(
+            self.command,
+            Command::Orders | Command::Payments { .. } | Command::Status | Command::Outbox | Command::Code(CodeCmd::List)
+        );
         if !readable {
             for line in c.generated_notice() {
                 writeln!(out, "{line}")?;
@@ -200,6 +205,11 @@ impl Cli {
                     "observations": c.db.observation_count().await?,
                 });
                 writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
+            }
+            Command::Outbox => {
+                for item in c.db.outbox(1000).await? {
+                    writeln!(out, "{}", serde_json::to_string(&item)?)?;
+                }
             }
         }
         Ok(())
