@@ -8,7 +8,7 @@ use crate::views::{self, CodesView, LinkView, OrderRow, Overview};
 use jiufu_collector::matcher::Ingested;
 use jiufu_collector::operator::{OperatorError, QrInput, Result, SourceSettings};
 use jiufu_collector::parser::{DEFAULT_RULES, Notice, Parser};
-use jiufu_collector::store::{Code, Observation};
+use jiufu_collector::store::{Code, Observation, ObservationStatus};
 use jiufu_collector::{Observed, operator, setting};
 use serde::Serialize;
 use tauri::State;
@@ -44,9 +44,13 @@ pub async fn payments(core: State<'_, Core>, filter: String) -> Result<Vec<Obser
     let c = core.get();
     Ok(match filter.as_str() {
         "all" => c.db.observations(None).await?,
-        "unmatched" | "pending" | "duplicate" => c.db.observations(Some(&filter)).await?,
-        "matched" => c.db.observations(None).await?.into_iter().filter(|o| o.status == "matched" || o.status == "confirmed").collect(),
-        _ => return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}"))),
+        "matched" => c.db.observations(None).await?.into_iter().filter(|o| o.status.takes_order()).collect(),
+        _ => match filter.parse::<ObservationStatus>() {
+            Ok(status @ (ObservationStatus::Unmatched | ObservationStatus::Pending | ObservationStatus::Duplicate)) => {
+                c.db.observations(Some(status)).await?
+            }
+            _ => return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}"))),
+        },
     })
 }
 
@@ -58,7 +62,7 @@ pub async fn attach_payment(core: State<'_, Core>, observation_id: String, order
 #[derive(Debug, Serialize)]
 pub struct Recorded {
     /// `matched`, `pending` or `duplicate` (the window words it).
-    pub outcome: &'static str,
+    pub outcome: ObservationStatus,
     pub observation: String,
     /// The order it matched, or the payment it duplicates.
     pub other: Option<String>,
@@ -67,9 +71,13 @@ pub struct Recorded {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record_payment(core: State<'_, Core>, channel: String, amount: String, note: String) -> Result<Recorded> {
     Ok(match core.get().record_payment(&channel, &amount, &note).await? {
-        Observed::Recorded(Ingested::Matched { observation, order }) => Recorded { outcome: "matched", observation, other: Some(order) },
-        Observed::Recorded(Ingested::Pending { observation }) => Recorded { outcome: "pending", observation, other: None },
-        Observed::Recorded(Ingested::Duplicate { observation, of }) => Recorded { outcome: "duplicate", observation, other: Some(of) },
+        Observed::Recorded(Ingested::Matched { observation, order }) => {
+            Recorded { outcome: ObservationStatus::Matched, observation, other: Some(order) }
+        }
+        Observed::Recorded(Ingested::Pending { observation }) => Recorded { outcome: ObservationStatus::Pending, observation, other: None },
+        Observed::Recorded(Ingested::Duplicate { observation, of }) => {
+            Recorded { outcome: ObservationStatus::Duplicate, observation, other: Some(of) }
+        }
         other => return Err(OperatorError::new("not_recorded", operator::describe(&other))),
     })
 }

@@ -23,18 +23,12 @@ struct Window {
 fn window() -> Window {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        db_path: dir.path().join("collector.db"),
         listen: "127.0.0.1:0".parse().unwrap(),
         key: Some(Secret::new("KEY123-phone-push-key")),
-        smsf_secret: None,
-        smsf_unsigned: false,
-        rules_path: None,
-        heartbeat: Duration::from_secs(30),
-        phone_online: Duration::from_secs(60),
         dbus: false,
-        lan: true,
         retention: None,
         pinned: Pinned { key: true, ..Pinned::default() },
+        ..Config::new(dir.path().join("collector.db"))
     };
     let core = tauri::async_runtime::block_on(Core::start(config)).unwrap();
     let app = mock_builder()
@@ -253,9 +247,19 @@ fn claims_are_confirmed_or_rejected_once_through_the_queue() {
         order("claimed1", OrderState::Claimed, 1000),
         order("claimed2", OrderState::Claimed, 2000),
         order("paid", OrderState::Confirmed, 3000),
+        order("late", OrderState::Expired, 4000),
     ];
     tauri::async_runtime::block_on(core.db.upsert_orders(orders)).unwrap();
     let queued = || tauri::async_runtime::block_on(core.db.pending_outbox()).unwrap();
+    // The window learns from each row whether it is open and whether it can take a payment.
+    let rows = w.ok("orders", json!({"filter": "all", "search": ""}));
+    let flags = |id: &str| {
+        let row = rows.as_array().unwrap().iter().find(|o| o["order_id"] == id).unwrap();
+        (row["open"].clone(), row["payable"].clone(), row["state_code"].clone())
+    };
+    assert_eq!(flags("claimed1"), (json!(true), json!(true), json!(8)));
+    assert_eq!(flags("paid"), (json!(false), json!(false), json!(9)));
+    assert_eq!(flags("late"), (json!(false), json!(true), json!(-1)), "expired, but a late payment can still be confirmed");
 
     w.ok("reject_order", json!({"order_id": "claimed1", "reason": "没有到账"}));
     assert_eq!(w.refused("reject_order", json!({"order_id": "claimed1", "reason": "again"})), "already_rejected");
@@ -274,13 +278,9 @@ fn claims_are_confirmed_or_rejected_once_through_the_queue() {
     // An unmatched payment goes only to an order that can still take it.
     let r = w.ok("record_payment", json!({"channel": "P901", "amount": "30.00", "note": ""}));
     let obs = r["observation"].as_str().unwrap().to_owned();
-    let id = obs.clone();
-    tauri::async_runtime::block_on(core.db.write(move |tx| {
-        tx.execute("UPDATE observations SET status = 'unmatched' WHERE id = ?1", [&id])?;
-        Ok(())
-    }))
-    .unwrap();
+    assert!(tauri::async_runtime::block_on(core.db.give_up_on(&obs, "no order", jiufu_collector::now_ms())).unwrap());
+    assert_eq!(queued(), 3, "its unmatched report queued");
     assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "paid"})), "wrong_state");
     assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "claimed2"})), "amount_mismatch");
-    assert_eq!(queued(), 2, "refusals queued nothing");
+    assert_eq!(queued(), 3, "refusals queued nothing");
 }

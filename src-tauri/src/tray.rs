@@ -3,7 +3,6 @@
 
 use crate::core::Core;
 use jiufu_protocol::OrderState;
-use std::sync::atomic::Ordering;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager};
@@ -42,6 +41,6 @@ pub async fn refresh(app: &AppHandle) {
     let c = app.state::<Core>().get();
     let claimed =
         c.db.find_orders("claimed", "", 1000).await.map(|o| o.iter().filter(|o| o.state == OrderState::Claimed).count()).unwrap_or(0);
-    let link = if c.orders_live.load(Ordering::Relaxed) { "已连接 online" } else { "未连接 offline" };
+    let link = if c.status().orders_live { "已连接 online" } else { "未连接 offline" };
     let _ = tray.set_tooltip(Some(format!("就付收款助手 · {link} · 待确认 {claimed} to confirm")));
 }

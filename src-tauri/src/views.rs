@@ -8,7 +8,6 @@ use jiufu_collector::{Collector, now_ms, setting};
 use jiufu_protocol::collector::OrderWire;
 use jiufu_protocol::{Fen, OrderState};
 use serde::Serialize;
-use std::sync::atomic::Ordering;
 
 #[derive(Debug, Serialize)]
 pub struct LinkView {
@@ -65,11 +64,16 @@ pub struct OrderRow {
     #[serde(flatten)]
     pub order: OrderWire,
     pub state_code: i32,
+    /// Waiting for money ([`OrderState::OPEN`]): it has a countdown.
+    pub open: bool,
+    /// Can still take a payment ([`OrderState::PAYABLE`]): it can be
+    /// confirmed, and an unmatched payment attached to it.
+    pub payable: bool,
 }
 
 impl From<OrderWire> for OrderRow {
     fn from(order: OrderWire) -> OrderRow {
-        OrderRow { state_code: order.state.code(), order }
+        OrderRow { state_code: order.state.code(), open: order.state.is_open(), payable: order.state.is_payable(), order }
     }
 }
 
@@ -84,14 +88,15 @@ pub struct CodesView {
 pub async fn link(c: &Collector) -> Result<LinkView> {
     let get = |k: &'static str| c.db.setting(k);
     let (gateway, device_id) = (get(setting::GATEWAY_URL).await?, get(setting::DEVICE_ID).await?);
-    let synced = c.orders_synced_at.load(Ordering::Relaxed);
+    let status = c.status();
+    let synced = status.orders_synced_at;
     Ok(LinkView {
         paired: gateway.is_some() && device_id.is_some(),
         gateway,
         device_id,
         merchant_id: get(setting::MERCHANT_ID).await?,
         merchant_name: get(setting::MERCHANT_NAME).await?,
-        live: c.orders_live.load(Ordering::Relaxed),
+        live: status.orders_live,
         synced_at: (synced > 0).then_some(synced),
     })
 }
@@ -118,7 +123,7 @@ fn lan_host(bound: std::net::SocketAddr) -> String {
 
 /// SmsForwarder's webhook address on this network.
 pub fn smsf_webhook(c: &Collector) -> String {
-    let addr = c.listening.get().copied().unwrap_or(c.config.listen);
+    let addr = c.status().listening.unwrap_or(c.config.listen);
     format!("http://{}:{}/forward/smsforwarder", lan_host(addr), addr.port())
 }
 
@@ -137,12 +142,13 @@ pub async fn overview(core: &Core) -> Result<Overview> {
     let c = core.get();
     let orders = c.db.find_orders("open", "", 5000).await?;
     let (today_count, today_total) = c.db.takings_since(start_of_today()).await?;
-    let listen = c.listening.get().copied();
+    let status = c.status();
+    let listen = status.listening;
     let phone = listen.filter(|_| c.config.lan).map(|addr| {
         let config = format!("{}:{}/{}", lan_host(addr), addr.port(), c.key.expose());
         PhoneSetup { qr: qr_data_url(&config), config }
     });
-    let running = c.running.lock().map(|r| r.clone()).unwrap_or_default();
+    let running = status.sources;
     let stored = c.db.sources().await?;
     let mut names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
     names.extend(stored.iter().map(|s| s.name.clone()).filter(|n| n != "vmq" && n != "operator"));
@@ -185,5 +191,5 @@ pub async fn overview(core: &Core) -> Result<Overview> {
 pub async fn codes(c: &Collector) -> Result<CodesView> {
     let version = c.db.setting(setting::CODES_VERSION).await?;
     let synced = c.db.setting(setting::CODES_SYNCED).await?;
-    Ok(CodesView { codes: c.db.codes().await?, synced: version.is_none() || version == synced, paired: c.link().await?.is_some() })
+    Ok(CodesView { codes: c.db.codes().await?, synced: version.is_none() || version == synced, paired: c.link().is_some() })
 }

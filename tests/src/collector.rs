@@ -66,8 +66,17 @@ impl CollectorProc {
     /// `payments` (or `payments --unmatched`) as JSON values.
     pub fn payments(&self, unmatched: bool) -> Vec<Value> {
         let args: &[&str] = if unmatched { &["payments", "--unmatched"] } else { &["payments"] };
-        self.cli(args).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+        json_lines(&self.cli(args))
     }
+
+    /// `outbox`: the delivery queue, delivered items included, with their attempts.
+    pub fn outbox(&self) -> Vec<Value> {
+        json_lines(&self.cli(&["outbox"]))
+    }
+}
+
+fn json_lines(out: &str) -> Vec<Value> {
+    out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
 }
 
 pub fn now_ms() -> i64 {

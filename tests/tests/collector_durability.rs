@@ -5,6 +5,7 @@
 use jiufu_e2e::collector::*;
 use jiufu_e2e::dbus::SessionBus;
 use jiufu_e2e::*;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn wait_state(gw: &Gateway, id: &str, want: i64, secs: u64) {
@@ -45,16 +46,38 @@ async fn gateway_away_then_back_confirmations_go_through_once() {
     gw.kill9();
     assert_eq!(vmq_push(&col, "2", "6.00", now_ms(), PUSH_KEY).await["code"], 1);
     assert_eq!(smsforwarder(&col, "com.eg.android.AlipayGphone", "成功收款5.99元", now_ms(), SMSF_SECRET).await, 200);
-    // away long enough for several failed deliveries
+    // away long enough for several failed deliveries (retried after 1, 2 and 5 s)
     tokio::time::sleep(Duration::from_secs(8)).await;
     let status: serde_json::Value = serde_json::from_str(&col.cli(&["status"])).unwrap();
     assert_eq!(status["queued"], 2, "both confirmations wait in the queue: {status}");
+    let away = col.outbox();
+    assert_eq!(away.len(), 2, "{away:?}");
+    for item in &away {
+        assert_eq!((&item["kind"], &item["done_at"]), (&json!("confirm"), &Value::Null), "{item}");
+        assert!(item["attempts"].as_i64().unwrap() >= 3, "tried again and again while the gateway was away: {item}");
+        assert!(!item["last_error"].as_str().unwrap().is_empty(), "why the last attempt failed: {item}");
+    }
     gw.restart();
     wait_state(&gw, &a, 9, 90).await;
     wait_state(&gw, &b, 9, 90).await;
     wait_for(Duration::from_secs(15), || async { (sink.calls().len() == 2).then_some(()) }).await.expect("notified");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.calls().len(), 2, "each once");
+    // Delivered once the gateway was back: each item done, by one more attempt, and never sent again.
+    let back = col.outbox();
+    for (before, after) in away.iter().zip(&back) {
+        assert_eq!(after["id"], before["id"]);
+        assert!(after["done_at"].is_i64(), "delivered: {after}");
+        assert!(after["attempts"].as_i64() > before["attempts"].as_i64(), "{before} → {after}");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(col.outbox(), back, "nothing sent after the acknowledgement");
+    for id in [&a, &b] {
+        let history = gw.show(id)["history"].as_array().unwrap().clone();
+        let confirmed: Vec<&Value> = history.iter().filter(|e| e["to_state"] == 9).collect();
+        assert_eq!(confirmed.len(), 1, "one confirmation of {id}: {history:?}");
+        assert_eq!(confirmed[0]["actor"].as_str().map(|a| a.starts_with("device:")), Some(true), "by the collector: {history:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

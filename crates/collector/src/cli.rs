@@ -1,6 +1,7 @@
 //! The `jiufu-collector` command line (`collector.md` §5).
 
 use crate::operator::{self, QrInput};
+use crate::store::ObservationStatus;
 use crate::{Collector, Config, Observed};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
     Order(OrderCmd),
     /// Pairing, sources and queue.
     Status,
+    /// The delivery queue: what was and is to be sent to the gateway, with its attempts.
+    Outbox,
 }
 
 #[derive(Subcommand)]
@@ -107,7 +110,10 @@ impl Cli {
         let mut out = std::io::stdout();
         // A generated secret is shown once, on stdout only (never logged);
         // commands whose output is read by programs leave it to `status`.
-        let readable = matches!(self.command, Command::Orders | Command::Payments { .. } | Command::Status | Command::Code(CodeCmd::List));
+        let readable = matches!(
+            self.command,
+            Command::Orders | Command::Payments { .. } | Command::Status | Command::Outbox | Command::Code(CodeCmd::List)
+        );
         if !readable {
             for line in c.generated_notice() {
                 writeln!(out, "{line}")?;
@@ -171,7 +177,7 @@ impl Cli {
                 }
             }
             Command::Payments { unmatched } => {
-                for p in c.db.observations(unmatched.then_some("unmatched")).await? {
+                for p in c.db.observations(unmatched.then_some(ObservationStatus::Unmatched)).await? {
                     writeln!(out, "{}", serde_json::to_string(&p)?)?;
                 }
             }
@@ -185,7 +191,7 @@ impl Cli {
             }
             Command::Status => {
                 let status = serde_json::json!({
-                    "paired": c.link().await?.is_some(),
+                    "paired": c.link().is_some(),
                     "gateway": c.db.setting("gateway_url").await?,
                     "device_id": c.db.setting("device_id").await?,
                     "merchant_id": c.db.setting("merchant_id").await?,
@@ -199,6 +205,11 @@ impl Cli {
                     "observations": c.db.observation_count().await?,
                 });
                 writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
+            }
+            Command::Outbox => {
+                for item in c.db.outbox(1000).await? {
+                    writeln!(out, "{}", serde_json::to_string(&item)?)?;
+                }
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! app run this same core.
 
 pub mod cli;
+mod config;
 pub mod events;
 pub mod link;
 pub mod matcher;
@@ -14,20 +15,21 @@ pub mod parser;
 pub mod run;
 pub mod sources;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 use anyhow::Context;
+pub use config::{Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, secret_problem, setting};
 pub use events::CoreEvent;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, Secret};
 use matcher::{Ingested, NewObservation};
 use parser::{Notice, Parser};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 use store::Db;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// Logs to stderr, filtered by `JIUFU_LOG` (default `info`), coloured only on a terminal.
 pub fn init_logging() {
@@ -44,197 +46,6 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub db_path: PathBuf,
-    pub listen: SocketAddr,
-    /// The V免签 / generic push key; generated and stored when not given.
-    pub key: Option<Secret>,
-    /// The SmsForwarder sign secret; generated and stored when not given.
-    pub smsf_secret: Option<Secret>,
-    /// SmsForwarder pushes without a sign are accepted (explicit, unsafe opt-in).
-    pub smsf_unsigned: bool,
-    /// A user rules file (same shape as the shipped `rules.toml`).
-    pub rules_path: Option<PathBuf>,
-    pub heartbeat: Duration,
-    /// The phone app counts as online this long after its last heartbeat.
-    pub phone_online: Duration,
-    pub dbus: bool,
-    /// The LAN listener (phone app, forwarders) is on.
-    pub lan: bool,
-    /// Settled payments, the event log and spent replay keys are kept this
-    /// long (`None`: forever).
-    pub retention: Option<Duration>,
-    /// Settings the environment fixed; the stored settings do not override them.
-    pub pinned: Pinned,
-}
-
-/// Which settings came from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct Pinned {
-    pub listen: bool,
-    pub key: bool,
-    pub smsf_secret: bool,
-    pub smsf_unsigned: bool,
-    pub dbus: bool,
-    pub lan: bool,
-}
-
-/// Push keys and forwarder secrets are at least this long (generated ones: [`GENERATED_SECRET_CHARS`]).
-pub const MIN_SECRET_CHARS: usize = 16;
-pub const MAX_SECRET_CHARS: usize = 256;
-pub const GENERATED_SECRET_CHARS: usize = 32;
-
-/// Why a push key or forwarder secret cannot be used, if it cannot.
-pub fn secret_problem(value: &str) -> Option<String> {
-    let n = value.chars().count();
-    if n < MIN_SECRET_CHARS {
-        return Some(format!("is {n} characters; at least {MIN_SECRET_CHARS} are needed (a generated one has {GENERATED_SECRET_CHARS})"));
-    }
-    if n > MAX_SECRET_CHARS {
-        return Some(format!("is {n} characters; at most {MAX_SECRET_CHARS} are allowed"));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Some("contains spaces or control characters".into());
-    }
-    None
-}
-
-/// A secret from `VAR` or from the file `VAR_FILE` (one line; not both).
-fn secret_from_env(var: &str) -> anyhow::Result<Option<Secret>> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let file_var = format!("{var}_FILE");
-    let value = match (env(var), env(&file_var)) {
-        (Some(_), Some(_)) => anyhow::bail!("set {var} or {file_var}, not both"),
-        (Some(v), None) => v,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .with_context(|| format!("{file_var}: cannot read {path}"))?
-            .trim_end_matches(['\n', '\r'])
-            .to_owned(),
-        (None, None) => return Ok(None),
-    };
-    if let Some(why) = secret_problem(&value) {
-        anyhow::bail!("{var} {why}");
-    }
-    Ok(Some(Secret::new(value)))
-}
-
-impl Config {
-    pub fn from_env() -> anyhow::Result<Config> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let db_path = match env("JIUFU_COLLECTOR_DB") {
-            Some(p) => PathBuf::from(p),
-            None => default_data_dir().join("collector.db"),
-        };
-        let listen_text = env("JIUFU_COLLECTOR_LISTEN").unwrap_or_else(|| "0.0.0.0:8687".into());
-        let listen = listen_text.parse().with_context(|| format!("JIUFU_COLLECTOR_LISTEN {listen_text:?} is not an address"))?;
-        let heartbeat = match env("JIUFU_COLLECTOR_HEARTBEAT_SECS") {
-            Some(v) => Duration::from_secs(v.parse().context("JIUFU_COLLECTOR_HEARTBEAT_SECS must be whole seconds")?),
-            None => Duration::from_secs(30),
-        };
-        let phone_online = match env("JIUFU_COLLECTOR_PHONE_ONLINE_SECS") {
-            Some(v) => Duration::from_secs(v.parse().context("JIUFU_COLLECTOR_PHONE_ONLINE_SECS must be whole seconds")?),
-            None => Duration::from_secs(60),
-        };
-        let retention_days: u64 = match env("JIUFU_COLLECTOR_RETENTION_DAYS") {
-            Some(v) => v.parse().context("JIUFU_COLLECTOR_RETENTION_DAYS must be whole days (0: keep forever)")?,
-            None => 90,
-        };
-        let smsf_unsigned = match env("JIUFU_COLLECTOR_SMSF_UNSIGNED") {
-            Some(v) => opt_in(&v).with_context(|| format!("JIUFU_COLLECTOR_SMSF_UNSIGNED {v:?} is not true or false"))?,
-            None => false,
-        };
-        let key = secret_from_env("JIUFU_COLLECTOR_KEY")?;
-        let smsf_secret = secret_from_env("JIUFU_COLLECTOR_SMSF_SECRET")?;
-        Ok(Config {
-            phone_online,
-            db_path,
-            listen,
-            pinned: Pinned {
-                listen: env("JIUFU_COLLECTOR_LISTEN").is_some(),
-                key: key.is_some(),
-                smsf_secret: smsf_secret.is_some(),
-                smsf_unsigned: env("JIUFU_COLLECTOR_SMSF_UNSIGNED").is_some(),
-                dbus: env("JIUFU_COLLECTOR_DBUS").is_some(),
-                lan: env("JIUFU_COLLECTOR_LAN").is_some(),
-            },
-            key,
-            smsf_secret,
-            smsf_unsigned,
-            rules_path: env("JIUFU_COLLECTOR_RULES").map(PathBuf::from),
-            heartbeat,
-            dbus: env("JIUFU_COLLECTOR_DBUS").map(|v| flag(&v)).unwrap_or(true),
-            lan: env("JIUFU_COLLECTOR_LAN").map(|v| flag(&v)).unwrap_or(true),
-            retention: (retention_days > 0).then(|| Duration::from_secs(retention_days.saturating_mul(86_400))),
-        })
-    }
-
-    /// The settings stored by the window (`settings` table), for whatever
-    /// the environment did not fix.
-    async fn apply_stored(&mut self, db: &Db) -> anyhow::Result<()> {
-        if !self.pinned.listen
-            && let Some(v) = db.setting(setting::LISTEN).await?
-        {
-            self.listen = v.parse().with_context(|| format!("stored listen address {v:?} is not an address"))?;
-        }
-        if !self.pinned.dbus
-            && let Some(v) = db.setting(setting::DBUS).await?
-        {
-            self.dbus = flag(&v);
-        }
-        if !self.pinned.lan
-            && let Some(v) = db.setting(setting::LAN).await?
-        {
-            self.lan = flag(&v);
-        }
-        if !self.pinned.smsf_unsigned {
-            self.smsf_unsigned = db.setting(setting::SMSF_UNSIGNED).await?.is_some_and(|v| opt_in(&v) == Some(true));
-        }
-        Ok(())
-    }
-}
-
-/// An explicit yes or no (for switches that are off unless turned on).
-fn opt_in(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
-fn flag(v: &str) -> bool {
-    !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off")
-}
-
-/// Keys of the `settings` table.
-pub mod setting {
-    pub const LISTEN: &str = "listen";
-    pub const DBUS: &str = "dbus_enabled";
-    pub const LAN: &str = "lan_enabled";
-    pub const SMSF_SECRET: &str = "smsf_secret";
-    pub const SMSF_UNSIGNED: &str = "smsf_unsigned";
-    pub const PUSH_KEY: &str = "push_key";
-    pub const GATEWAY_URL: &str = "gateway_url";
-    pub const DEVICE_ID: &str = "device_id";
-    pub const DEVICE_SECRET: &str = "device_secret";
-    pub const MERCHANT_ID: &str = "merchant_id";
-    pub const MERCHANT_NAME: &str = "merchant_name";
-    pub const CODES_VERSION: &str = "codes_version";
-    pub const CODES_SYNCED: &str = "codes_synced";
-    pub const USER_RULES: &str = "user_rules";
-}
-
-pub fn default_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
-        return PathBuf::from(d).join("jiufu");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/share/jiufu"),
-        None => PathBuf::from("./data"),
-    }
-}
-
 pub struct Collector {
     pub db: Db,
     pub parser: Parser,
@@ -248,17 +59,26 @@ pub struct Collector {
     /// Wakes the outbox sender.
     pub outbox_wake: Notify,
     /// Epoch ms of the phone app's last heartbeat.
-    pub phone_seen: AtomicI64,
-    /// Epoch ms up to which the orders mirror is known to be current.
-    pub orders_synced_at: AtomicI64,
-    /// A long poll for order changes is connected.
-    pub orders_live: std::sync::atomic::AtomicBool,
+    pub(crate) phone_seen: AtomicI64,
     health: std::sync::Mutex<std::collections::HashMap<String, store::SourceHealth>>,
     events: tokio::sync::broadcast::Sender<CoreEvent>,
-    /// Where the LAN listener is bound, once `run` has bound it.
-    pub listening: std::sync::OnceLock<SocketAddr>,
-    /// Sources `run` is running, and whether each is up (for the window).
-    pub running: std::sync::Mutex<Vec<(String, bool)>>,
+    /// The gateway link in force (one HTTP client for every caller), once paired.
+    link: RwLock<Option<Arc<link::Link>>>,
+    /// What the run is doing, for whoever watches (the window).
+    status: watch::Sender<RunStatus>,
+}
+
+/// What a run is doing, published as one snapshot whenever it changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStatus {
+    /// Where the LAN listener is bound, once the run has bound it.
+    pub listening: Option<SocketAddr>,
+    /// A long poll for order changes is connected: new orders arrive at once.
+    pub orders_live: bool,
+    /// Epoch ms up to which the orders mirror is known to be current (0: not yet).
+    pub orders_synced_at: i64,
+    /// The sources the run runs (and the phone, once heard from), and whether each is up.
+    pub sources: Vec<(String, bool)>,
 }
 
 /// A secret the collector made itself on this start.
@@ -292,7 +112,7 @@ impl Collector {
             Some(s) => s.clone(),
             None => stored_secret(&db, setting::SMSF_SECRET, Generated::SmsfSecret, &mut generated).await?,
         };
-        Ok(Arc::new(Collector {
+        let c = Arc::new(Collector {
             db,
             parser,
             config,
@@ -301,13 +121,13 @@ impl Collector {
             generated,
             outbox_wake: Notify::new(),
             phone_seen: AtomicI64::new(0),
-            orders_synced_at: AtomicI64::new(0),
-            orders_live: Default::default(),
             health: Default::default(),
             events: tokio::sync::broadcast::channel(256).0,
-            listening: Default::default(),
-            running: Default::default(),
-        }))
+            link: RwLock::new(None),
+            status: watch::channel(RunStatus::default()).0,
+        });
+        c.refresh_link().await?;
+        Ok(c)
     }
 
     /// One line per secret this start generated, for the operator to copy
@@ -340,14 +160,44 @@ impl Collector {
         let _ = self.events.send(event);
     }
 
-    /// The gateway link, once paired.
-    pub async fn link(&self) -> anyhow::Result<Option<link::Link>> {
-        let (url, id, secret) =
-            (self.db.setting("gateway_url").await?, self.db.setting("device_id").await?, self.db.setting("device_secret").await?);
-        Ok(match (url, id, secret) {
-            (Some(u), Some(i), Some(s)) => Some(link::Link::new(&u, &i, &s)),
+    /// The run's status as last published.
+    pub fn status(&self) -> RunStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Changes the run's status; watchers hear of it only if it changed.
+    pub(crate) fn publish(&self, change: impl FnOnce(&mut RunStatus)) {
+        self.status.send_if_modified(|s| {
+            let before = s.clone();
+            change(s);
+            *s != before
+        });
+    }
+
+    /// The gateway link in force, once paired.
+    pub fn link(&self) -> Option<Arc<link::Link>> {
+        self.link.read().ok().and_then(|l| l.clone())
+    }
+
+    /// Reads the pairing from the store and holds a new link if it changed
+    /// (paired here, or by another process on the same store: the CLI
+    /// while `run` runs). Returns the link in force.
+    pub async fn refresh_link(&self) -> anyhow::Result<Option<Arc<link::Link>>> {
+        let get = |k: &'static str| self.db.setting(k);
+        let stored = match (get(setting::GATEWAY_URL).await?, get(setting::DEVICE_ID).await?, get(setting::DEVICE_SECRET).await?) {
+            (Some(u), Some(i), Some(s)) => Some((u, i, s)),
             _ => None,
-        })
+        };
+        let mut held = self.link.write().map_err(|_| anyhow::anyhow!("the gateway link is poisoned"))?;
+        let unchanged = match (&stored, held.as_deref()) {
+            (Some((u, i, s)), Some(l)) => l.has_credentials(u, i, s),
+            (None, None) => true,
+            _ => false,
+        };
+        if !unchanged {
+            *held = stored.map(|(u, i, s)| Arc::new(link::Link::new(&u, &i, &s)));
+        }
+        Ok(held.clone())
     }
 
     /// A notification's text: parsed, and if it is a payment, observed.

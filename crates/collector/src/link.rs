@@ -160,6 +160,11 @@ impl Link {
         self.base == other.base && self.device_id == other.device_id
     }
 
+    /// Built from exactly these credentials.
+    pub fn has_credentials(&self, base: &str, device_id: &str, secret: &str) -> bool {
+        self.base == base.trim_end_matches('/') && self.device_id == device_id && self.secret == secret
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LinkError> {
         self.call(Method::GET, path, None::<&()>).await
     }
@@ -172,6 +177,29 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::pairing_refusal;
+    use crate::{Collector, Config, setting};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_collector_holds_one_link_until_the_pairing_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Collector::open(Config { lan: false, dbus: false, ..Config::new(dir.path().join("collector.db")) }).await.unwrap();
+        assert!(c.link().is_none(), "not paired");
+        let pairing = |secret: &str| {
+            [(setting::GATEWAY_URL, "http://127.0.0.1:9/"), (setting::DEVICE_ID, "dev_1"), (setting::DEVICE_SECRET, secret)]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .to_vec()
+        };
+        c.db.set_settings(pairing("secret-one")).await.unwrap();
+        assert!(c.link().is_none(), "held until refreshed");
+        let first = c.refresh_link().await.unwrap().expect("paired");
+        assert!(first.has_credentials("http://127.0.0.1:9", "dev_1", "secret-one"));
+        assert!(Arc::ptr_eq(&first, &c.refresh_link().await.unwrap().unwrap()), "the same link, not a new client");
+        assert!(Arc::ptr_eq(&first, &c.link().unwrap()));
+        c.db.set_settings(pairing("secret-two")).await.unwrap();
+        let second = c.refresh_link().await.unwrap().unwrap();
+        assert!(!Arc::ptr_eq(&first, &second) && second.same_device(&first), "new credentials, a new link");
+    }
 
     #[test]
     fn plain_http_only_to_this_computer() {

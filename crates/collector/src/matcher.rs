@@ -2,9 +2,9 @@
 //! one store transaction: the observation is written, deduplicated,
 //! matched, and its confirmation or unmatched report queued, together.
 
+use crate::store::{self, ObservationStatus, OutboxKind};
 use jiufu_protocol::{Channel, Fen};
 use rusqlite::Connection;
-use rusqlite::{OptionalExtension, params};
 
 /// The same payment seen by two sources arrives within this window.
 pub const DEDUP_WINDOW_MS: i64 = 120_000;
@@ -50,74 +50,30 @@ pub enum Ingested {
 /// (each source reports each payment once, so two from one source are two
 /// payments); an earlier one absorbs at most one duplicate per source.
 pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
-    let t = new.observed_at;
-    let original: Option<String> = tx
-        .query_row(
-            "SELECT o.id FROM observations o WHERE o.channel = ?1 AND o.amount_fen = ?2 AND o.observed_at BETWEEN ?3 AND ?4 \
-             AND o.status != 'duplicate' AND o.source != ?5 \
-             AND NOT EXISTS (SELECT 1 FROM observations d WHERE d.duplicate_of = o.id AND d.source = ?5) \
-             ORDER BY abs(o.observed_at - ?6) LIMIT 1",
-            params![new.channel.code(), new.amount.0, t - DEDUP_WINDOW_MS, t + DEDUP_WINDOW_MS, new.source, t],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let status = if original.is_some() { "duplicate" } else { "pending" };
-    tx.execute(
-        "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, duplicate_of, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![new.id, new.source, new.channel.code(), new.amount.0, t, new.app, new.title, new.text, status, original, now_ms],
-    )?;
+    let original = store::same_payment_seen(tx, new, DEDUP_WINDOW_MS)?;
+    let status = if original.is_some() { ObservationStatus::Duplicate } else { ObservationStatus::Pending };
+    store::insert_observation(tx, new, status, original.as_deref(), now_ms)?;
     let outcome = match original {
         Some(of) => Ingested::Duplicate { observation: new.id.clone(), of },
-        None => match try_match(tx, &new.id, new.channel, new.amount, t, now_ms)? {
+        None => match try_match(tx, &new.id, new.channel, new.amount, new.observed_at, now_ms)? {
             Some(order) => Ingested::Matched { observation: new.id.clone(), order },
             None => Ingested::Pending { observation: new.id.clone() },
         },
     };
     let message = format!("{} {} {} from {}: {outcome:?}", new.id, new.channel, new.amount, new.source);
-    log_event(tx, "observed", &message, now_ms)?;
+    store::log_event(tx, "observed", &message, now_ms)?;
     Ok(outcome)
-}
-
-/// The collector's event log, written in the same transaction as what it tells of.
-pub fn log_event(tx: &Connection, kind: &str, message: &str, now_ms: i64) -> anyhow::Result<()> {
-    tx.execute("INSERT INTO events (at, kind, message) VALUES (?1, ?2, ?3)", params![now_ms, kind, message])?;
-    Ok(())
 }
 
 /// Matches a pending observation to the one order it can belong to and
 /// queues the confirmation.
 fn try_match(tx: &Connection, id: &str, channel: Channel, amount: Fen, t: i64, now_ms: i64) -> anyhow::Result<Option<String>> {
-    let order: Option<String> = tx
-        .query_row(
-            "SELECT order_id FROM orders WHERE channel = ?1 AND payable_fen = ?2 AND state IN (1, 2, 5, 8, -1) \
-             AND created_at * 1000 - ?3 <= ?4 AND ?4 <= quarantine_until * 1000 \
-             AND NOT EXISTS (SELECT 1 FROM observations b WHERE b.order_id = orders.order_id AND b.status IN ('matched', 'confirmed')) \
-             ORDER BY created_at DESC LIMIT 1",
-            params![channel.code(), amount.0, ORDER_LEAD_MS, t],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let order = store::payable_order(tx, channel, amount, t, ORDER_LEAD_MS)?;
     if let Some(order_id) = &order {
-        tx.execute("UPDATE observations SET status = 'matched', order_id = ?1 WHERE id = ?2", params![order_id, id])?;
-        enqueue(tx, "confirm", id, Some(order_id), now_ms)?;
+        store::set_matched(tx, id, order_id)?;
+        store::enqueue(tx, OutboxKind::Confirm, id, Some(order_id), now_ms)?;
     }
     Ok(order)
-}
-
-/// A payment is already matched to (or confirmed for) this order.
-pub fn order_taken(tx: &Connection, order_id: &str) -> rusqlite::Result<bool> {
-    tx.query_row("SELECT EXISTS (SELECT 1 FROM observations WHERE order_id = ?1 AND status IN ('matched', 'confirmed'))", [order_id], |r| {
-        r.get(0)
-    })
-}
-
-pub fn enqueue(tx: &Connection, kind: &str, observation: &str, order: Option<&str>, now_ms: i64) -> anyhow::Result<()> {
-    tx.execute(
-        "INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES (?1, ?2, ?3, ?4)",
-        params![kind, observation, order, now_ms],
-    )?;
-    Ok(())
 }
 
 /// What a pass of [`rematch_pending`] settled.
@@ -141,19 +97,13 @@ impl Settled {
 /// so a payment seen while the gateway is unreachable waits for its order.
 /// Those become unmatched and are reported.
 pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
-    let pending: Vec<(String, String, i64, i64, i64)> = {
-        let mut st =
-            tx.prepare("SELECT id, channel, amount_fen, observed_at, created_at FROM observations WHERE status = 'pending' LIMIT 1000")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?
-    };
     let mut settled = Settled::default();
-    for (id, channel, fen, t, created) in pending {
-        let channel: Channel = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-        if let Some(order) = try_match(tx, &id, channel, Fen(fen), t, now_ms)? {
-            settled.matched.push((id, order, channel, Fen(fen)));
-        } else if synced_at - created >= PENDING_GRACE_MS {
-            mark_unmatched(tx, &id, "no open order with this amount", now_ms)?;
-            settled.unmatched.push((id, channel, Fen(fen)));
+    for p in store::pending_observations(tx, 1000)? {
+        if let Some(order) = try_match(tx, &p.id, p.channel, p.amount, p.observed_at, now_ms)? {
+            settled.matched.push((p.id, order, p.channel, p.amount));
+        } else if synced_at - p.created_at >= PENDING_GRACE_MS {
+            mark_unmatched(tx, &p.id, "no open order with this amount", now_ms)?;
+            settled.unmatched.push((p.id, p.channel, p.amount));
         }
     }
     Ok(settled)
@@ -161,7 +111,10 @@ pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::
 
 /// An observation that belongs to no order: kept for the operator and reported.
 pub fn mark_unmatched(tx: &Connection, id: &str, why: &str, now_ms: i64) -> anyhow::Result<()> {
-    tx.execute("UPDATE observations SET status = 'unmatched', order_id = NULL, note = ?1 WHERE id = ?2", params![why, id])?;
-    log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
-    enqueue(tx, "unmatched", id, None, now_ms)
+    store::set_unmatched(tx, id, why)?;
+    store::log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
+    store::enqueue(tx, OutboxKind::Unmatched, id, None, now_ms)
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,13 +3,12 @@
 //! confirmation from either passes the same checks and goes out through the
 //! same durable queue (the `outbox` table, drained by `run`).
 
-use crate::matcher::{self, Ingested};
+use crate::matcher::Ingested;
 use crate::parser::Notice;
-use crate::store::Code;
+use crate::store::{self, Code, ObservationStatus, OutboxKind};
 use crate::{Collector, CoreEvent, Observed, link, now_ms, setting};
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, OrderState};
-use rusqlite::params;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -73,12 +72,6 @@ fn paired_note(values: &[(String, String)]) -> String {
     format!("{} merchant {}", get(setting::GATEWAY_URL), get(setting::MERCHANT_ID))
 }
 
-/// The states in which an order can still take a payment: open, or expired
-/// but within its quarantine (a late payment).
-fn payable(state: OrderState) -> bool {
-    matches!(state, OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed | OrderState::Expired)
-}
-
 /// Listener, sources and keys as the window edits them.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SourceSettings {
@@ -122,20 +115,17 @@ impl Collector {
         let values: Vec<(String, String)> = values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         self.db
             .write(move |tx| {
-                let old = |k: &str| tx.query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get::<_, String>(0)).ok();
-                let (old_gateway, old_merchant) = (old(setting::GATEWAY_URL), old(setting::MERCHANT_ID));
+                let (old_gateway, old_merchant) =
+                    (store::setting_in(tx, setting::GATEWAY_URL)?, store::setting_in(tx, setting::MERCHANT_ID)?);
                 let new = |k: &str| values.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
                 if old_gateway != new(setting::GATEWAY_URL) || old_merchant != new(setting::MERCHANT_ID) {
                     // Another gateway or merchant: the old one's orders are not this one's to match.
-                    tx.execute("DELETE FROM orders", [])?;
+                    store::forget_orders(tx)?;
                 }
                 for (key, value) in &values {
-                    tx.execute(
-                        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        params![key, value],
-                    )?;
+                    store::put_setting(tx, key, value)?;
                 }
-                matcher::log_event(
+                store::log_event(
                     tx,
                     "paired",
                     &format!("{} as {}", paired_note(&values), new(setting::DEVICE_ID).unwrap_or_default()),
@@ -143,6 +133,7 @@ impl Collector {
                 )
             })
             .await?;
+        self.refresh_link().await?;
         self.emit(CoreEvent::SettingsChanged);
         Ok(paired)
     }
@@ -187,7 +178,7 @@ impl Collector {
     /// payable amount, and queues its confirmation.
     pub async fn attach(&self, observation_id: &str, order_id: &str) -> Result<()> {
         let obs = self.db.observation(observation_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such payment"))?;
-        if obs.status != "unmatched" {
+        if obs.status != ObservationStatus::Unmatched {
             return Err(OperatorError::new(
                 "not_unmatched",
                 format!("the payment is {}; only unmatched payments can be attached", obs.status),
@@ -203,23 +194,19 @@ impl Collector {
                 ),
             ));
         }
-        if !payable(order.state) {
+        if !order.state.is_payable() {
             return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot take a payment", order.state.code())));
         }
         let (obs_id, oid, now) = (obs.id.clone(), order.order_id.clone(), now_ms());
         let attached = self
             .db
             .write(move |tx| {
-                if matcher::order_taken(tx, &oid)? {
+                if store::order_taken(tx, &oid)? {
                     return Ok(Err("already_matched"));
                 }
-                let n = tx.execute(
-                    "UPDATE observations SET status = 'matched', order_id = ?1, note = 'attached by hand' WHERE id = ?2 AND status = 'unmatched'",
-                    params![oid, obs_id],
-                )?;
-                if n == 1 {
-                    matcher::log_event(tx, "attached", &format!("{obs_id} → {oid}"), now)?;
-                    matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                if store::attach_unmatched(tx, &obs_id, &oid)? {
+                    store::log_event(tx, "attached", &format!("{obs_id} → {oid}"), now)?;
+                    store::enqueue(tx, OutboxKind::Confirm, &obs_id, Some(&oid), now)?;
                     return Ok(Ok(()));
                 }
                 Ok(Err("not_unmatched"))
@@ -246,10 +233,7 @@ impl Collector {
     /// confirmation. Returns the new observation's id.
     pub async fn confirm_order(&self, order_id: &str) -> Result<String> {
         let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
-        if !matches!(
-            order.state,
-            OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed | OrderState::Expired
-        ) {
+        if !order.state.is_payable() {
             return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", order.state.code())));
         }
         let (id, now) = (format!("obs_{}", random_token(12)), now_ms());
@@ -257,16 +241,12 @@ impl Collector {
         let queued = self
             .db
             .write(move |tx| {
-                if matcher::order_taken(tx, &oid)? {
+                if store::order_taken(tx, &oid)? {
                     return Ok(false);
                 }
-                tx.execute(
-                    "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, created_at) \
-                     VALUES (?1, 'operator', ?2, ?3, ?4, 'operator', '', 'confirmed by hand', 'matched', ?5, ?4)",
-                    params![obs_id, order.channel.code(), order.payable_amount.0, now, oid],
-                )?;
-                matcher::log_event(tx, "confirmed_by_hand", &oid, now)?;
-                matcher::enqueue(tx, "confirm", &obs_id, Some(&oid), now)?;
+                store::insert_confirmed_by_hand(tx, &obs_id, order.channel, order.payable_amount, &oid, now)?;
+                store::log_event(tx, "confirmed_by_hand", &oid, now)?;
+                store::enqueue(tx, OutboxKind::Confirm, &obs_id, Some(&oid), now)?;
                 Ok(true)
             })
             .await?;
@@ -297,21 +277,14 @@ impl Collector {
         let queued = self
             .db
             .write(move |tx| {
-                if matcher::order_taken(tx, &oid)? {
+                if store::order_taken(tx, &oid)? {
                     return Ok(Err(OperatorError::new("already_matched", "a payment is matched to this order: it was paid")));
                 }
-                let pending: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM outbox WHERE kind = 'reject' AND order_id = ?1 AND done_at IS NULL", [&oid], |r| {
-                        r.get(0)
-                    })?;
-                if pending > 0 {
+                if store::rejection_queued(tx, &oid)? {
                     return Ok(Err(OperatorError::new("already_rejected", "this claim's rejection is already on its way")));
                 }
-                matcher::log_event(tx, "rejected_by_hand", &format!("{oid}: {reason}"), now)?;
-                tx.execute(
-                    "INSERT INTO outbox (kind, observation_id, order_id, next_at, reason) VALUES ('reject', '', ?1, ?2, ?3)",
-                    params![oid, now, reason],
-                )?;
+                store::log_event(tx, "rejected_by_hand", &format!("{oid}: {reason}"), now)?;
+                store::enqueue_reject(tx, &oid, &reason, now)?;
                 Ok(Ok(()))
             })
             .await?;
@@ -402,3 +375,6 @@ pub fn describe(outcome: &Observed) -> String {
         Observed::Replayed => "not recorded: seen before".into(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,11 +6,10 @@ use crate::link::{Link, LinkError};
 use crate::sources::Source;
 use crate::sources::dbus::DbusMonitor;
 use crate::sources::lan::LanListener;
-use crate::store::OutboxItem;
+use crate::store::{self, OutboxItem, OutboxKind};
 use crate::{Collector, CoreEvent, matcher, now_ms, setting};
 use jiufu_protocol::Channel;
 use jiufu_protocol::collector::*;
-use rusqlite::params;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -24,7 +23,7 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
         match tokio::net::TcpListener::bind(c.config.listen).await {
             Ok(listener) => {
                 let addr = listener.local_addr()?;
-                let _ = c.listening.set(addr);
+                c.publish(|s| s.listening = Some(addr));
                 println!("jiufu-collector listening on http://{addr}");
                 if c.config.smsf_unsigned {
                     shout_unsigned(addr);
@@ -42,7 +41,7 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
     } else {
         println!("jiufu-collector: the LAN listener is off");
     }
-    if c.link().await?.is_none() {
+    if c.link().is_none() {
         eprintln!(
             "jiufu-collector: not paired with a gateway yet (jiufu-collector pair TOKEN --gateway URL); payments are kept until then"
         );
@@ -63,6 +62,7 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
         tokio::spawn(codes_loop(c.clone())),
         tokio::spawn(health_loop(c.clone())),
         tokio::spawn(watch_loop(c.clone(), flags)),
+        tokio::spawn(link_loop(c.clone())),
     ]);
     shutdown.await;
     tracing::info!("stopping");
@@ -105,7 +105,10 @@ async fn supervise(c: Arc<Collector>, source: Box<dyn Source>, up: Arc<AtomicBoo
 
 async fn rematch(c: &Collector) {
     // While a long poll is connected the mirror is current: the gateway answers at once on any change.
-    let synced_at = if c.orders_live.load(Ordering::Relaxed) { now_ms() } else { c.orders_synced_at.load(Ordering::Relaxed) };
+    let synced_at = {
+        let s = c.status.borrow();
+        if s.orders_live { now_ms() } else { s.orders_synced_at }
+    };
     match c.db.write(move |tx| matcher::rematch_pending(tx, now_ms(), synced_at)).await {
         Ok(settled) if settled.is_empty() => {}
         Ok(settled) => {
@@ -121,13 +124,38 @@ async fn rematch(c: &Collector) {
     }
 }
 
-async fn paired(c: &Collector) -> Link {
+async fn paired(c: &Collector) -> Arc<Link> {
     loop {
-        if let Ok(Some(link)) = c.link().await {
+        if let Some(link) = c.link() {
             return link;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+}
+
+/// Picks up a pairing made by another process on the same store (the CLI's
+/// `pair` while this runs): the held link changes, and every loop uses the new one.
+async fn link_loop(c: Arc<Collector>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Err(e) = c.refresh_link().await {
+            tracing::warn!(error = %e, "cannot read the pairing");
+        }
+    }
+}
+
+/// The orders mirror is current as of now, and a long poll keeps it so.
+fn mirror_current(c: &Collector) {
+    let now = now_ms();
+    c.publish(|s| {
+        s.orders_synced_at = now;
+        s.orders_live = true;
+    });
+}
+
+/// The long poll is not connected: the mirror is as current as it was.
+fn mirror_interrupted(c: &Collector) {
+    c.publish(|s| s.orders_live = false);
 }
 
 /// Keeps the orders mirror current: a snapshot, then long polls from its cursor.
@@ -152,8 +180,7 @@ async fn orders_loop(c: Arc<Collector>) {
             }
         };
         failures = 0;
-        c.orders_synced_at.store(now_ms(), Ordering::Relaxed);
-        c.orders_live.store(true, Ordering::Relaxed);
+        mirror_current(&c);
         rematch(&c).await;
         loop {
             match link.get::<EventBatch>(&format!("/collector/v1/events?after={cursor}&wait=25")).await {
@@ -163,7 +190,7 @@ async fn orders_loop(c: Arc<Collector>) {
                         match c.db.upsert_orders(orders).await {
                             Ok(claimed) => orders_arrived(&c, claimed),
                             Err(e) => {
-                                c.orders_live.store(false, Ordering::Relaxed);
+                                mirror_interrupted(&c);
                                 tracing::error!(error = %e, "cannot store orders; fetching a new snapshot");
                                 tokio::time::sleep(Duration::from_secs(1)).await;
                                 break;
@@ -171,16 +198,16 @@ async fn orders_loop(c: Arc<Collector>) {
                         }
                     }
                     cursor = batch.cursor;
-                    c.orders_synced_at.store(now_ms(), Ordering::Relaxed);
+                    mirror_current(&c);
                     rematch(&c).await;
-                    if !matches!(c.link().await, Ok(Some(now)) if now.same_device(&link)) {
+                    if !c.link().is_some_and(|now| now.same_device(&link)) {
                         // Paired again meanwhile: start over with the new credentials.
-                        c.orders_live.store(false, Ordering::Relaxed);
+                        mirror_interrupted(&c);
                         break;
                     }
                 }
                 Err(e) => {
-                    c.orders_live.store(false, Ordering::Relaxed);
+                    mirror_interrupted(&c);
                     tracing::warn!(error = %e, "order updates interrupted; catching up");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     break;
@@ -208,7 +235,7 @@ async fn matcher_loop(c: Arc<Collector>) {
 async fn outbox_loop(c: Arc<Collector>) {
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), c.outbox_wake.notified()).await;
-        let Ok(Some(link)) = c.link().await else {
+        let Some(link) = c.link() else {
             continue;
         };
         let due = match c.db.due_outbox(now_ms()).await {
@@ -221,36 +248,30 @@ async fn outbox_loop(c: Arc<Collector>) {
         for item in due {
             let result = deliver(&link, &c, &item).await;
             let now = now_ms();
-            let (id, kind, obs_id) = (item.id, item.kind.clone(), item.observation_id.clone());
+            let (id, kind, obs_id) = (item.id, item.kind, item.observation_id.clone());
             let attempts = item.attempts + 1;
             let written =
                 c.db.write(move |tx| {
                     match result {
                         Ok(()) => {
-                            tx.execute("UPDATE outbox SET done_at = ?1, attempts = ?2 WHERE id = ?3", params![now, attempts, id])?;
-                            if kind == "confirm" {
-                                tx.execute("UPDATE observations SET status = 'confirmed' WHERE id = ?1", [&obs_id])?;
+                            store::outbox_delivered(tx, id, attempts, now)?;
+                            if kind == OutboxKind::Confirm {
+                                store::set_confirmed(tx, &obs_id)?;
                             }
-                            matcher::log_event(tx, "delivered", &format!("{kind} {obs_id}"), now)?;
+                            store::log_event(tx, "delivered", &format!("{kind} {obs_id}"), now)?;
                         }
                         Err(LinkError::Transport(e)) => {
                             let delay = RETRY_SECS[(attempts as usize).min(RETRY_SECS.len()) - 1] * 1000;
-                            tx.execute(
-                                "UPDATE outbox SET attempts = ?1, next_at = ?2, last_error = ?3 WHERE id = ?4",
-                                params![attempts, now + delay, e, id],
-                            )?;
+                            store::outbox_retry(tx, id, attempts, now + delay, &e)?;
                         }
                         Err(refused) => {
-                            tx.execute(
-                                "UPDATE outbox SET done_at = ?1, attempts = ?2, last_error = ?3 WHERE id = ?4",
-                                params![now, attempts, refused.to_string(), id],
-                            )?;
-                            if kind == "confirm" {
+                            store::outbox_refused(tx, id, attempts, now, &refused.to_string())?;
+                            if kind == OutboxKind::Confirm {
                                 // The gateway says this payment is not that order's: keep it for the operator.
                                 matcher::mark_unmatched(tx, &obs_id, &format!("gateway: {}", refused.code()), now)?;
                                 return Ok(Outcome::Unmatched);
                             }
-                            matcher::log_event(tx, "refused", &format!("{kind} {obs_id}: {refused}"), now)?;
+                            store::log_event(tx, "refused", &format!("{kind} {obs_id}: {refused}"), now)?;
                             return Ok(Outcome::Refused(refused.code().to_owned()));
                         }
                     }
@@ -264,7 +285,7 @@ async fn outbox_loop(c: Arc<Collector>) {
                     }
                 }
                 Ok(Outcome::Refused(code)) => {
-                    c.emit(CoreEvent::Refused { what: item.kind.clone(), order_id: item.order_id.clone(), code });
+                    c.emit(CoreEvent::Refused { what: item.kind.to_string(), order_id: item.order_id.clone(), code });
                 }
                 Ok(Outcome::Done) => c.emit(CoreEvent::Delivered),
                 Err(e) => tracing::error!(error = %e, "cannot record an outbox result"),
@@ -284,7 +305,7 @@ enum Outcome {
 
 /// Sends one queued item to the gateway.
 async fn deliver(link: &Link, c: &Collector, item: &OutboxItem) -> Result<(), LinkError> {
-    if item.kind == "reject" {
+    if item.kind == OutboxKind::Reject {
         let order_id = item.order_id.as_deref().unwrap_or_default();
         let req = RejectRequest { reason: item.reason.clone() };
         return link.post::<ConfirmResponse>(&format!("/collector/v1/orders/{order_id}/reject"), &req).await.map(|_| ());
@@ -300,16 +321,16 @@ async fn deliver(link: &Link, c: &Collector, item: &OutboxItem) -> Result<(), Li
         observed_at: obs.observed_at,
         raw_text: format!("{} {}", obs.title, obs.text).trim().to_owned(),
     };
-    match (item.kind.as_str(), &item.order_id) {
-        ("confirm", Some(order_id)) => {
+    match (item.kind, &item.order_id) {
+        (OutboxKind::Confirm, Some(order_id)) => {
             let req = ConfirmRequest { order_id: order_id.clone(), channel: obs.channel, amount: obs.amount, evidence };
             link.post::<ConfirmResponse>("/collector/v1/confirmations", &req).await.map(|_| ())
         }
-        ("unmatched", _) => {
+        (OutboxKind::Unmatched, _) => {
             let req = UnmatchedReport { channel: obs.channel, amount: obs.amount, evidence };
             link.post::<serde_json::Value>("/collector/v1/unmatched", &req).await.map(|_| ())
         }
-        _ => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: item.kind.clone() }),
+        (kind, _) => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: format!("{kind} without an order") }),
     }
 }
 
@@ -331,16 +352,14 @@ async fn watch_loop(c: Arc<Collector>, flags: Vec<(&'static str, Arc<AtomicBool>
                 _ => {}
             }
         }
-        if let Ok(mut running) = c.running.lock() {
-            *running = states;
-        }
+        c.publish(|s| s.sources = states);
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
 
 async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)>) {
     loop {
-        if let Ok(Some(link)) = c.link().await {
+        if let Some(link) = c.link() {
             let phone_seen = c.phone_seen.load(Ordering::Relaxed);
             let now = now_ms();
             // The phone (seen through the LAN listener), then every source that sees payments itself.
@@ -404,7 +423,7 @@ async fn health_loop(c: Arc<Collector>) {
 async fn codes_loop(c: Arc<Collector>) {
     let mut synced: Option<String> = None;
     loop {
-        if let Ok(Some(link)) = c.link().await {
+        if let Some(link) = c.link() {
             let version = c.db.setting("codes_version").await.ok().flatten().unwrap_or_default();
             if synced.as_ref() != Some(&version) {
                 match c.db.codes().await {

@@ -1,27 +1,14 @@
 //! The collector's store and secrets, on real SQLite files: owner-only
-//! files, generated secrets, refused short ones, retention.
+//! files, generated secrets, refused short ones. (Retention is tested
+//! inside the crate, in `store::tests`.)
 
 use jiufu_collector::store::Db;
-use jiufu_collector::{Collector, Config, Generated, Pinned, clip};
+use jiufu_collector::{Collector, Config, Generated, clip};
 use jiufu_protocol::Secret;
 use std::path::Path;
-use std::time::Duration;
 
 fn config(db_path: &Path) -> Config {
-    Config {
-        db_path: db_path.to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        key: None,
-        smsf_secret: None,
-        smsf_unsigned: false,
-        rules_path: None,
-        heartbeat: Duration::from_secs(30),
-        phone_online: Duration::from_secs(60),
-        dbus: false,
-        lan: false,
-        retention: Some(Duration::from_secs(90 * 86_400)),
-        pinned: Pinned::default(),
-    }
+    Config { listen: "127.0.0.1:0".parse().unwrap(), dbus: false, lan: false, ..Config::new(db_path.to_path_buf()) }
 }
 
 #[cfg(unix)]
@@ -106,57 +93,6 @@ async fn a_short_secret_is_not_saved_from_the_window() {
     assert_eq!(c.db.setting("smsf_secret").await.unwrap().as_deref(), Some("sixteen-chars-ok"));
     let fresh = c.regenerate_smsf_secret().await.unwrap();
     assert!(fresh.len() >= 24);
-}
-
-#[tokio::test]
-async fn retention_forgets_settled_old_records_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = Db::open(&tmp.path().join("collector.db")).unwrap();
-    let day = 86_400_000i64;
-    let now = 1_800_000_000_000i64;
-    db.write(move |tx| {
-        let obs = |id: &str, status: &str, at: i64| {
-            tx.execute(
-                "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, created_at) \
-                 VALUES (?1, 'vmq', 'P901', 100, ?2, '', '', '', ?3, ?2)",
-                rusqlite::params![id, at, status],
-            )
-        };
-        obs("old_confirmed", "confirmed", now - 100 * day)?;
-        obs("old_duplicate", "duplicate", now - 100 * day)?;
-        obs("old_unmatched", "unmatched", now - 100 * day)?;
-        obs("old_matched_queued", "matched", now - 100 * day)?;
-        obs("old_unmatched_queued", "unmatched", now - 100 * day)?;
-        obs("new_confirmed", "confirmed", now - day)?;
-        tx.execute("INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES ('confirm', 'old_matched_queued', 'o1', 0)", [])?;
-        tx.execute("INSERT INTO outbox (kind, observation_id, next_at) VALUES ('unmatched', 'old_unmatched_queued', 0)", [])?;
-        tx.execute(
-            "INSERT INTO outbox (kind, observation_id, next_at, done_at) VALUES ('confirm', 'old_confirmed', 0, ?1)",
-            [now - 99 * day],
-        )?;
-        tx.execute("INSERT INTO events (at, kind, message) VALUES (?1, 'old', ''), (?2, 'new', '')", [now - 100 * day, now - day])?;
-        tx.execute("INSERT INTO replay (key, expires_at) VALUES ('spent', ?1), ('live', ?2)", [now - 1, now + 600_000])?;
-        Ok(())
-    })
-    .await
-    .unwrap();
-    let pruned = db.prune(now - 90 * day, now).await.unwrap();
-    assert_eq!(pruned, 3 + 1 + 1 + 1, "three payments, one queue item, one event, one replay key");
-    let left: Vec<String> = db.observations(None).await.unwrap().into_iter().map(|o| o.id).collect();
-    let mut left = left;
-    left.sort();
-    assert_eq!(left, ["new_confirmed", "old_matched_queued", "old_unmatched_queued"]);
-    assert_eq!(db.pending_outbox().await.unwrap(), 2, "queued items stay");
-    let (events, replay): (i64, Vec<String>) = db
-        .call(|c| {
-            let events = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-            let mut st = c.prepare("SELECT key FROM replay")?;
-            let keys = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok((events, keys))
-        })
-        .await
-        .unwrap();
-    assert_eq!((events, replay), (1, vec!["live".to_owned()]));
 }
 
 #[test]

@@ -74,9 +74,42 @@ impl OrderState {
         })
     }
 
+    /// Every state, in code order of the lifecycle.
+    pub const ALL: &'static [OrderState] = &[
+        OrderState::Accepted,
+        OrderState::CodeAssigned,
+        OrderState::CodeIssued,
+        OrderState::Claimed,
+        OrderState::Confirmed,
+        OrderState::Expired,
+        OrderState::Closed,
+    ];
+
     /// Waiting for money: the payable amount is reserved and the order can still be paid.
+    pub const OPEN: &'static [OrderState] = &[OrderState::Accepted, OrderState::CodeAssigned, OrderState::CodeIssued, OrderState::Claimed];
+
+    /// Can still take a payment: open, or expired (a late payment within
+    /// the quarantine, which whoever asks checks against the time).
+    pub const PAYABLE: &'static [OrderState] =
+        &[OrderState::Accepted, OrderState::CodeAssigned, OrderState::CodeIssued, OrderState::Claimed, OrderState::Expired];
+
+    /// No longer open: expired, closed or confirmed.
+    pub const ENDED: &'static [OrderState] = &[OrderState::Expired, OrderState::Closed, OrderState::Confirmed];
+
+    /// In [`OrderState::OPEN`].
     pub fn is_open(self) -> bool {
-        matches!(self, OrderState::Accepted | OrderState::CodeAssigned | OrderState::CodeIssued | OrderState::Claimed)
+        OrderState::OPEN.contains(&self)
+    }
+
+    /// In [`OrderState::PAYABLE`].
+    pub fn is_payable(self) -> bool {
+        OrderState::PAYABLE.contains(&self)
+    }
+
+    /// A set of states as the codes of an SQL list, `1, 2, 5, 8`, for query
+    /// text (`state IN (…)`); the codes are integers, never user input.
+    pub fn sql_list(states: &[OrderState]) -> String {
+        states.iter().map(|s| s.code().to_string()).collect::<Vec<_>>().join(", ")
     }
 
     /// The single place that says which transition leads where.
@@ -168,5 +201,17 @@ mod tests {
             assert_eq!(OrderState::from_code(s.code()), Some(s));
         }
         assert_eq!(OrderState::from_code(3), None);
+    }
+
+    #[test]
+    fn the_sets_and_their_sql() {
+        assert_eq!(OrderState::sql_list(OrderState::OPEN), "1, 2, 5, 8");
+        assert_eq!(OrderState::sql_list(OrderState::PAYABLE), "1, 2, 5, 8, -1");
+        assert_eq!(OrderState::sql_list(OrderState::ENDED), "-1, -2, 9");
+        for s in OrderState::ALL.iter().copied() {
+            assert_eq!(s.is_open(), !OrderState::ENDED.contains(&s), "{s}: open or ended, never both");
+            assert_eq!(s.is_payable(), s.is_open() || s == Expired, "{s}");
+        }
+        assert_eq!(OrderState::ALL.len(), 7);
     }
 }

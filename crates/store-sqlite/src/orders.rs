@@ -47,9 +47,10 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
     }
     if new.max_open_per_payer > 0 && !new.ip.is_empty() {
         let open: i64 = conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM orders WHERE merchant_id = ?1 AND ip = ?2 AND state IN (1, 2, 5, 8) AND ip != '' AND expire_at > ?3",
-            )
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM orders WHERE merchant_id = ?1 AND ip = ?2 AND state IN ({}) AND ip != '' AND expire_at > ?3",
+                OrderState::sql_list(OrderState::OPEN)
+            ))
             .and_then(|mut st| st.query_row(params![new.merchant_id, new.ip, now], |r| r.get(0)))
             .map_err(backend)?;
         if open >= new.max_open_per_payer {
@@ -171,7 +172,10 @@ fn choose_amount(conn: &Connection, new: &NewOrder, codes: &[(i64, Option<i64>, 
 /// Expires open orders whose time is up (at most 1000 a call).
 pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
     let due: Vec<Order> = conn
-        .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE state IN (1, 2, 5, 8) AND expire_at <= ?1 LIMIT 1000"))
+        .prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE state IN ({}) AND expire_at <= ?1 LIMIT 1000",
+            OrderState::sql_list(OrderState::OPEN)
+        ))
         .and_then(|mut st| st.query_map(params![now], rows::order)?.collect())
         .map_err(backend)?;
     let mut expired = Vec::with_capacity(due.len());
@@ -186,8 +190,14 @@ pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
 /// Frees payable amounts whose quarantine is over (expired, closed and
 /// confirmed orders alike).
 pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
-    conn.execute("UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN (-1, -2, 9) AND quarantine_until <= ?1", params![now])
-        .map_err(backend)
+    conn.execute(
+        &format!(
+            "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN ({}) AND quarantine_until <= ?1",
+            OrderState::sql_list(OrderState::ENDED)
+        ),
+        params![now],
+    )
+    .map_err(backend)
 }
 
 pub fn transition(conn: &Connection, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {

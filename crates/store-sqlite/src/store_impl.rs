@@ -145,8 +145,11 @@ impl Store for SqliteStore {
             for merchant in merchants {
                 order_events += conn
                     .execute(
-                        "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE merchant_id = ?2 \
-                         AND state IN (-1, -2, 9) AND created_at < ?1 AND quarantine_until < ?1)",
+                        &format!(
+                            "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE merchant_id = ?2 \
+                             AND state IN ({}) AND created_at < ?1 AND quarantine_until < ?1)",
+                            OrderState::sql_list(OrderState::ENDED)
+                        ),
                         params![before, merchant],
                     )
                     .map_err(backend)?;

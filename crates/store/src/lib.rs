@@ -98,7 +98,7 @@ pub trait Store: Send + Sync + 'static {
 /// finished (expired, closed or confirmed) but within its quarantine, so
 /// that a late or repeated notice of a payment never matches a newer order.
 pub fn holds_slot(state: OrderState) -> bool {
-    state.is_open() || matches!(state, OrderState::Expired | OrderState::Closed | OrderState::Confirmed)
+    state.is_open() || OrderState::ENDED.contains(&state)
 }
 
 impl StateChange {

@@ -13,6 +13,10 @@ export interface Order {
   order_no: string;
   channel: string;
   state_code: number;
+  /** Waiting for money: it has a countdown. */
+  open: boolean;
+  /** Can still take a payment: it can be confirmed, and a payment attached to it. */
+  payable: boolean;
   order_amount: string;
   payable_amount: string;
   subject: string;
@@ -44,11 +48,10 @@ async function rejectOrder(o: Order): Promise<void> {
 }
 
 function row(o: Order): HTMLElement {
-  const open = [1, 2, 5, 8].includes(o.state_code);
-  const left = h("td", { "data-expire": o.expire_at }, open ? countdown(o.expire_at) : "");
-  left.addEventListener("tick", () => (left.textContent = open ? countdown(o.expire_at) : ""));
+  const left = h("td", { "data-expire": o.expire_at }, o.open ? countdown(o.expire_at) : "");
+  left.addEventListener("tick", () => (left.textContent = o.open ? countdown(o.expire_at) : ""));
   const actions = h("div", { class: "actions" });
-  if (open || o.state_code === -1) {
+  if (o.payable) {
     actions.append(h("button", { type: "button", class: "primary small", "aria-label": t("confirm_label", { no: o.order_no }), onclick: () => void confirmOrder(o) }, t("confirm")));
   }
   if (o.state_code === 8) {

@@ -34,7 +34,7 @@ export function paymentStatus(status: string): HTMLElement {
 
 async function attach(p: Payment): Promise<void> {
   const candidates = (await call<Order[]>("orders", { filter: "all", search: p.amount }))
-    .filter((o) => o.channel === p.channel && o.payable_amount === p.amount && [1, 2, 5, 8, -1].includes(o.state_code));
+    .filter((o) => o.channel === p.channel && o.payable_amount === p.amount && o.payable);
   if (candidates.length === 0) {
     await ask(t("attach_title", { amount: money(p.amount) }), [h("p", {}, t("attach_none"))], t("yes"));
     return;

@@ -76,7 +76,7 @@ impl super::Source for LanListener {
             None => {
                 let l = tokio::net::TcpListener::bind(c.config.listen).await?;
                 if let Ok(addr) = l.local_addr() {
-                    let _ = c.listening.set(addr);
+                    c.publish(|s| s.listening = Some(addr));
                     println!("jiufu-collector listening on http://{addr}");
                 }
                 l

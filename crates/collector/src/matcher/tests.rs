@@ -1,0 +1,134 @@
+//! [`ingest`] and [`rematch_pending`] on a real store: match, no match,
+//! the same payment from two sources, two payments of the same amount.
+
+use super::*;
+use crate::store::{Db, Observation};
+use crate::testing::{order, payment, temp_db};
+use jiufu_protocol::OrderState;
+
+/// 2027-01-15 08:00:00 UTC, in epoch ms.
+const NOW: i64 = 1_800_000_000_000;
+
+async fn ingest_at(db: &Db, new: &NewObservation, now: i64) -> Ingested {
+    let new = new.clone();
+    db.write(move |tx| ingest(tx, &new, now)).await.unwrap()
+}
+
+async fn rematch_at(db: &Db, now: i64, synced_at: i64) -> Settled {
+    db.write(move |tx| rematch_pending(tx, now, synced_at)).await.unwrap()
+}
+
+async fn stored(db: &Db, id: &str) -> Observation {
+    db.observation(id).await.unwrap().expect("stored")
+}
+
+/// What the queue holds: (kind, observation, order).
+async fn queued(db: &Db) -> Vec<(OutboxKind, String, Option<String>)> {
+    db.outbox(100).await.unwrap().into_iter().map(|i| (i.kind, i.observation_id, i.order_id)).collect()
+}
+
+/// A store mirroring one order, "o1", of ¥5.00 waiting for payment, created 10 s before [`NOW`].
+async fn with_order(state: OrderState) -> (tempfile::TempDir, Db) {
+    let (dir, db) = temp_db();
+    db.upsert_orders(vec![order("o1", state, 500, NOW / 1000 - 10)]).await.unwrap();
+    (dir, db)
+}
+
+#[tokio::test]
+async fn a_payment_matches_its_order_and_its_confirmation_is_queued() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let p = payment("vmq", 500, NOW);
+    assert_eq!(ingest_at(&db, &p, NOW).await, Ingested::Matched { observation: p.id.clone(), order: "o1".into() });
+    let obs = stored(&db, &p.id).await;
+    assert_eq!((obs.status, obs.order_id.as_deref()), (ObservationStatus::Matched, Some("o1")));
+    assert_eq!(queued(&db).await, [(OutboxKind::Confirm, p.id, Some("o1".into()))]);
+}
+
+#[tokio::test]
+async fn a_late_payment_matches_within_the_quarantine_only() {
+    let (_dir, db) = with_order(OrderState::Expired).await;
+    // Quarantine ends 900 s after creation.
+    let after = payment("vmq", 500, NOW + 891_000);
+    assert!(matches!(ingest_at(&db, &after, NOW).await, Ingested::Pending { .. }), "past the quarantine");
+    let late = payment("dbus", 500, NOW + 600_000);
+    assert!(matches!(ingest_at(&db, &late, NOW).await, Ingested::Matched { .. }), "expired, within the quarantine");
+}
+
+#[tokio::test]
+async fn a_payment_long_before_its_order_or_for_a_closed_one_does_not_match() {
+    let (_dir, db) = with_order(OrderState::Closed).await;
+    assert!(matches!(ingest_at(&db, &payment("vmq", 500, NOW), NOW).await, Ingested::Pending { .. }), "closed");
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let early = payment("vmq", 500, NOW - 10_000 - ORDER_LEAD_MS - 1);
+    assert!(matches!(ingest_at(&db, &early, NOW).await, Ingested::Pending { .. }), "seen more than a minute before the order");
+}
+
+#[tokio::test]
+async fn no_order_waits_for_the_grace_period_of_a_current_mirror_then_is_unmatched() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let p = payment("vmq", 777, NOW);
+    assert_eq!(ingest_at(&db, &p, NOW).await, Ingested::Pending { observation: p.id.clone() });
+    assert!(rematch_at(&db, NOW + 5_000, NOW + 5_000).await.is_empty(), "within the grace period");
+    // The gateway was away: the mirror is as old as the payment, however late it is now.
+    assert!(rematch_at(&db, NOW + 600_000, NOW).await.is_empty(), "its order may not have reached us");
+    let settled = rematch_at(&db, NOW + 20_000, NOW + PENDING_GRACE_MS).await;
+    assert_eq!(settled.unmatched, [(p.id.clone(), Channel::P901, Fen(777))]);
+    let obs = stored(&db, &p.id).await;
+    assert_eq!((obs.status, obs.order_id, obs.note.as_str()), (ObservationStatus::Unmatched, None, "no open order with this amount"));
+    assert_eq!(queued(&db).await, [(OutboxKind::Unmatched, p.id, None)]);
+}
+
+#[tokio::test]
+async fn a_pending_payment_matches_when_its_order_arrives() {
+    let (_dir, db) = temp_db();
+    let p = payment("vmq", 500, NOW);
+    assert!(matches!(ingest_at(&db, &p, NOW).await, Ingested::Pending { .. }));
+    db.upsert_orders(vec![order("o1", OrderState::CodeIssued, 500, NOW / 1000 - 10)]).await.unwrap();
+    let settled = rematch_at(&db, NOW + 1_000, NOW + 1_000).await;
+    assert_eq!(settled.matched, [(p.id.clone(), "o1".to_owned(), Channel::P901, Fen(500))]);
+    assert_eq!(queued(&db).await, [(OutboxKind::Confirm, p.id, Some("o1".into()))]);
+}
+
+#[tokio::test]
+async fn the_same_payment_from_two_sources_within_two_minutes_is_one() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let phone = payment("vmq", 500, NOW);
+    let sms = payment("smsforwarder", 500, NOW + DEDUP_WINDOW_MS - 1_000);
+    assert!(matches!(ingest_at(&db, &phone, NOW).await, Ingested::Matched { .. }));
+    assert_eq!(ingest_at(&db, &sms, NOW).await, Ingested::Duplicate { observation: sms.id.clone(), of: phone.id.clone() });
+    let dup = stored(&db, &sms.id).await;
+    assert_eq!((dup.status, dup.duplicate_of.as_deref(), dup.order_id), (ObservationStatus::Duplicate, Some(phone.id.as_str()), None));
+    assert_eq!(queued(&db).await.len(), 1, "one confirmation");
+    assert!(rematch_at(&db, NOW + 60_000, NOW + 60_000).await.is_empty(), "a duplicate is never matched or reported");
+    // A third source sees it too; but a second report from a source already counted is another payment.
+    assert!(matches!(ingest_at(&db, &payment("dbus", 500, NOW + 2_000), NOW).await, Ingested::Duplicate { .. }));
+    assert!(matches!(ingest_at(&db, &payment("smsforwarder", 500, NOW + 3_000), NOW).await, Ingested::Pending { .. }));
+}
+
+#[tokio::test]
+async fn the_same_amount_from_another_source_after_two_minutes_is_another_payment() {
+    let (_dir, db) = temp_db();
+    assert!(matches!(ingest_at(&db, &payment("vmq", 500, NOW), NOW).await, Ingested::Pending { .. }));
+    let later = payment("smsforwarder", 500, NOW + DEDUP_WINDOW_MS + 1);
+    assert!(matches!(ingest_at(&db, &later, NOW).await, Ingested::Pending { .. }));
+    let other_amount = payment("dbus", 501, NOW);
+    assert!(matches!(ingest_at(&db, &other_amount, NOW).await, Ingested::Pending { .. }));
+}
+
+#[tokio::test]
+async fn two_payments_of_the_same_amount_are_two_and_the_second_is_unmatched_once_the_order_is_paid() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let first = payment("vmq", 500, NOW);
+    let second = payment("vmq", 500, NOW + 30_000);
+    assert!(matches!(ingest_at(&db, &first, NOW).await, Ingested::Matched { .. }));
+    assert_eq!(ingest_at(&db, &second, NOW + 30_000).await, Ingested::Pending { observation: second.id.clone() }, "not a duplicate");
+    let settled = rematch_at(&db, NOW + 60_000, NOW + 60_000).await;
+    assert_eq!(settled.unmatched, [(second.id.clone(), Channel::P901, Fen(500))], "the order is taken");
+    assert!(settled.matched.is_empty());
+    assert_eq!(stored(&db, &first.id).await.status, ObservationStatus::Matched);
+    assert_eq!(
+        queued(&db).await,
+        [(OutboxKind::Confirm, first.id, Some("o1".into())), (OutboxKind::Unmatched, second.id, None)],
+        "one confirmation, one unmatched report"
+    );
+}

@@ -1,0 +1,47 @@
+//! What the crate's own tests share: a store on a temporary file, orders
+//! as the gateway sends them, payments as a source reports them.
+
+use crate::matcher::NewObservation;
+use crate::store::Db;
+use jiufu_protocol::collector::OrderWire;
+use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{Channel, Fen, OrderState};
+
+/// A fresh store; it lives as long as the directory.
+pub fn temp_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(&dir.path().join("collector.db")).expect("store");
+    (dir, db)
+}
+
+/// An Alipay order of `fen` in `state`, created at `created_s` (epoch
+/// seconds), expiring 5 minutes later, its quarantine 10 minutes after that.
+pub fn order(id: &str, state: OrderState, fen: i64, created_s: i64) -> OrderWire {
+    OrderWire {
+        order_id: id.into(),
+        order_no: format!("no-{id}"),
+        channel: Channel::P901,
+        state,
+        order_amount: Fen(fen),
+        payable_amount: Fen(fen),
+        subject: "测试".into(),
+        created_at: created_s,
+        expire_at: created_s + 300,
+        quarantine_until: created_s + 900,
+        claimed_at: None,
+    }
+}
+
+/// An Alipay payment of `fen` seen by `source` at `t` (epoch ms).
+pub fn payment(source: &str, fen: i64, t: i64) -> NewObservation {
+    NewObservation {
+        id: format!("obs_{}", random_token(12)),
+        source: source.into(),
+        channel: Channel::P901,
+        amount: Fen(fen),
+        observed_at: t,
+        app: "com.eg.android.AlipayGphone".into(),
+        title: "支付宝".into(),
+        text: format!("成功收款{}元", Fen(fen)),
+    }
+}
