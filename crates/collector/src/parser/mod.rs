@@ -231,19 +231,24 @@ impl Parser {
             .iter()
             .filter(|(_, only)| only.is_none_or(|c| c == channel))
             .filter_map(|(re, _)| re.captures(&text))
-            .filter_map(|c| c.name("amount").or_else(|| c.name("yuan")))
-            .min_by_key(|m| (m.start(), m.end()));
-        let statement = found.map(|m| (&text[..m.end()], m.as_str()));
+            .filter_map(|c| Some((c.get(0)?.start(), c.name("amount").or_else(|| c.name("yuan"))?)))
+            .min_by_key(|(_, m)| (m.start(), m.end()));
         // The title is checked once the statement is known: a title that is
         // itself the statement ("你已成功收款0.05元") is the app's own.
-        let title_is_statement = found.is_some_and(|m| m.end() <= title.len());
+        let title_is_statement = found.is_some_and(|(_, m)| m.end() <= title.len());
         if !title.is_empty() && !rule.titles.is_empty() && !title_is_statement && !rule.titles.iter().any(|t| t == title) {
             return Err(NotPayment::UntrustedTitle(title.to_owned()));
         }
-        let (before, amount) = statement.ok_or(NotPayment::NoPhrase)?;
-        if let Some(phrase) = self.exclude.iter().chain(&rule.exclude).find(|p| before.contains(p.as_str())) {
+        let (start, m) = found.ok_or(NotPayment::NoPhrase)?;
+        // What the notice says up to the amount, and for the app's own
+        // exclusions (a bank's 支出, 转出) up to the statement: "收入(跨行转出)"
+        // names how money came in.
+        let (through_amount, before_statement) = (&text[..m.end()], &text[..start]);
+        let excluded = self.exclude.iter().find(|p| through_amount.contains(p.as_str()));
+        if let Some(phrase) = excluded.or_else(|| rule.exclude.iter().find(|p| before_statement.contains(p.as_str()))) {
             return Err(NotPayment::Excluded(phrase.clone()));
         }
+        let amount = m.as_str();
         let amount = parse_amount(amount).filter(|a| a.0 > 0).ok_or_else(|| NotPayment::BadAmount(amount.to_owned()))?;
         Ok(Payment { channel, amount })
     }

@@ -50,8 +50,9 @@ pub struct ChannelRule {
     /// friend, whose title is the friend's name, is never a payment.
     #[serde(default)]
     pub titles: Vec<String>,
-    /// Phrases that, before the amount, make a notice of this group not a
-    /// payment received (e.g. a bank's 支出, 消费).
+    /// Phrases that, before the payment statement, make a notice of this
+    /// group not a payment received (e.g. a bank's 支出, 消费; "收入(跨行转出)"
+    /// is still money in).
     #[serde(default)]
     pub exclude: Vec<String>,
 }

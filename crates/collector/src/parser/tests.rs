@@ -156,6 +156,15 @@ fn the_amount_belongs_to_the_statement() {
         pay(BANK_SMS, "", "您尾号8616卡8月15日网上银行收入(退货)11.90元，余额8,998元。【工商银行】"),
         Err(NotPayment::Excluded(_))
     ));
+    // how the money came in, named after the phrase, is not a look-alike
+    let icbc = "您尾号0619卡5月1日13:32工商银行收入(跨行转出)888元，余额15,875.99元。【工商银行】";
+    assert_eq!(pay(BANK_SMS, "", icbc).unwrap().amount, Fen(88_800));
+    assert!(pay(BANK_SMS, "", "您尾号0619卡5月1日转出人民币888元，余额15,875.99元。【工商银行】").is_err());
+    // a bare amount a bank marks by what follows it
+    assert_eq!(
+        pay("95528", "", "您尾号3252卡人民币活期14:39存入1.00[银联入账:何露]，可用余额5.09。【浦发银行】").unwrap().amount,
+        Fen(100)
+    );
 }
 
 #[test]
