@@ -157,7 +157,7 @@ fn rules_can_be_tried_and_drafts_checked_before_saving() {
         json!({"app": "com.eg.android.AlipayGphone", "title": "支付宝通知", "text": "张三通过扫码向你付款0.01元", "draft": null}),
     );
     assert_eq!((yes["payment"].clone(), yes["channel"].clone(), yes["amount"].clone()), (json!(true), json!("P901"), json!("0.01")));
-    let no = w.ok("try_rules", json!({"app": "com.eg.android.AlipayGphone", "title": "", "text": "你已成功付款0.01元", "draft": null}));
+    let no = w.ok("try_rules", json!({"app": "com.eg.android.AlipayGphone", "title": "", "text": "退款到账0.01元", "draft": null}));
     assert_eq!(no["payment"], false);
     assert_eq!(no["reason_code"], "excluded");
     let draft = "[[channel]]\nchannel = \"P903\"\npackages = [\"org.example.shop\"]\n";

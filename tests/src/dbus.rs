@@ -231,3 +231,84 @@ impl Drop for SessionBus {
         let _ = self.daemon.wait();
     }
 }
+
+/// A phone-mirroring daemon played by this test process: one connection
+/// that stays on the bus (as kdeconnectd and GSConnect's daemon do) and
+/// sends each phone notification exactly as the daemon would. The
+/// collector's rules allow-list this test's executable for both formats.
+pub struct MirrorDaemon(zbus::Connection);
+
+impl MirrorDaemon {
+    pub async fn connect(bus: &SessionBus) -> MirrorDaemon {
+        let conn = zbus::connection::Builder::address(bus.address.as_str()).expect("address").build().await.expect("connect");
+        MirrorDaemon(conn)
+    }
+
+    /// Rules that trust this process as kdeconnectd and as GSConnect's daemon.
+    pub fn rules() -> String {
+        let exe = std::fs::canonicalize(std::env::current_exe().expect("exe")).expect("exe path").display().to_string();
+        format!(
+            "[[mirror]]\nformat = \"kdeconnect\"\nids = [\"kdeconnect\"]\nexecutables = [{exe:?}]\n\
+             [[mirror]]\nformat = \"gsconnect\"\nids = [\"org.gnome.Shell.Extensions.GSConnect\"]\nexecutables = [{exe:?}]\n"
+        )
+    }
+
+    /// KDE Connect on Plasma (kdeconnect-kde `notification.cpp`): summary =
+    /// the phone's title, body = its text HTML-escaped, hints naming the
+    /// phone app by its label.
+    pub async fn kdeconnect(&self, phone_app: &str, title: &str, text: &str) {
+        let mut hints: HashMap<&str, zbus::zvariant::Value<'_>> = HashMap::new();
+        hints.insert("x-kde-appname", "kdeconnect".into());
+        hints.insert("x-kde-display-appname", phone_app.into());
+        hints.insert("x-kde-origin-name", "Phone".into());
+        let body = html_escape(text);
+        let summary = if title.is_empty() { "KDE Connect" } else { title };
+        let args = ("KDE Connect", 0u32, "", summary, body.as_str(), Vec::<String>::new(), hints, -1i32);
+        self.0
+            .call_method(
+                Some("org.freedesktop.Notifications"),
+                "/org/freedesktop/Notifications",
+                Some("org.freedesktop.Notifications"),
+                "Notify",
+                &args,
+            )
+            .await
+            .expect("Notify");
+    }
+
+    /// GSConnect under GNOME Shell (`notification.js`, GLib's
+    /// `ggtknotificationbackend.c`): a GNotification under
+    /// "<device>|<Android notification key>"; title = the phone app's label
+    /// and body = "title: text", except for WeChat (one of its messengers),
+    /// shown with the phone's own title and text.
+    pub async fn gsconnect(&self, package: &str, phone_app: &str, title: &str, text: &str) {
+        let key = format!("0|{package}|{}|null|10{}", rand_id(), rand_id() % 1000);
+        let id = format!("0b3f8a1c7d2e4f5a9b6c1d2e3f4a5b6c|{key}");
+        let (shown_title, body) = if package == "com.tencent.mm" {
+            (title.to_owned(), text.to_owned())
+        } else if title.is_empty() || title == phone_app {
+            (phone_app.to_owned(), text.to_owned())
+        } else {
+            (phone_app.to_owned(), format!("{title}: {text}"))
+        };
+        let mut n: HashMap<&str, zbus::zvariant::Value<'_>> = HashMap::new();
+        n.insert("title", shown_title.as_str().into());
+        n.insert("body", body.as_str().into());
+        n.insert("priority", "normal".into());
+        let args = ("org.gnome.Shell.Extensions.GSConnect", id.as_str(), n);
+        self.0
+            .call_method(Some("org.gtk.Notifications"), "/org/gtk/Notifications", Some("org.gtk.Notifications"), "AddNotification", &args)
+            .await
+            .expect("AddNotification");
+    }
+}
+
+fn rand_id() -> u32 {
+    static NEXT: AtomicU64 = AtomicU64::new(1000);
+    NEXT.fetch_add(1, Ordering::Relaxed) as u32
+}
+
+/// Qt's `toHtmlEscaped`.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

@@ -178,6 +178,8 @@ const T = {
   smsf_step1: ["添加发送通道，类型选“Webhook”，请求方式 POST。", "Add a sending channel of type Webhook, method POST."],
   smsf_step2: ["Webhook 地址填写下方地址（手机须与本机在同一局域网）。", "Webhook URL: the address below (the phone must be on this computer's network)."],
   smsf_step3: ["“secret”（加签）一栏填写下方密钥，保存后点“测试”。", "Put the secret below in its \"secret\" (加签) field, save, and press Test."],
+  smsf_step4: ["消息模板留空（使用默认模板），或填写 [title] 换行 [content]。", "Leave the message template empty (the default template), or use [title], a line break, [content]."],
+  smsf_step5: ["转发规则：转发支付宝、微信、QQ、云闪付和你的银行 App 的通知；用云闪付收款码时，再转发银行到账短信（如 95588）。并打开通知监听、关闭电池优化。", "Forwarding rules: notifications of Alipay, WeChat, QQ, 云闪付 and your bank's app; for 云闪付 codes also your bank's SMS (e.g. 95588). Turn on notification access and turn off battery optimisation."],
   smsf_webhook: ["Webhook 地址", "Webhook URL"],
   copy: ["复制", "Copy"],
   copied_toast: ["已复制到剪贴板。", "Copied to the clipboard."],

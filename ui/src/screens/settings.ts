@@ -61,7 +61,7 @@ function smsforwarderCard(s: SettingsView, root: HTMLElement): HTMLElement {
   });
   const form = h("form", { class: "stack", "aria-label": t("smsf_card") },
     h("p", {}, t("smsf_howto")),
-    h("ol", { class: "howto" }, h("li", {}, t("smsf_step1")), h("li", {}, t("smsf_step2")), h("li", {}, t("smsf_step3"))),
+    h("ol", { class: "howto" }, h("li", {}, t("smsf_step1")), h("li", {}, t("smsf_step2")), h("li", {}, t("smsf_step3")), h("li", {}, t("smsf_step4")), h("li", {}, t("smsf_step5"))),
     h("dl", { class: "kv" },
       h("dt", {}, t("smsf_webhook")),
       h("dd", {}, h("code", { "aria-label": t("smsf_webhook") }, s.smsf_webhook), " ", copyButton(t("smsf_webhook"), () => s.smsf_webhook))),

@@ -67,7 +67,7 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
             tracing::debug!(app = call.app_name, "a notification from a program not trusted for payments");
             continue;
         };
-        let payment = match c.parser.parse_as(claim.app_id(), claim.notice()) {
+        let payment = match c.parser.parse_as(claim.app_id(&c.parser), claim.notice()) {
             Ok(p) => p,
             Err(why) => {
                 tracing::debug!(notice = ?claim.notice(), %why, "not a payment");
@@ -215,8 +215,13 @@ impl Claim {
         }
     }
 
-    fn app_id(&self) -> AppId<'_> {
+    /// Who the notice is from: the phone app (by package when known), or
+    /// for the phone's SMS app the SMS's sender (its title).
+    fn app_id<'a>(&'a self, parser: &Parser) -> AppId<'a> {
         match self {
+            Claim::Mirror { package, phone_app, notice, .. } if parser.is_sms_app(package.as_deref(), phone_app) => {
+                AppId::Sms(&notice.title)
+            }
             Claim::Mirror { package: Some(package), .. } => AppId::Package(package),
             Claim::Mirror { phone_app, .. } => AppId::Phone(phone_app),
             Claim::Desktop { id, .. } => AppId::Desktop(id),
@@ -274,7 +279,7 @@ mod tests {
     }
 
     fn pay(p: &Parser, call: &Call) -> Option<Result<Payment, NotPayment>> {
-        identify(p, call).map(|claim| p.parse_as(claim.app_id(), claim.notice()))
+        identify(p, call).map(|claim| p.parse_as(claim.app_id(p), claim.notice()))
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The LAN listener: the V免签 monitor app protocol (`/appHeart`,
-//! `/appPush`, in `vmq`), SmsForwarder webhooks and the generic signed push
-//! (in `forwarders`).
+//! `/appPush`, in `vmq`), SmsForwarder webhooks (in `smsforwarder`) and the
+//! generic signed push (in `forwarders`).
 //!
 //! Served through `jiufu_http_guard` (header, request and idle timeouts, a
 //! connection cap). Every route: at most [`BODY_LIMIT`] of body, read only after the request
@@ -10,7 +10,7 @@
 //! sign with a fresh time marks a source online.
 
 use super::throttle::Throttle;
-use super::{MAX_SKEW_MS, forwarders, vmq};
+use super::{MAX_SKEW_MS, forwarders, smsforwarder, vmq};
 use crate::{Collector, now_ms};
 use axum::Json;
 use axum::Router;
@@ -93,7 +93,7 @@ pub fn routes(lan: Shared) -> Router {
     Router::new()
         .route("/appHeart", get(vmq::app_heart).post(vmq::app_heart))
         .route("/appPush", get(vmq::app_push).post(vmq::app_push))
-        .route("/forward/smsforwarder", get(forwarders::smsforwarder).post(forwarders::smsforwarder))
+        .route("/forward/smsforwarder", get(smsforwarder::webhook).post(smsforwarder::webhook))
         .route("/forward/generic", post(forwarders::generic))
         .layer(axum::middleware::from_fn_with_state(lan.clone(), guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -177,7 +177,10 @@ impl<S: Send + Sync> FromRequest<S> for Push {
             }
             Err(_) => return Err(shape.refuse(StatusCode::BAD_REQUEST, "请求无法读取 the body could not be read")),
         };
-        let fields = fields(&query, &headers, &body);
+        let mut fields = fields(&query, &headers, &body);
+        if let Some(parts) = multipart(&headers, &body).await {
+            fields.extend(parts);
+        }
         Ok(Push { peer, headers, body, fields })
     }
 }
@@ -194,7 +197,8 @@ impl Push {
 /// Query and (for POST) form or JSON fields, merged.
 fn fields(query: &str, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
     let mut all: HashMap<String, String> = url::form_urlencoded_parse(query.as_bytes()).into_iter().collect();
-    let json = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let json = content_type.contains("json");
     if json {
         if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
             for (k, v) in map {
@@ -205,12 +209,30 @@ fn fields(query: &str, headers: &HeaderMap, body: &[u8]) -> HashMap<String, Stri
                 all.insert(k, text);
             }
         }
-    } else if !body.is_empty() {
+    } else if !body.is_empty() && !content_type.starts_with("multipart/") {
         for (k, v) in url::form_urlencoded_parse(body) {
             all.insert(k, v);
         }
     }
     all
+}
+
+/// The text fields of a `multipart/form-data` body (SmsForwarder 2.x).
+async fn multipart(headers: &HeaderMap, body: &Bytes) -> Option<Vec<(String, String)>> {
+    let ct = headers.get("content-type")?.to_str().ok()?;
+    if !ct.starts_with("multipart/form-data") {
+        return None;
+    }
+    let req = axum::http::Request::builder().header("content-type", ct).body(axum::body::Body::from(body.clone())).ok()?;
+    let mut form = axum::extract::Multipart::from_request(req, &()).await.ok()?;
+    let mut out = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        let Some(name) = field.name().map(str::to_owned) else { continue };
+        if let Ok(text) = field.text().await {
+            out.push((name, text));
+        }
+    }
+    Some(out)
 }
 
 pub mod url {

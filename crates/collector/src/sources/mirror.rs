@@ -50,8 +50,8 @@ pub fn kdeconnect(app_name: &str, summary: &str, body: &str, display_app: Option
     let body = unescape(body);
     let mirrored = match display_app {
         Some(app) => {
-            let title = if summary == app_name { String::new() } else { unescape(summary) };
-            Mirrored { phone_app: unescape(app), package: None, title, text: body }
+            let title = if summary == app_name { String::new() } else { unescape(summary).trim().to_owned() };
+            Mirrored { phone_app: unescape(app), package: None, title, text: body.trim().to_owned() }
         }
         None => {
             let (title, text) = split(&body);

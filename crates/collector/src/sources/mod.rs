@@ -9,6 +9,7 @@ pub mod forwarders;
 pub mod lan;
 pub mod mirror;
 pub mod sender;
+pub mod smsforwarder;
 pub mod throttle;
 pub mod vmq;
 

@@ -1,0 +1,204 @@
+use super::*;
+
+fn notice(app: &str, title: &str, text: &str) -> Notice {
+    Notice { app: app.into(), title: title.into(), text: text.into() }
+}
+
+fn pay(app: &str, title: &str, text: &str) -> Result<Payment, NotPayment> {
+    Parser::new(None).unwrap().parse(&notice(app, title, text))
+}
+
+const ALIPAY: &str = "com.eg.android.AlipayGphone";
+const WECHAT: &str = "com.tencent.mm";
+
+#[test]
+fn contract_vectors_incoming() {
+    let cases = [
+        (ALIPAY, "支付宝通知", "张三通过扫码向你付款0.01元", Channel::P901, 1),
+        (ALIPAY, "收钱码收款", "成功收款0.01元。享免费提现等更多专属服务，点击查看", Channel::P901, 1),
+        (ALIPAY, "收钱码收款", "你已成功收款0.01元（老顾客消费）", Channel::P901, 1),
+        (WECHAT, "微信支付", "微信支付收款0.01元(朋友到店)", Channel::P902, 1),
+        (WECHAT, "微信收款助手", "个人收款码到账¥0.01", Channel::P902, 1),
+        (WECHAT, "微信收款商业版", "二维码赞赏到账¥0.01", Channel::P902, 1),
+        ("com.tencent.mobileqq", "QQ钱包", "李四通过扫码向你付款0.01元", Channel::P903, 1),
+        ("com.unionpay", "云闪付", "您的云闪付收款码收款0.01元", Channel::P904, 1),
+    ];
+    for (app, title, text, channel, fen) in cases {
+        assert_eq!(pay(app, title, text), Ok(Payment { channel, amount: Fen(fen) }), "{text}");
+    }
+}
+
+#[test]
+fn amounts_in_their_many_forms() {
+    assert_eq!(pay(ALIPAY, "", "成功收款1,234.56元").unwrap().amount, Fen(123_456));
+    assert_eq!(pay(WECHAT, "", "个人收款码到账￥1,234.56").unwrap().amount, Fen(123_456));
+    assert_eq!(pay(ALIPAY, "", "成功收款１２.３４元").unwrap().amount, Fen(1234));
+    assert_eq!(pay(ALIPAY, "", "成功收款12．3元").unwrap().amount, Fen(1230));
+    assert_eq!(pay(ALIPAY, "", "成功收款 9.99 元").unwrap().amount, Fen(999));
+    // the payment's amount, not the last or first number in the text
+    assert_eq!(pay(WECHAT, "[3条]微信收款助手", "个人收款码到账¥5.20，今日第12笔，累计100.00元").unwrap().amount, Fen(520));
+    assert_eq!(pay(ALIPAY, "收钱码收款", "2024-05-01 成功收款8.88元，余额1000.00元").unwrap().amount, Fen(888));
+    assert_eq!(pay(WECHAT, "微信收款助手", "到账¥5.20，本月收款100.00元").unwrap().amount, Fen(520));
+}
+
+#[test]
+fn contract_vectors_negative() {
+    assert!(pay(ALIPAY, "支付宝", "你已成功付款0.01元").is_err());
+    assert!(pay(ALIPAY, "支付宝", "支付宝：您有一笔0.01元的退款").is_err());
+    assert!(matches!(pay(ALIPAY, "支付宝", "退款到账0.01元"), Err(NotPayment::Excluded(_))));
+    assert_eq!(pay(WECHAT, "[3条]微信支付", "收款到账通知"), Err(NotPayment::NoPhrase));
+    assert_eq!(pay("com.example.game", "福利", "成功收款0.01元"), Err(NotPayment::UnknownApp));
+    assert!(pay(WECHAT, "微信支付", "付款成功 ¥5.00").is_err());
+    assert!(pay(WECHAT, "微信支付", "你已转账给张三5.00元").is_err());
+    assert!(pay(ALIPAY, "支付宝", "双十一红包，最高可得888元！").is_err());
+    assert!(pay(ALIPAY, "支付宝", "成功收款0.001元").is_err());
+    // chats and summaries
+    assert!(matches!(pay(WECHAT, "张三", "收款9.90元"), Err(NotPayment::UntrustedTitle(_))));
+    assert!(matches!(pay("com.tencent.mobileqq", "李四", "成功收款1.00元"), Err(NotPayment::UntrustedTitle(_))));
+    assert!(pay(ALIPAY, "支付宝", "提现到账100.00元").is_err());
+    assert!(pay(ALIPAY, "支付宝", "余额宝收益到账0.52元").is_err());
+    assert!(pay(WECHAT, "微信支付", "昨日收款¥300.00，共12笔").is_err());
+}
+
+#[test]
+fn the_channel_comes_from_the_app_never_from_words() {
+    let p = Parser::new(None).unwrap();
+    // S2: a chat titled like a payment app, from any app that is not one
+    for app in ["org.telegram.messenger", "Telegram", "支付宝", "Alipay", "微信支付", ""] {
+        assert_eq!(p.parse(&notice(app, "支付宝通知", "张三通过扫码向你付款8.88元")), Err(NotPayment::UnknownApp), "{app}");
+    }
+    for app in ["Telegram", "org.telegram.desktop", "KDE Connect", "支付宝通知"] {
+        let n = notice("x", "支付宝通知", "张三通过扫码向你付款8.88元");
+        assert_eq!(p.parse_as(AppId::Phone(app), &n), Err(NotPayment::UnknownApp), "{app}");
+        assert_eq!(p.parse_as(AppId::Desktop(app), &n), Err(NotPayment::UnknownApp), "{app}");
+    }
+    // the phone app a mirroring app names, by its label in either language
+    let n = notice("kdeconnect/支付宝", "支付宝通知", "张三通过扫码向你付款8.88元");
+    assert_eq!(p.parse_as(AppId::Phone("支付宝"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(888) }));
+    assert_eq!(p.parse_as(AppId::Phone("Alipay"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(888) }));
+    let wx = notice("kdeconnect/微信", "微信支付", "微信支付收款0.01元(朋友到店)");
+    assert_eq!(p.parse_as(AppId::Phone("微信"), &wx), Ok(Payment { channel: Channel::P902, amount: Fen(1) }));
+    // a chat inside the payment app still needs the app's own title
+    let chat = notice("kdeconnect/微信", "张三", "收款9.90元");
+    assert!(matches!(p.parse_as(AppId::Phone("微信"), &chat), Err(NotPayment::UntrustedTitle(_))));
+    // no desktop payment program is trusted out of the box
+    assert_eq!(p.desktop_channel("WeChat"), None);
+}
+
+#[test]
+fn user_rules_add_apps_and_keywords_are_ignored() {
+    let user = r#"
+        [[channel]]
+        channel = "P902"
+        packages = ["com.example.wxhelper"]
+        keywords = ["Telegram", "支付宝"]
+        [[incoming]]
+        pattern = "入账{amount}元"
+        [[desktop]]
+        channel = "P901"
+        ids = ["org.example.AlipayDesktop"]
+        executables = ["/opt/alipay/alipay"]
+        [[mirror]]
+        format = "kdeconnect"
+        ids = ["KDE Connect"]
+        executables = ["/opt/kdeconnect/kdeconnectd"]
+    "#;
+    let p = Parser::new(Some(user)).unwrap();
+    assert_eq!(p.parse(&notice("com.example.wxhelper", "", "入账3.00元")), Ok(Payment { channel: Channel::P902, amount: Fen(300) }));
+    assert_eq!(p.parse(&notice("Telegram", "支付宝", "入账3.00元")), Err(NotPayment::UnknownApp));
+    let n = notice("desktop/org.example.AlipayDesktop", "收钱码收款", "成功收款1.00元");
+    assert_eq!(p.parse_as(AppId::Desktop("org.example.AlipayDesktop"), &n), Ok(Payment { channel: Channel::P901, amount: Fen(100) }));
+    assert_eq!(p.desktop_executables("org.example.AlipayDesktop", Channel::P901), vec!["/opt/alipay/alipay".to_owned()]);
+    assert!(p.desktop_executables("org.example.AlipayDesktop", Channel::P902).is_empty());
+    // the user's mirror entry and the shipped one both name KDE Connect
+    let exes: Vec<String> = p.mirrors(&["KDE Connect"]).flat_map(|m| m.executables.clone()).collect();
+    assert!(exes.contains(&"/opt/kdeconnect/kdeconnectd".to_owned()) && exes.contains(&"/usr/bin/kdeconnectd".to_owned()), "{exes:?}");
+    assert_eq!(p.mirrors(&["Telegram"]).count(), 0);
+    assert!(Parser::new(Some("[[incoming]]\npattern = \"(\"")).is_err());
+    assert!(Parser::new(Some("[[mirror]]\nformat = \"phonelink\"\nids = [\"x\"]")).is_err());
+}
+
+const BANK_SMS: &str = "95588";
+
+#[test]
+fn identity_decides_the_channel_for_sms_and_bank_apps() {
+    let p = Parser::new(None).unwrap();
+    let sms = "您尾号0123卡1月1日11:11快捷支付收入(转账)100.00元，余额200,000.00元。【工商银行】";
+    assert_eq!(p.parse(&notice(BANK_SMS, "", sms)), Ok(Payment { channel: Channel::P904, amount: Fen(10_000) }));
+    assert_eq!(p.parse(&notice("+86 95588", "", sms)), Ok(Payment { channel: Channel::P904, amount: Fen(10_000) }));
+    // the same words from an ordinary number, or with a bank's name as the sender, are not a bank's SMS
+    for sender in ["13800138000", "工商银行", "", "95588x"] {
+        assert_eq!(p.parse(&notice(sender, "", sms)), Err(NotPayment::UnknownApp), "{sender}");
+    }
+    // a mirrored SMS: the sender is its title
+    assert_eq!(p.parse_as(AppId::Sms("95588"), &notice("kdeconnect/信息", "95588", sms)).map(|p| p.amount), Ok(Fen(10_000)));
+    assert!(p.is_sms_app(None, "信息") && p.is_sms_app(Some("com.google.android.apps.messaging"), "") && !p.is_sms_app(None, "微信"));
+    // bank apps carry no chats: any title
+    let abc = "您尾号为2473的农行借记卡于12月30日10:52发生一笔收入90000.00元，详情请点击";
+    assert_eq!(p.parse(&notice("com.android.bankabc", "动账提醒", abc)).map(|p| p.amount), Ok(Fen(9_000_000)));
+}
+
+#[test]
+fn the_amount_belongs_to_the_statement() {
+    // in the title, with other numbers in the text
+    assert_eq!(pay(ALIPAY, "你已成功收款5.00元", "100积分兑收钱音箱").unwrap().amount, Fen(500));
+    // before the phrase
+    assert_eq!(pay(ALIPAY, "支付宝商家服务", "￥0.01收款到账通知，领积分兑好礼").unwrap().amount, Fen(1));
+    // never the balance, a date, a card number or part of a longer number
+    let boc = "【中国银行】您的借记卡账户长城电子借记卡，于12月01日收入(网上快付)人民币100.00元,交易后余额1,234.56【中国银行】";
+    assert_eq!(pay("95566", "", boc).unwrap().amount, Fen(10_000));
+    assert!(pay(ALIPAY, "收钱码收款", "成功收款¥1.001").is_err());
+    assert!(pay(ALIPAY, "收钱码收款", "成功收款1.001元").is_err());
+    assert!(pay(ALIPAY, "收钱码收款", "成功收款0.00元").is_err());
+    // an advert after the amount does not make it a look-alike; a refund before it does
+    assert_eq!(pay(ALIPAY, "收钱码到账通知", "成功收款0.01元。享免费提现等更多专属服务，点击查看").unwrap().amount, Fen(1));
+    assert!(matches!(
+        pay(BANK_SMS, "", "您尾号8616卡8月15日网上银行收入(退货)11.90元，余额8,998元。【工商银行】"),
+        Err(NotPayment::Excluded(_))
+    ));
+    // how the money came in, named after the phrase, is not a look-alike
+    let icbc = "您尾号0619卡5月1日13:32工商银行收入(跨行转出)888元，余额15,875.99元。【工商银行】";
+    assert_eq!(pay(BANK_SMS, "", icbc).unwrap().amount, Fen(88_800));
+    assert!(pay(BANK_SMS, "", "您尾号0619卡5月1日转出人民币888元，余额15,875.99元。【工商银行】").is_err());
+    // a bare amount a bank marks by what follows it
+    assert_eq!(
+        pay("95528", "", "您尾号3252卡人民币活期14:39存入1.00[银联入账:何露]，可用余额5.09。【浦发银行】").unwrap().amount,
+        Fen(100)
+    );
+}
+
+#[test]
+fn look_alikes_of_every_kind() {
+    let cases = [
+        (ALIPAY, "支付宝", "上一笔播报：支付宝到账 1430.00 元。收钱提醒助手正在为您服务"),
+        (ALIPAY, "支付宝", "余额宝收益到账啦，昨日收益0.52元"),
+        (ALIPAY, "支付宝", "提现到账100.00元"),
+        (ALIPAY, "支付宝", "你有一笔145.75元的支出，点击领取9个支付宝积分"),
+        (WECHAT, "微信支付", "今日收到2笔收款，共计30.00元"),
+        (WECHAT, "微信支付", "群收款：张三发起收款10.00元"),
+        (BANK_SMS, "", "您尾号1234卡12月1日消费支出人民币40.00元，余额100.00元。【工商银行】"),
+        (BANK_SMS, "", "验证码123456，您正在向尾号1234账户转入人民币100.00元。【工商银行】"),
+        ("95533", "", "您尾号5083的龙卡信用卡已于12月04日从约定账户成功扣款人民币97.00元。【建设银行】"),
+        ("cmb.pb", "招商银行", "您尾号6598的招行账户存入3000.00元成功，产品代码XDC20233622，年利率1.80%。"),
+        ("95588", "", "您尾号8665账户12月21日00:28转账存入人民币16.99元，余额36168.11元，摘要：利息结息入账。【工商银行】"),
+    ];
+    for (app, title, text) in cases {
+        assert!(pay(app, title, text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn user_rules_add_senders_and_phrases() {
+    let user = r#"
+        [[channel]]
+        channel = "P904"
+        senders = ["106575"]
+        [[incoming]]
+        pattern = "进账{money}"
+        channel = "P904"
+    "#;
+    let p = Parser::new(Some(user)).unwrap();
+    assert_eq!(p.parse(&notice("106575", "", "【某某银行】您的账户进账人民币8.00")).map(|p| p.amount), Ok(Fen(800)));
+    assert!(Parser::new(Some("[[incoming]]\npattern = \"到账\"")).is_err(), "a pattern must say where the amount is");
+    assert!(Parser::new(Some("[exclude]\nanywhere = [\"(\"]")).is_err());
+}
