@@ -201,7 +201,7 @@ async fn the_window_runs_the_collector_end_to_end() {
     s.fill("textarea[aria-label=\"通知正文\"]", "李四通过扫码向你付款12.50元").await.unwrap();
     s.click("button[aria-label=\"解析\"]").await.unwrap();
     s.wait_text("[role=status][aria-label=\"试一试\"]", "是收款：支付宝 ¥12.50", Duration::from_secs(5)).await.expect("parsed");
-    s.fill("textarea[aria-label=\"通知正文\"]", "你已成功付款12.50元").await.unwrap();
+    s.fill("textarea[aria-label=\"通知正文\"]", "退款到账12.50元").await.unwrap();
     s.click("button[aria-label=\"解析\"]").await.unwrap();
     s.wait_text("[role=status][aria-label=\"试一试\"]", "不是收款：付款、退款或类似通知", Duration::from_secs(5))
         .await

@@ -137,10 +137,8 @@ impl Store for SqliteStore {
             // Merchant by merchant, so the finished orders are found through
             // orders_by_state (merchant_id, state, created_at) and their
             // events through order_events_by_order.
-            let merchants: Vec<i64> = conn
-                .prepare("SELECT id FROM merchants")
-                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-                .map_err(backend)?;
+            let merchants: Vec<i64> =
+                conn.prepare("SELECT id FROM merchants").and_then(|mut st| st.query_map([], |r| r.get(0))?.collect()).map_err(backend)?;
             let mut order_events = 0;
             for merchant in merchants {
                 order_events += conn
