@@ -222,8 +222,8 @@ impl Parser {
         // An SMS has no title (a mirrored one shows its sender there).
         let title = if matches!(app, AppId::Sms(_)) { "" } else { strip_count(notice.title.trim()) };
         let text = format!("{title}\n{}", notice.text.trim());
-        if let Some(re) = self.anywhere.iter().find(|re| re.is_match(&text)) {
-            return Err(NotPayment::Excluded(re.find(&text).map(|m| m.as_str().to_owned()).unwrap_or_default()));
+        if let Some(m) = self.anywhere.iter().find_map(|re| re.find(&text)) {
+            return Err(NotPayment::Excluded(m.as_str().to_owned()));
         }
         // The payment statement that comes first, whichever rule found it.
         let found = self
