@@ -7,9 +7,11 @@ pub mod channel;
 pub mod collector;
 pub mod error_code;
 pub mod ids;
+pub mod json;
 #[cfg(feature = "qr")]
 pub mod qr_image;
 pub mod secret;
+pub mod shop_sign;
 pub mod sign;
 pub mod state;
 

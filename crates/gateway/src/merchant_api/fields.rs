@@ -6,8 +6,6 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use jiufu_protocol::ErrorCode;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 
 /// The largest `/gateway` body accepted.
@@ -62,8 +60,8 @@ impl Fields {
     /// refused like a repeated form field, also when one of the values is
     /// `null` (a map would silently keep the last one).
     fn json(bytes: &[u8]) -> ApiResult<Fields> {
-        let Members(members) =
-            serde_json::from_slice(bytes).map_err(|_| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
+        let members =
+            jiufu_protocol::json::members(bytes).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
         let mut seen = HashSet::with_capacity(members.len());
         for (k, _) in &members {
             if !seen.insert(k.as_str()) {
@@ -126,31 +124,6 @@ impl Fields {
 
 fn given_twice(name: &str) -> ApiError {
     ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once"))
-}
-
-/// The members of a JSON object, every one kept (duplicates too), in order.
-struct Members(Vec<(String, Box<RawValue>)>);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Members;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
 }
 
 /// Reads the body, refusing more than [`MAX_BODY`] bytes. A larger body is

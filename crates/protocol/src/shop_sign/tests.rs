@@ -1,0 +1,88 @@
+use super::*;
+
+fn vectors() -> toml::Table {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors.toml"))
+        .or_else(|_| std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.toml")))
+        .expect("vectors.toml");
+    text.parse().expect("vectors.toml parses")
+}
+
+fn section<'a>(t: &'a toml::Table, name: &str) -> &'a toml::Table {
+    name.split('.').fold(t, |cur, part| cur[part].as_table().unwrap_or_else(|| panic!("{name}")))
+}
+
+fn get<'a>(t: &'a toml::Table, key: &str) -> &'a str {
+    t[key].as_str().unwrap_or_else(|| panic!("{key}"))
+}
+
+/// The vector's signing string back into parameters, shuffled and with an
+/// empty one and the signature's own added: they must not count.
+fn params(string: &str, own: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> =
+        string.split('&').map(|kv| kv.split_once('=').unwrap()).map(|(k, v)| (k.to_owned(), v.to_owned())).rev().collect();
+    p.push(("empty".into(), String::new()));
+    p.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    p
+}
+
+#[test]
+fn epay_v1_vectors() {
+    let v = vectors();
+    for name in ["epay.v1", "epay.v1_int_money"] {
+        let t = section(&v, name);
+        let p = params(get(t, "string"), &[("sign", "x"), ("sign_type", "MD5")]);
+        assert_eq!(signing_string(&p, &["sign", "sign_type"]), get(t, "string"), "{name}");
+        assert_eq!(epay_sign(&p, get(t, "key")), get(t, "sign"), "{name}");
+    }
+    // money as PHP sends it is signed as sent: "1" and "1.00" differ
+    assert_ne!(get(section(&v, "epay.v1"), "sign"), get(section(&v, "epay.v1_int_money"), "sign"));
+}
+
+#[test]
+fn epusdt_and_gmpay_vectors() {
+    let v = vectors();
+    for name in ["epusdt", "epusdt.notify"] {
+        let t = section(&v, name);
+        let p = params(get(t, "string"), &[("signature", "x")]);
+        assert_eq!(epusdt_signature(&p, get(t, "token")), get(t, "signature"), "{name}");
+    }
+    let t = section(&v, "gmpay.v2");
+    let p = params(get(t, "string"), &[("signature", "x")]);
+    assert_eq!(gmpay_signature(&p, get(t, "key")), get(t, "signature"));
+}
+
+#[test]
+fn epusdt_json_bodies_sign_numbers_in_shortest_form() {
+    let v = vectors();
+    let t = section(&v, "epusdt.shop_float");
+    let fields = json_fields(get(t, "raw_json").as_bytes()).unwrap();
+    assert_eq!(signing_string(&fields, &["signature"]), get(t, "string"));
+    assert_eq!(epusdt_signature(&fields, get(t, "token")), get(t, "signature"));
+    // the notify's JSON, empty values and null skipped
+    let notify = br#"{"trade_id":"T1","order_id":"20220201030210321","amount":10,"actual_amount":9.99,"token":"","block_transaction_id":"","status":2,"x":null}"#;
+    let t = section(&v, "epusdt.notify");
+    assert_eq!(signing_string(&json_fields(notify).unwrap(), &["signature"]), get(t, "string"));
+}
+
+#[test]
+fn v_free_sign_create_order_vector() {
+    let v = vectors();
+    let t = section(&v, "vmq.create_order");
+    let got = vmq_create_order_sign(get(t, "payId"), get(t, "param"), get(t, "type"), get(t, "price"), get(t, "key"));
+    assert_eq!(got, get(t, "sign"));
+}
+
+#[test]
+fn numbers_and_hostile_bodies() {
+    for (raw, want) in [("10.0", "10"), ("9.90", "9.9"), ("0.10", "0.1"), ("007", "7"), ("-0.50", "-0.5"), ("-0.0", "0"), ("42", "42")] {
+        assert_eq!(canonical_number(raw).as_deref(), Some(want), "{raw}");
+    }
+    for raw in ["1e3", "1.", ".5", "--1", "1.2.3", "0x10", "", "-"] {
+        assert_eq!(canonical_number(raw), None, "{raw}");
+    }
+    assert_eq!(json_fields(b"[1]"), Err(JsonFieldsError::NotAnObject));
+    assert_eq!(json_fields(br#"{"amount":1,"amount":2}"#), Err(JsonFieldsError::Repeated("amount".into())));
+    assert_eq!(json_fields(br#"{"amount":{"v":1}}"#), Err(JsonFieldsError::Nested("amount".into())));
+    assert_eq!(json_fields(br#"{"amount":1e3}"#), Err(JsonFieldsError::BadNumber("amount".into())));
+    assert_eq!(json_fields(br#"{"ok":true,"n":"a&b"}"#).unwrap(), vec![("ok".into(), "true".into()), ("n".into(), "a&b".into())]);
+}
