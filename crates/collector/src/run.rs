@@ -90,14 +90,28 @@ fn shout_unsigned(addr: std::net::SocketAddr) {
 }
 
 /// Runs a source, and again 30 s after each failure, keeping its health.
+/// A failure is logged as a warning when it is new; the same failure again
+/// straight after (no session bus on a headless machine) only at debug level.
 async fn supervise(c: Arc<Collector>, source: Box<dyn Source>, up: Arc<AtomicBool>) {
+    let mut last_error: Option<String> = None;
     loop {
         up.store(true, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let result = source.run(c.clone()).await;
         up.store(false, Ordering::Relaxed);
+        if started.elapsed() > Duration::from_secs(60) {
+            // It ran for a while: a failure now is news again.
+            last_error = None;
+        }
         if let Err(e) = result {
-            tracing::warn!(source = source.name(), error = %e, "source failed; retrying in 30 s");
-            c.touch(source.name(), Some(e.to_string()));
+            let error = e.to_string();
+            if last_error.as_deref() == Some(error.as_str()) {
+                tracing::debug!(source = source.name(), %error, "source failed again; retrying in 30 s");
+            } else {
+                tracing::warn!(source = source.name(), %error, "source failed; retrying in 30 s (the same failure again is logged at debug level)");
+            }
+            c.touch(source.name(), Some(error.clone()));
+            last_error = Some(error);
         }
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
