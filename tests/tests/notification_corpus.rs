@@ -126,8 +126,13 @@ fn default_template(c: &Case, uid_line: bool) -> String {
 }
 
 async fn send(col: &CollectorProc, layout: Layout, c: &Case, t: i64) -> u16 {
+    send_signed(col, layout, c, t, SMSF_SECRET).await
+}
+
+/// As [`send`], signed with `secret`.
+async fn send_signed(col: &CollectorProc, layout: Layout, c: &Case, t: i64, secret: &str) -> u16 {
     let ts = t.to_string();
-    let sign = sign::smsforwarder_sign(&ts, SMSF_SECRET);
+    let sign = sign::smsforwarder_sign(&ts, secret);
     let url = format!("{}/forward/smsforwarder", col.url);
     let req = match layout {
         Layout::FormDefault | Layout::FormTitleText => {
@@ -138,7 +143,7 @@ async fn send(col: &CollectorProc, layout: Layout, c: &Case, t: i64) -> u16 {
             } else {
                 format!("{}\n{}", c.title, c.text)
             };
-            let body = smsforwarder_body(&c.app, &content, t, Some(SMSF_SECRET));
+            let body = smsforwarder_body(&c.app, &content, t, Some(secret));
             http().post(url).header("content-type", "application/x-www-form-urlencoded").body(body)
         }
         Layout::JsonDefault => http().post(url).json(&json!({
@@ -337,4 +342,39 @@ async fn smsforwarder_default_template_confirms_real_orders() {
     })
     .await;
     assert!(confirmed.is_some(), "the bank SMS is stored as the confirmed payment: {:?}", col.payments(false));
+}
+
+/// Every body layout goes through the same gate: a wrong sign, a stale time
+/// or a timestamp already used (in any layout) stores nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_layout_refuses_forged_stale_and_replayed_pushes() {
+    let gw = Gateway::start();
+    let col = CollectorProc::paired(&gw, &[]);
+    let case = Case {
+        id: "attack".into(),
+        source: String::new(),
+        app: "com.eg.android.AlipayGphone".into(),
+        title: "收钱码到账通知".into(),
+        text: "成功收款7.77元".into(),
+        expect: "incoming".into(),
+        channel: None,
+        amount: None,
+    };
+    let layouts = [Layout::FormDefault, Layout::JsonDefault, Layout::Multipart2x, Layout::FormTitleText, Layout::JsonParts];
+    let t0 = now_ms();
+    for (i, layout) in layouts.into_iter().enumerate() {
+        assert_eq!(send(&col, layout, &case, t0 + i as i64 - 6 * 60_000).await, 401, "{layout:?} stale");
+    }
+    assert!(col.payments(false).is_empty(), "nothing stored: {:?}", col.payments(false));
+    // one genuine push, then its timestamp again in every layout
+    assert_eq!(send(&col, Layout::FormDefault, &case, t0 + 100).await, 200);
+    for layout in layouts {
+        assert_eq!(send(&col, layout, &case, t0 + 100).await, 409, "{layout:?} replay");
+    }
+    // a forged sign in every layout; five from one address and it is refused for a while
+    for (i, layout) in layouts.into_iter().enumerate() {
+        assert_eq!(send_signed(&col, layout, &case, t0 + 200 + i as i64, "not-the-collector-secret").await, 401, "{layout:?} forged");
+    }
+    assert_eq!(send(&col, Layout::JsonParts, &case, t0 + 300).await, 429, "throttled after five bad signs");
+    assert_eq!(col.payments(false).len(), 1, "the genuine push only");
 }

@@ -41,9 +41,14 @@ impl<'a> AppId<'a> {
     /// no spaces) or else an SMS sender.
     pub fn forwarded(from: &'a str) -> AppId<'a> {
         let from = from.trim();
-        let package = from.contains('.') && from.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
-        if package { AppId::Package(from) } else { AppId::Sms(from) }
+        if is_android_package(from) { AppId::Package(from) } else { AppId::Sms(from) }
     }
+}
+
+/// Whether `name` has the shape of an Android package (`com.tencent.mm`):
+/// a dot, and only letters, digits, dots and underscores.
+pub fn is_android_package(name: &str) -> bool {
+    name.contains('.') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

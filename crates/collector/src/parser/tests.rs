@@ -202,3 +202,18 @@ fn user_rules_add_senders_and_phrases() {
     assert!(Parser::new(Some("[[incoming]]\npattern = \"到账\"")).is_err(), "a pattern must say where the amount is");
     assert!(Parser::new(Some("[exclude]\nanywhere = [\"(\"]")).is_err());
 }
+
+#[test]
+fn hostile_texts_are_just_not_payments() {
+    let p = Parser::new(None).unwrap();
+    // 64 KiB of near-misses: phrases, digits and currency marks without a statement
+    let noise = "收款码到账余额1,2元¥.元人民币9.999收入(".repeat(1500);
+    assert!(p.parse(&notice(ALIPAY, "收钱码到账通知", &noise)).is_err());
+    assert!(p.parse(&notice(BANK_SMS, "", &noise)).is_err());
+    // a statement after the noise is still found, with its own amount
+    let late = format!("{noise}。成功收款3.21元");
+    assert_eq!(p.parse(&notice(ALIPAY, "", &late)).map(|p| p.amount), Ok(Fen(321)));
+    for text in ["", "\u{0}", "成功收款元", "成功收款¥", "成功收款99999999999999999999元"] {
+        assert!(p.parse(&notice(ALIPAY, "", text)).is_err(), "{text:?}");
+    }
+}

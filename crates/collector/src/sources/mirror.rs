@@ -83,8 +83,7 @@ fn android_package(id: &str) -> Option<String> {
     let mut parts = id.split('|');
     let (_device, user, package) = (parts.next()?, parts.next()?, parts.next()?);
     let user_ok = !user.is_empty() && user.chars().all(|c| c.is_ascii_digit());
-    let package_ok = package.contains('.') && package.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
-    (user_ok && package_ok && parts.next().is_some()).then(|| package.to_owned())
+    (user_ok && crate::parser::is_android_package(package) && parts.next().is_some()).then(|| package.to_owned())
 }
 
 /// "title: text" → (title, text); a body without ": " is all text. The
