@@ -235,6 +235,7 @@ fn order(id: &str, state: jiufu_protocol::OrderState, fen: i64) -> jiufu_protoco
         expire_at: now + 300,
         quarantine_until: now + 900,
         claimed_at: None,
+        dialect: jiufu_protocol::Dialect::Jiufu,
     }
 }
 

@@ -17,6 +17,12 @@ export function channelName(code: string): string {
   return n ? n[getLang() === "en" ? 1 : 0] : code;
 }
 
+/** The shop protocol an order came through (`shop-compat.md`), in the window's language. */
+export function dialectName(dialect: string): string {
+  const key = `dialect_${dialect}`;
+  return hasKey(key) ? t(key) : t("dialect_other", { name: dialect });
+}
+
 export function money(amount: string): string {
   return `¥${amount}`;
 }

@@ -29,6 +29,7 @@ pub fn order(id: &str, state: OrderState, fen: i64, created_s: i64) -> OrderWire
         expire_at: created_s + 300,
         quarantine_until: created_s + 900,
         claimed_at: None,
+        dialect: jiufu_protocol::Dialect::Jiufu,
     }
 }
 

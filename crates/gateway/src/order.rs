@@ -37,6 +37,8 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         ttl_secs: settings.order_ttl_secs,
         quarantine_secs: settings.quarantine_secs,
         max_open_per_payer: settings.max_open_per_payer,
+        dialect: req.dialect,
+        shop_data: req.shop_data,
     };
     let outcome = app.store.create_order(new, now).await.map_err(|e| match e {
         StoreError::Conflict(why) if why.contains("order number") => ApiError::new(ErrorCode::OrderNoReused),

@@ -88,6 +88,9 @@ pub struct OrderWire {
     pub quarantine_until: i64,
     #[serde(default)]
     pub claimed_at: Option<i64>,
+    /// The merchant protocol the order came through (absent from older gateways).
+    #[serde(default)]
+    pub dialect: crate::Dialect,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

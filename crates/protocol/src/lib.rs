@@ -5,6 +5,7 @@
 pub mod amount;
 pub mod channel;
 pub mod collector;
+pub mod dialect;
 pub mod error_code;
 pub mod ids;
 pub mod json;
@@ -17,6 +18,7 @@ pub mod state;
 
 pub use amount::{AmountError, Fen};
 pub use channel::Channel;
+pub use dialect::Dialect;
 pub use error_code::ErrorCode;
 pub use ids::{OrderId, OrderNo};
 pub use secret::Secret;

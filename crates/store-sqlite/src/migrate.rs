@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_evidence_once.sql")),
     (3, include_str!("../migrations/0003_no_discounts.sql")),
+    (4, include_str!("../migrations/0004_shop_dialects.sql")),
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

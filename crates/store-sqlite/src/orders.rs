@@ -89,11 +89,13 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         confirmed_by: None,
         evidence_id: None,
         notified: false,
+        dialect: new.dialect,
+        shop_data: new.shop_data,
     };
     conn.prepare_cached(
         "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
-         notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -113,7 +115,9 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
             order.order_time,
             order.created_at,
             order.expire_at,
-            order.quarantine_until
+            order.quarantine_until,
+            order.dialect.as_str(),
+            order.shop_data
         ])
     })
     .map_err(|e| match &e {

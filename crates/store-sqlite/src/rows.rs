@@ -1,6 +1,6 @@
 //! Mapping between rows and records.
 
-use jiufu_protocol::{Channel, Fen, OrderState, Secret};
+use jiufu_protocol::{Channel, Dialect, Fen, OrderState, Secret};
 use jiufu_store::{Code, Device, Merchant, MerchantSettings, Notification, NotifyAttempt, NotifyStatus, Order, UnmatchedPayment};
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
@@ -12,6 +12,15 @@ impl FromSql for ChannelCol {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = value.as_str()?;
         s.parse().map(ChannelCol).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+pub struct DialectCol(pub Dialect);
+
+impl FromSql for DialectCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        Dialect::parse(s).map(DialectCol).ok_or_else(|| FromSqlError::Other(format!("unknown dialect {s:?}").into()))
     }
 }
 
@@ -67,9 +76,9 @@ pub fn code(row: &Row<'_>) -> rusqlite::Result<Code> {
 
 pub const ORDER_COLUMNS: &str = "id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, code_id, qr_text, \
      notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, claimed_at, paid_at, paid_fen, \
-     confirmed_by, evidence_id, notified";
+     confirmed_by, evidence_id, notified, dialect, shop_data";
 
-pub const ORDER_COLUMN_COUNT: usize = 23;
+pub const ORDER_COLUMN_COUNT: usize = 25;
 
 pub fn order(row: &Row<'_>) -> rusqlite::Result<Order> {
     Ok(Order {
@@ -96,6 +105,8 @@ pub fn order(row: &Row<'_>) -> rusqlite::Result<Order> {
         confirmed_by: row.get(20)?,
         evidence_id: row.get(21)?,
         notified: row.get(22)?,
+        dialect: row.get::<_, DialectCol>(23)?.0,
+        shop_data: row.get(24)?,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Plain records that cross the [`crate::Store`] boundary.
 
-use jiufu_protocol::{Channel, Fen, OrderState, Secret, Transition};
+use jiufu_protocol::{Channel, Dialect, Fen, OrderState, Secret, Transition};
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
@@ -104,6 +104,12 @@ pub struct NewOrder {
     /// Refuse the order when its non-empty `ip` already has this many open
     /// orders with the merchant (0: no limit).
     pub max_open_per_payer: i64,
+    /// The merchant protocol the order came through.
+    pub dialect: Dialect,
+    /// What that protocol must echo back in its notification (its own
+    /// JSON; empty for the native API). Part of the order's identity: the
+    /// same order number with other shop data is another order.
+    pub shop_data: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +138,8 @@ pub struct Order {
     pub evidence_id: Option<String>,
     /// The merchant acknowledged the notification.
     pub notified: bool,
+    pub dialect: Dialect,
+    pub shop_data: String,
 }
 
 impl Order {
@@ -152,6 +160,8 @@ impl Order {
             && self.order_fen == new.order_fen
             && self.notify_url == new.notify_url
             && self.return_url == new.return_url
+            && self.dialect == new.dialect
+            && self.shop_data == new.shop_data
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`run_all`] with a fresh, empty store.
 
 use crate::*;
-use jiufu_protocol::{Channel, Fen, OrderId, Secret};
+use jiufu_protocol::{Channel, Dialect, Fen, OrderId, Secret};
 
 pub async fn run_all<S: Store>(store: &S) {
     merchants(store).await;
@@ -59,6 +59,8 @@ fn order(merchant_id: i64, no: &str, fen: i64, candidates: Vec<Fen>) -> NewOrder
         ttl_secs: 300,
         quarantine_secs: 600,
         max_open_per_payer: 0,
+        dialect: Dialect::Jiufu,
+        shop_data: String::new(),
     }
 }
 
@@ -125,6 +127,18 @@ async fn idempotent_create<S: Store>(store: &S) {
     let mut changed = order(3, "same", 501, steps(501, 5));
     changed.subject = "other".into();
     assert!(matches!(store.create_order(changed, NOW + 1).await.unwrap(), CreateOutcome::OrderNoReused));
+
+    // A shop protocol's order keeps its dialect and echo data, and both are
+    // part of what makes a retry "the same request".
+    let shop = NewOrder { dialect: Dialect::Epay, shop_data: r#"{"money":"5"}"#.into(), ..order(3, "shop-1", 500, steps(500, 5)) };
+    let stored = created(store.create_order(shop.clone(), NOW).await.unwrap());
+    let read = store.order(&stored.id).await.unwrap().expect("stored");
+    assert_eq!((read.dialect, read.shop_data.as_str()), (Dialect::Epay, r#"{"money":"5"}"#));
+    assert!(matches!(store.create_order(shop.clone(), NOW + 1).await.unwrap(), CreateOutcome::Existing(o) if o.id == stored.id));
+    let other_echo = NewOrder { shop_data: r#"{"money":"5.00"}"#.into(), ..shop.clone() };
+    assert!(matches!(store.create_order(other_echo, NOW + 1).await.unwrap(), CreateOutcome::OrderNoReused));
+    let other_dialect = NewOrder { dialect: Dialect::Vmq, ..shop };
+    assert!(matches!(store.create_order(other_dialect, NOW + 1).await.unwrap(), CreateOutcome::OrderNoReused));
 }
 
 async fn transitions_and_outbox<S: Store>(store: &S) {

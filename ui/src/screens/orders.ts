@@ -6,7 +6,7 @@ import { clear, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { call } from "../tauri.js";
 import { act, ask, tabs } from "../ui.js";
-import { channelName, countdown, money, stateName, when } from "../format.js";
+import { channelName, countdown, dialectName, money, stateName, when } from "../format.js";
 
 export interface Order {
   order_id: string;
@@ -23,6 +23,8 @@ export interface Order {
   created_at: number;
   expire_at: number;
   claimed_at: number | null;
+  /** The shop protocol the order came through: jiufu, epay, epusdt, gmpay or vmq. */
+  dialect: string;
 }
 
 const FILTERS = [["open", "filter_open"], ["claimed", "filter_claimed"], ["history", "filter_history"], ["all", "filter_all"]] as const;
@@ -58,7 +60,8 @@ function row(o: Order): HTMLElement {
     actions.append(h("button", { type: "button", class: "danger small", "aria-label": t("reject_label", { no: o.order_no }), onclick: () => void rejectOrder(o) }, t("reject")));
   }
   return h("tr", { class: o.state_code === 8 ? "claimed" : "", "data-order": o.order_id, "data-state": o.state_code },
-    h("td", {}, h("div", {}, o.order_no), h("div", { class: "muted small" }, when(o.created_at * 1000))),
+    h("td", {}, h("div", {}, o.order_no), h("div", { class: "muted small" }, when(o.created_at * 1000)),
+      h("div", { class: "muted small dialect", "data-dialect": o.dialect }, dialectName(o.dialect))),
     h("td", { class: "subject" }, o.subject),
     h("td", {}, channelName(o.channel)),
     h("td", { class: "money" }, money(o.payable_amount)),

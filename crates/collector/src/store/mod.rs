@@ -31,8 +31,11 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_initial.sql")), (2, include_str!("../../migrations/0002_reject.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_reject.sql")),
+    (3, include_str!("../../migrations/0003_dialect.sql")),
+];
 
 /// Writes go through one writer thread with group commit (many
 /// observations per transaction, each answered after its COMMIT); reads

@@ -3,11 +3,11 @@
 
 use super::{Db, ObservationStatus, channel_of, rows};
 use jiufu_protocol::collector::OrderWire;
-use jiufu_protocol::{Channel, Fen, OrderState};
+use jiufu_protocol::{Channel, Dialect, Fen, OrderState};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const ORDER_COLUMNS: &str =
-    "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at";
+    "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at, dialect";
 
 fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
     let state: i32 = r.get(3)?;
@@ -23,6 +23,8 @@ fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
         expire_at: r.get(8)?,
         quarantine_until: r.get(9)?,
         claimed_at: r.get(10)?,
+        // An unknown name from a newer gateway reads as the native API.
+        dialect: Dialect::parse(&r.get::<_, String>(11)?).unwrap_or_default(),
     })
 }
 
@@ -37,7 +39,7 @@ impl Db {
                     tx.query_row("SELECT state FROM orders WHERE order_id = ?1", [&o.order_id], |r| r.get(0)).optional()?;
                 tx.execute(
                     &format!(
-                        "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                        "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                          ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, quarantine_until = excluded.quarantine_until, \
                          claimed_at = excluded.claimed_at"
                     ),
@@ -52,7 +54,8 @@ impl Db {
                         o.created_at,
                         o.expire_at,
                         o.quarantine_until,
-                        o.claimed_at
+                        o.claimed_at,
+                        o.dialect.as_str()
                     ],
                 )?;
                 if o.state == OrderState::Claimed && before != Some(OrderState::Claimed.code()) {

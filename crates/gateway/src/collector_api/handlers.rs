@@ -33,6 +33,7 @@ pub fn wire(order: &Order) -> OrderWire {
         expire_at: order.expire_at,
         quarantine_until: order.quarantine_until,
         claimed_at: order.claimed_at,
+        dialect: order.dialect,
     }
 }
 

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::{Shared, net, order};
 use axum::Json;
 use axum::extract::{Request, State};
-use jiufu_protocol::{Channel, ErrorCode, Fen, OrderNo, sign};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, Fen, OrderNo, sign};
 use jiufu_store::Merchant;
 use serde_json::{Value, json};
 
@@ -21,6 +21,9 @@ pub struct CreateRequest {
     pub return_url: String,
     pub ip: String,
     pub order_time: String,
+    pub dialect: Dialect,
+    /// The dialect's echo data (see `jiufu_store::NewOrder::shop_data`).
+    pub shop_data: String,
 }
 
 pub async fn handle(State(app): State<Shared>, req: Request) -> ApiResult<Json<Value>> {
@@ -54,20 +57,40 @@ impl CreateRequest {
             return Err(ApiError::new(ErrorCode::BadSignature));
         }
 
-        let order_no = OrderNo::parse(order_no).map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
-        let channel: Channel = order_type.parse().map_err(|e| ApiError::field(ErrorCode::MalformedField, format!("order_type: {e}")))?;
-        let subject = text_field("subject", subject, 128)?;
+        CreateRequest::check(
+            app,
+            merchant,
+            Draft {
+                order_no,
+                channel: order_type.parse().map_err(|e| ApiError::field(ErrorCode::MalformedField, format!("order_type: {e}")))?,
+                subject,
+                amount,
+                notify_url,
+                return_url,
+                ip: f.get("ip").unwrap_or(""),
+                order_time: f.get("order_time").unwrap_or(""),
+                dialect: Dialect::Jiufu,
+                shop_data: String::new(),
+            },
+        )
+    }
+
+    /// The rules every create request meets, whichever protocol it came
+    /// in: called once the request is authenticated as `merchant`'s.
+    pub fn check(app: &Shared, merchant: Merchant, d: Draft<'_>) -> ApiResult<CreateRequest> {
+        let order_no = OrderNo::parse(d.order_no).map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
+        let subject = text_field("subject", d.subject, 128)?;
         let allow_private = app.config.allow_private_notify;
-        net::check_callback_url(notify_url, allow_private)
+        net::check_callback_url(d.notify_url, allow_private)
             .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("notify_url {why}")))?;
-        if !return_url.is_empty() {
-            net::check_callback_url(return_url, allow_private)
+        if !d.return_url.is_empty() {
+            net::check_callback_url(d.return_url, allow_private)
                 .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("return_url {why}")))?;
         }
-        let ip = text_field("ip", f.get("ip").unwrap_or(""), 64)?;
-        let order_time = text_field("order_time", f.get("order_time").unwrap_or(""), 64)?;
+        let ip = text_field("ip", d.ip, 64)?;
+        let order_time = text_field("order_time", d.order_time, 64)?;
 
-        let amount = Fen::parse_yuan(amount).map_err(|e| ApiError::field(ErrorCode::InvalidAmount, e))?;
+        let amount = Fen::parse_yuan(d.amount).map_err(|e| ApiError::field(ErrorCode::InvalidAmount, e))?;
         let s = &merchant.settings;
         if amount.0 < s.min_fen || amount.0 > s.max_fen {
             return Err(ApiError::field(
@@ -79,14 +102,32 @@ impl CreateRequest {
             merchant,
             subject,
             order_no,
-            channel,
+            channel: d.channel,
             amount,
-            notify_url: notify_url.to_owned(),
-            return_url: return_url.to_owned(),
+            notify_url: d.notify_url.to_owned(),
+            return_url: d.return_url.to_owned(),
             ip,
             order_time,
+            dialect: d.dialect,
+            shop_data: d.shop_data,
         })
     }
+}
+
+/// An authenticated create request's fields as received, before their rules.
+#[derive(Debug)]
+pub struct Draft<'a> {
+    pub order_no: &'a str,
+    pub channel: Channel,
+    pub subject: &'a str,
+    /// Yuan as text: `10`, `10.0`, `10.00`.
+    pub amount: &'a str,
+    pub notify_url: &'a str,
+    pub return_url: &'a str,
+    pub ip: &'a str,
+    pub order_time: &'a str,
+    pub dialect: Dialect,
+    pub shop_data: String,
 }
 
 pub fn parse_userid(text: &str) -> ApiResult<i64> {
@@ -98,7 +139,7 @@ pub fn parse_userid(text: &str) -> ApiResult<i64> {
 }
 
 /// A free-text field: at most `max` characters, no control characters.
-fn text_field(name: &str, value: &str, max: usize) -> ApiResult<String> {
+pub fn text_field(name: &str, value: &str, max: usize) -> ApiResult<String> {
     if value.chars().count() > max {
         return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} is longer than {max} characters")));
     }

@@ -28,8 +28,8 @@ impl Fields {
             .unwrap_or_default();
         match content_type.as_str() {
             "multipart/form-data" => Self::multipart(req).await,
-            "application/json" => Self::json(&body(req).await?),
-            _ => Self::form(&body(req).await?),
+            "application/json" => Self::json(&read_body(req).await?),
+            _ => Self::form(&read_body(req).await?),
         }
     }
 
@@ -42,6 +42,20 @@ impl Fields {
         }
         self.0.insert(name, value);
         Ok(())
+    }
+
+    /// The fields of a URL's query string (form-encoded, as sent).
+    pub fn query(query: Option<&str>) -> ApiResult<Fields> {
+        Self::form(query.unwrap_or("").as_bytes())
+    }
+
+    /// Every field as received, empty ones included, in no particular order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     fn form(bytes: &[u8]) -> ApiResult<Fields> {
@@ -129,7 +143,7 @@ fn given_twice(name: &str) -> ApiError {
 /// Reads the body, refusing more than [`MAX_BODY`] bytes. A larger body is
 /// still read to its end (up to [`DRAIN_LIMIT`]) before the refusal, so the
 /// client gets the error envelope instead of a connection reset mid-upload.
-async fn body(req: Request) -> ApiResult<Vec<u8>> {
+pub async fn read_body(req: Request) -> ApiResult<Vec<u8>> {
     use futures::StreamExt;
     let mut stream = req.into_body().into_data_stream();
     let mut buf = Vec::new();

@@ -1,14 +1,14 @@
 //! The 就付 merchant API (`gateway-api.md`).
 
 mod create;
-mod fields;
+pub mod fields;
 mod lookup;
 
 use crate::Shared;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use create::CreateRequest;
+pub use create::{CreateRequest, Draft, parse_userid, text_field};
 
 pub fn routes() -> Router<Shared> {
     Router::new()

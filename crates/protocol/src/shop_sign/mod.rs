@@ -36,6 +36,16 @@ pub fn vmq_create_order_sign(pay_id: &str, param: &str, kind: &str, price: &str,
     md5_hex(&[pay_id, param, kind, price, key])
 }
 
+/// V免签 notification: `md5(payId + param + type + price + reallyPrice + key)`.
+pub fn vmq_notify_sign(pay_id: &str, param: &str, kind: &str, price: &str, really_price: &str, key: &str) -> String {
+    md5_hex(&[pay_id, param, kind, price, really_price, key])
+}
+
+/// V免签 `closeOrder` (`md5(orderId + key)`) and `getState` (`md5(t + key)`).
+pub fn vmq_key_sign(text: &str, key: &str) -> String {
+    md5_hex(&[text, key])
+}
+
 /// Why a JSON body cannot be signed as epusdt signs it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonFieldsError {

@@ -86,3 +86,14 @@ fn numbers_and_hostile_bodies() {
     assert_eq!(json_fields(br#"{"amount":1e3}"#), Err(JsonFieldsError::BadNumber("amount".into())));
     assert_eq!(json_fields(br#"{"ok":true,"n":"a&b"}"#).unwrap(), vec![("ok".into(), "true".into()), ("n".into(), "a&b".into())]);
 }
+
+#[test]
+fn vmq_notify_and_key_signs_are_the_plain_concatenations() {
+    // Independent of the function under test: the md5 of the concatenation
+    // written out, as V免签's PHP server computes it.
+    assert_eq!(
+        vmq_notify_sign("1547129707139", "vone666", "2", "0.1", "0.09", "a7cc8678193ee9c70ae3d75fd04ae6a9"),
+        md5_hex(&["1547129707139vone66620.10.09a7cc8678193ee9c70ae3d75fd04ae6a9"])
+    );
+    assert_eq!(vmq_key_sign("1700000000000", "KEY123"), "11a7fe3d9a41626372d5b1bd5b8d2b82", "the vmq.app_heart vector");
+}
