@@ -83,6 +83,11 @@ enum MerchantCmd {
         payer_limit: i64,
     },
     List,
+    /// Print what to paste into a shop's payment settings, for every protocol (易支付, epusdt/GMPay, V免签, 就付).
+    Show {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -240,7 +245,14 @@ impl Cli {
                     ..Default::default()
                 };
                 let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
+                // The key alone on standard output (scripts read it); the
+                // settings for a person, on standard error.
                 writeln!(out, "{}", m.key.expose())?;
+                eprint!("\n{}", crate::shop::settings::text(&app.config.public_url, &m));
+            }
+            Command::Merchant(MerchantCmd::Show { id }) => {
+                let m = app.store.merchant(id).await?.with_context(|| format!("no merchant {id}"))?;
+                write!(out, "{}", crate::shop::settings::text(&app.config.public_url, &m))?;
             }
             Command::Merchant(MerchantCmd::List) => {
                 for m in app.store.merchants().await? {
@@ -300,14 +312,15 @@ impl Cli {
                 for o in app.store.orders(OrderFilter { merchant_id: merchant, state, ..Default::default() }).await? {
                     writeln!(
                         out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         o.id,
                         o.merchant_id,
                         o.order_no,
                         o.state_at(now),
                         o.channel,
                         o.payable_fen,
-                        clock::format(o.created_at, app.config.timezone)
+                        clock::format(o.created_at, app.config.timezone),
+                        o.dialect
                     )?;
                 }
             }
@@ -345,6 +358,7 @@ async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Res
     let state = o.state_at(clock::now());
     let body = serde_json::json!({
         "order": o, "effective_state": state, "history": history,
+        "protocol": format!("{} / {}", o.dialect.name_zh(), o.dialect.name_en()),
         "notification": notification, "notify_attempts": attempts,
     });
     writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;

@@ -26,7 +26,8 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
         return Ok(());
     }
     let key = Secret::generate();
-    app.store
+    let merchant = app
+        .store
         .create_merchant(
             NewMerchant {
                 id: DEMO_MERCHANT, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default()
@@ -70,5 +71,19 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
         },
         exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "jiufu-gateway".into())
     );
+    // The same as a 易支付 shop would send it: a link the browser can open.
+    let mut epay = vec![
+        ("pid", DEMO_MERCHANT.to_string()),
+        ("type", "alipay".to_owned()),
+        ("out_trade_no", format!("epay-{now}")),
+        ("notify_url", format!("{base}/demo/notify")),
+        ("name", "demo".to_owned()),
+        ("money", "0.01".to_owned()),
+    ];
+    let sign = jiufu_protocol::shop_sign::epay_sign(&epay, key.expose());
+    epay.push(("sign", sign));
+    epay.push(("sign_type", "MD5".to_owned()));
+    println!("4. Or pay as a 易支付 (EPay) shop would send you: open\n   {base}/submit.php?{}\n", crate::shop::encode_query(&epay));
+    println!("{}", crate::shop::settings::text(base, &merchant));
     Ok(())
 }

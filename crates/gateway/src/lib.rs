@@ -17,6 +17,7 @@ pub mod net;
 pub mod notify;
 pub mod order;
 pub mod qr;
+pub mod shop;
 
 use anyhow::Context;
 use axum::Router;
@@ -87,6 +88,7 @@ pub fn router(app: Shared) -> Router {
         .merge(merchant_api::routes())
         .merge(checkout::routes())
         .merge(collector_api::routes())
+        .merge(shop::routes())
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
         // No body anywhere is read past this, before or after authentication.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

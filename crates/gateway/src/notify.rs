@@ -1,6 +1,7 @@
 //! Merchant notifications: a worker drains the outbox that the move to 9
 //! filled in the same transaction. Every attempt is recorded; delivery
-//! counts only on HTTP 2xx with the body `success`.
+//! counts only on HTTP 2xx with the acknowledgement of the order's dialect
+//! (the native API's is the body `success`).
 
 use crate::{Shared, clock};
 use jiufu_protocol::sign;
@@ -30,6 +31,44 @@ pub async fn run_worker(app: Shared) {
         }
         let _ = tokio::time::timeout(POLL, app.notify_wake.notified()).await;
     }
+}
+
+/// One notification as it goes out: where, how, and what answer counts
+/// as the shop's acknowledgement.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub url: String,
+    /// A JSON body to POST (with `Content-Type: application/json`); `None`
+    /// sends a GET.
+    pub json: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
+    pub ack: Ack,
+}
+
+/// What a 2xx answer's body must be for the notification to count as delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// The trimmed body is one of these words, in any case.
+    OneOf(&'static [&'static str]),
+    /// The body contains this word, in any case.
+    Contains(&'static str),
+}
+
+impl Ack {
+    pub fn accepts(self, body: &str) -> bool {
+        match self {
+            Ack::OneOf(words) => words.iter().any(|w| body.trim().eq_ignore_ascii_case(w)),
+            Ack::Contains(word) => body.to_ascii_lowercase().contains(word),
+        }
+    }
+}
+
+/// The native notification: a GET of [`notify_url`] with the
+/// `X-Jiufu-Signature` header, acknowledged by the body `success`.
+pub fn native(order: &Order, key: &str, at: i64) -> Outgoing {
+    let url = notify_url(order, key);
+    let signature = notify_signature(&url, key, at);
+    Outgoing { url, json: None, headers: vec![(SIGNATURE_HEADER, signature)], ack: Ack::OneOf(&["success"]) }
 }
 
 /// The notification's query: exactly the seed's four parameters,
@@ -64,8 +103,7 @@ fn encode(pairs: &[(&str, &str)]) -> String {
 }
 
 fn append(base: &str, query: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}{query}")
+    crate::shop::append_query(base, query)
 }
 
 async fn deliver(app: &Shared, n: Notification) {
@@ -76,9 +114,7 @@ async fn deliver(app: &Shared, n: Notification) {
             return;
         }
     };
-    let url = notify_url(&order, merchant.key.expose());
     let at = clock::now();
-    let signature = notify_signature(&url, merchant.key.expose(), at);
     let mut attempt = NotifyAttempt {
         order_id: n.order_id.clone(),
         at,
@@ -87,19 +123,9 @@ async fn deliver(app: &Shared, n: Notification) {
         error: String::new(),
         delivered: false,
     };
-    match app.http.get(&url).header(SIGNATURE_HEADER, signature).send().await {
-        Ok(resp) => {
-            let status = resp.status();
-            attempt.http_status = Some(i64::from(status.as_u16()));
-            match read_limited(resp).await {
-                Ok(body) => {
-                    attempt.delivered = status.is_success() && body.trim().eq_ignore_ascii_case("success");
-                    attempt.body_excerpt = body.chars().take(EXCERPT).collect();
-                }
-                Err(e) => attempt.error = format!("reading the body: {e}"),
-            }
-        }
-        Err(e) => attempt.error = describe(&e),
+    match crate::shop::notification(&order, merchant.key.expose(), at) {
+        Ok(out) => send(app, out, &mut attempt).await,
+        Err(e) => attempt.error = e.chars().take(EXCERPT).collect(),
     }
     let attempts = (n.attempts + 1) as usize;
     let next = if attempt.delivered {
@@ -113,6 +139,30 @@ async fn deliver(app: &Shared, n: Notification) {
     tracing::info!(order = %n.order_id, attempt = attempts, delivered = attempt.delivered, status = ?attempt.http_status, error = %attempt.error, ?next, "notification attempt");
     if let Err(e) = app.store.record_attempt(attempt, next).await {
         tracing::error!(order = %n.order_id, error = %e, "cannot record a notification attempt; it will be retried");
+    }
+}
+
+async fn send(app: &Shared, out: Outgoing, attempt: &mut NotifyAttempt) {
+    let mut request = match &out.json {
+        Some(body) => app.http.post(&out.url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone()),
+        None => app.http.get(&out.url),
+    };
+    for (name, value) in &out.headers {
+        request = request.header(*name, value);
+    }
+    match request.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            attempt.http_status = Some(i64::from(status.as_u16()));
+            match read_limited(resp).await {
+                Ok(body) => {
+                    attempt.delivered = status.is_success() && out.ack.accepts(&body);
+                    attempt.body_excerpt = body.chars().take(EXCERPT).collect();
+                }
+                Err(e) => attempt.error = format!("reading the body: {e}"),
+            }
+        }
+        Err(e) => attempt.error = describe(&e),
     }
 }
 
@@ -204,6 +254,8 @@ mod tests {
             confirmed_by: None,
             evidence_id: None,
             notified: false,
+            dialect: jiufu_protocol::Dialect::Jiufu,
+            shop_data: String::new(),
         };
         assert_eq!(
             notify_url(&order, "Jf8x2kQm9TzR4wLp"),
@@ -221,6 +273,20 @@ mod tests {
         assert_eq!(return_url(&returned), "https://shop.example.com/r?x=1&order_no=20191118123424&amount=300.00&state=9");
         let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order };
         assert!(notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no="));
+    }
+
+    #[test]
+    fn acknowledgement_rules() {
+        let exact = Ack::OneOf(&["ok", "success"]);
+        for body in ["ok", " OK\n", "Success", "success"] {
+            assert!(exact.accepts(body), "{body:?}");
+        }
+        for body in ["", "okay", "not ok", "fail", "success!"] {
+            assert!(!exact.accepts(body), "{body:?}");
+        }
+        let contains = Ack::Contains("success");
+        assert!(contains.accepts("<html>SUCCESS</html>") && contains.accepts("success"));
+        assert!(!contains.accepts("fail") && !contains.accepts("succes"));
     }
 
     #[test]

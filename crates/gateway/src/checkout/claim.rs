@@ -98,6 +98,16 @@ impl Reply<'_> {
     }
 }
 
+/// A shop's create request that was refused (易支付 `/submit.php`): the
+/// payer's browser gets a page saying so, and why, and no redirect.
+pub fn refused_page(headers: &HeaderMap, status: StatusCode, reason: &str) -> Response {
+    let (lang, _) = language(&PageQuery::default(), headers);
+    let t = lang.texts();
+    let body = format!("{}{reason}", t.shop_refused_body);
+    let page = NoticePage { t, lang, id: "shop-refused", kind: "closed", title: t.shop_refused_title, body: &body, back: None };
+    html(status, page.render(), lang, false)
+}
+
 /// The generic page of a failure of the gateway (its cause is in the log).
 pub(super) fn internal_error_page(lang: Lang) -> Response {
     Reply { json: false, lang, order_id: "" }.internal()

@@ -17,6 +17,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+pub use claim::refused_page;
 use jiufu_protocol::OrderState;
 use jiufu_store::Order;
 use serde::Deserialize;
@@ -114,12 +115,6 @@ fn html(status: StatusCode, body: Result<String, askama::Error>, lang: Lang, rem
     resp
 }
 
-/// Where the customer goes once paid: `return_url` with the order number,
-/// amount and state, never a sign (the payer must not learn a credential).
-fn return_link(order: &Order) -> Option<String> {
-    (!order.return_url.is_empty()).then(|| crate::notify::return_url(order))
-}
-
 /// A link that opens the channel's app on the phone, where the app allows it.
 fn app_link(order: &Order) -> Option<String> {
     let alipay = order.qr_text.starts_with("https://qr.alipay.com/") || order.qr_text.starts_with("HTTPS://QR.ALIPAY.COM/");
@@ -141,7 +136,15 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     };
     let now = clock::now();
     let state = order.state_at(now);
-    let redirect = if state == OrderState::Confirmed { return_link(&order) } else { None };
+    // Once paid, back to the shop in the order's own protocol.
+    let redirect = if state == OrderState::Confirmed && !order.return_url.is_empty() {
+        match app.merchant(order.merchant_id).await {
+            Ok(Some(m)) => crate::shop::return_link(&order, m.key.expose()),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let name = match lang {
         Lang::Zh => order.channel.name_zh(),
         Lang::En => order.channel.name_en(),

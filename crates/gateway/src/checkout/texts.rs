@@ -101,6 +101,8 @@ pub struct Texts {
     pub back_to_order: &'static str,
     pub error_title: &'static str,
     pub error_body: &'static str,
+    pub shop_refused_title: &'static str,
+    pub shop_refused_body: &'static str,
     pub claim_refused: &'static str,
 }
 
@@ -138,6 +140,8 @@ pub static ZH: Texts = Texts {
     back_to_order: "返回订单页面",
     error_title: "系统繁忙",
     error_body: "服务暂时出现问题，请稍后刷新重试。",
+    shop_refused_title: "支付请求无效",
+    shop_refused_body: "商户网站发来的支付请求未被接受，没有创建订单。请返回商户网站重试，或联系商户。原因：",
     claim_refused: "当前订单状态不能提交付款通知。",
 };
 
@@ -177,6 +181,8 @@ pub static EN: Texts = Texts {
     back_to_order: "Back to the order",
     error_title: "Something went wrong",
     error_body: "The service has a temporary problem. Please refresh and try again in a moment.",
+    shop_refused_title: "Payment request refused",
+    shop_refused_body: "The shop's payment request was not accepted and no order was created. Go back to the shop and try again, or contact the shop. Reason: ",
     claim_refused: "The order's current state does not take a payment notice.",
 };
 

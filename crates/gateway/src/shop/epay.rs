@@ -1,0 +1,224 @@
+//! 易支付 (EPay) V1, with the gateway root as the shop's "apiurl":
+//! `/submit.php` (the payer's browser, 302 to the checkout), `/mapi.php`
+//! (the shop's server, JSON with `payurl`), `/api.php?act=order` (lookup),
+//! and the GET notification and return redirect signed with the
+//! sorted-parameter md5.
+
+use super::{channel_by_name, channel_name, checkout_url, echo, encode_query, merchant_by_pid, read_echo};
+use crate::checkout::refused_page;
+use crate::error::{ApiError, ApiResult};
+use crate::merchant_api::Draft;
+use crate::merchant_api::fields::Fields;
+use crate::notify::{Ack, Outgoing};
+use crate::{Shared, clock};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use jiufu_protocol::shop_sign::epay_sign;
+use jiufu_protocol::{Dialect, ErrorCode, OrderState, sign};
+use jiufu_store::{Merchant, Order};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/submit.php", get(submit).post(submit))
+        .route("/payments/epay/v1/order/create-transaction/submit.php", get(submit).post(submit))
+        .route("/mapi.php", get(mapi).post(mapi))
+        .route("/api.php", get(api))
+}
+
+/// What the notification echoes back exactly as the shop sent it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Echo {
+    /// `type` as sent (`alipay`, `wxpay`, …).
+    kind: String,
+    /// `money` as sent (`10`, `10.0`, `10.00`): shops compare it with their own.
+    money: String,
+    param: String,
+}
+
+/// The request's parameters: the query of a GET, the body of a POST (its
+/// query when the body is empty: some SDKs post with an empty body).
+async fn params(req: Request) -> ApiResult<Fields> {
+    if req.method() == Method::GET {
+        return Fields::query(req.uri().query());
+    }
+    let query = req.uri().query().map(str::to_owned);
+    let body = Fields::read(req).await?;
+    if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
+}
+
+/// Authenticates a create request and creates (or finds again) its order.
+/// Required fields first, then the merchant and the sign, then each
+/// field's rules: nothing about the content is said before the sign holds.
+async fn create(app: &Shared, f: &Fields, ip: &str) -> ApiResult<Order> {
+    let pid = f.required("pid")?;
+    let kind = f.required("type")?;
+    let out_trade_no = f.required("out_trade_no")?;
+    let notify_url = f.required("notify_url")?;
+    let name = f.required("name")?;
+    let money = f.required("money")?;
+    let given = f.required("sign")?;
+    let merchant = merchant_by_pid(app, pid).await?;
+    verify(f, &merchant, given)?;
+    let channel =
+        channel_by_name(kind).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay or bank"))?;
+    let param = f.get("param").unwrap_or("");
+    if param.chars().count() > 256 || param.chars().any(char::is_control) {
+        return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
+    }
+    let shop_data = echo(&Echo { kind: kind.to_owned(), money: money.to_owned(), param: param.to_owned() });
+    let draft = Draft {
+        order_no: out_trade_no,
+        channel,
+        subject: name,
+        amount: money,
+        notify_url,
+        return_url: f.get("return_url").unwrap_or(""),
+        ip,
+        order_time: "",
+        dialect: Dialect::Epay,
+        shop_data,
+    };
+    super::create(app, merchant, draft).await
+}
+
+/// Every parameter received but `sign` and `sign_type`, unknown ones
+/// included, must be what the merchant's key signed.
+fn verify(f: &Fields, merchant: &Merchant, given: &str) -> ApiResult<()> {
+    let pairs: Vec<(&str, &str)> = f.pairs().collect();
+    let expected = epay_sign(&pairs, merchant.key.expose());
+    if sign::hex_digest_eq(&expected, given) { Ok(()) } else { Err(ApiError::new(ErrorCode::BadSignature)) }
+}
+
+/// `/submit.php`: the payer's browser arrives with the shop's form; a good
+/// one goes on to the checkout, a bad one gets a page saying why.
+async fn submit(State(app): State<Shared>, headers: HeaderMap, req: Request) -> Response {
+    let result = match params(req).await {
+        Ok(f) => create(&app, &f, f.get("clientip").unwrap_or("")).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(order) => super::found(&checkout_url(&app, &order.id)),
+        Err(e) => {
+            let status = if e.is_internal() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+            refused_page(&headers, status, &e.message)
+        }
+    }
+}
+
+/// `/mapi.php`: the shop's server asks, and sends the payer to `payurl`.
+/// No bare `qrcode` is answered: it would hide the payable amount.
+async fn mapi(State(app): State<Shared>, req: Request) -> Json<Value> {
+    let result = match params(req).await {
+        Ok(f) => create(&app, &f, f.get("clientip").unwrap_or("")).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(order) => Json(json!({"code": 1, "msg": "succ", "trade_no": order.id, "payurl": checkout_url(&app, &order.id)})),
+        Err(e) => refusal(-1, &e.message),
+    }
+}
+
+fn refusal(code: i32, msg: &str) -> Json<Value> {
+    Json(json!({"code": code, "msg": msg}))
+}
+
+/// `/api.php?act=order`: the shop's server looks an order up, authenticated
+/// by the plain `key` (as the PHP SDK sends it) or by a `sign` over the query.
+async fn api(State(app): State<Shared>, req: Request) -> Json<Value> {
+    match lookup(&app, req).await {
+        Ok(v) => Json(v),
+        Err((code, msg)) => refusal(code, &msg),
+    }
+}
+
+async fn lookup(app: &Shared, req: Request) -> Result<Value, (i32, String)> {
+    let f = Fields::query(req.uri().query()).map_err(|e| (-1, e.message))?;
+    let wrong_key = || (-3, "KEY校验失败 / wrong key or sign".to_owned());
+    let internal = |e: ApiError| (-1, e.message);
+    let merchant =
+        merchant_by_pid(app, f.get("pid").unwrap_or("")).await.map_err(|e| if e.is_internal() { internal(e) } else { wrong_key() })?;
+    let authenticated = match (f.get("key"), f.get("sign")) {
+        (Some(key), _) => sign::bytes_eq(merchant.key.expose().as_bytes(), key.as_bytes()),
+        (None, Some(given)) => verify(&f, &merchant, given).is_ok(),
+        (None, None) => false,
+    };
+    if !authenticated {
+        return Err(wrong_key());
+    }
+    if f.get("act") != Some("order") {
+        return Err((-5, "不支持的操作 / unsupported act (only act=order)".to_owned()));
+    }
+    let not_found = || (-1, "订单号不存在 / no such order".to_owned());
+    let order = match (f.get("trade_no"), f.get("out_trade_no")) {
+        (Some(id), _) => crate::order::find(app, id).await.ok().filter(|o| o.merchant_id == merchant.id),
+        (None, Some(no)) => app.store.order_by_no(merchant.id, no).await.map_err(|e| internal(e.into()))?,
+        (None, None) => return Err((-4, "trade_no 或 out_trade_no 必填 / trade_no or out_trade_no is required".to_owned())),
+    }
+    .ok_or_else(not_found)?;
+    Ok(describe(app, &order))
+}
+
+/// An order as `act=order` answers it: the order amount, never the payable one.
+fn describe(app: &Shared, order: &Order) -> Value {
+    let echo: Option<Echo> = read_echo(order, Dialect::Epay).ok();
+    let paid = order.state == OrderState::Confirmed;
+    let tz = app.config.timezone;
+    json!({
+        "code": 1,
+        "msg": "succ",
+        "trade_no": order.id,
+        "out_trade_no": order.order_no,
+        "type": echo.as_ref().map(|e| e.kind.clone()).unwrap_or_else(|| channel_name(order.channel).to_owned()),
+        "pid": order.merchant_id,
+        "name": order.subject,
+        "money": echo.as_ref().map(|e| e.money.clone()).unwrap_or_else(|| order.order_fen.to_string()),
+        "param": echo.as_ref().map(|e| e.param.clone()).unwrap_or_default(),
+        "status": i32::from(paid),
+        "trade_status": if paid { "TRADE_SUCCESS" } else { "WAIT_BUYER_PAY" },
+        "addtime": clock::format(order.created_at, tz),
+        "endtime": order.paid_at.map(|t| clock::format(t, tz)),
+        "payurl": checkout_url(app, &order.id),
+    })
+}
+
+/// The signed parameters of a paid order, for the notification and the
+/// return redirect alike: exactly the values sent are signed.
+fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let echo: Echo = read_echo(order, Dialect::Epay)?;
+    let mut params = vec![
+        ("pid", order.merchant_id.to_string()),
+        ("trade_no", order.id.clone()),
+        ("out_trade_no", order.order_no.clone()),
+        ("type", echo.kind),
+        ("name", order.subject.clone()),
+        ("money", echo.money),
+        ("trade_status", "TRADE_SUCCESS".to_owned()),
+    ];
+    if !echo.param.is_empty() {
+        params.push(("param", echo.param));
+    }
+    let sign = epay_sign(&params, key);
+    params.push(("sign", sign));
+    params.push(("sign_type", "MD5".to_owned()));
+    Ok(params)
+}
+
+/// GET `notify_url` with the signed parameters; delivered when the body
+/// contains `success`.
+pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
+    let query = encode_query(&paid_params(order, key)?);
+    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::Contains("success") })
+}
+
+/// `return_url` with the same signed parameters: shops verify them like the
+/// notification. The sign covers money and status, so the payer seeing it
+/// learns nothing that lets them forge another.
+pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
+    Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+}

@@ -1,0 +1,282 @@
+//! epusdt, classic (`POST /api/v1/order/create-transaction`, md5) and
+//! GMPay (`POST /payments/gmpay/v1/order/create-transaction`, HMAC-SHA256,
+//! `pid` and `currency`), with their checkout counter, status check and
+//! JSON notification. GMPay is epusdt v2: one module, two flavours.
+
+use super::{channel_by_name, checkout_url, default_channel, echo, merchant_by_key, merchant_by_pid, read_echo};
+use crate::error::{ApiError, ApiResult};
+use crate::merchant_api::Draft;
+use crate::merchant_api::fields::{Fields, read_body};
+use crate::notify::{Ack, Outgoing};
+use crate::{Shared, clock};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiufu_protocol::shop_sign::{canonical_number, epusdt_signature, gmpay_signature, json_fields};
+use jiufu_protocol::{Dialect, ErrorCode, OrderState, sign};
+use jiufu_store::{Merchant, Order};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/v1/order/create-transaction", post(classic))
+        .route("/payments/gmpay/v1/order/create-transaction", post(gmpay))
+        .route("/pay/checkout-counter/{trade_id}", get(counter))
+        .route("/pay/check-status/{trade_id}", get(check_status))
+}
+
+/// The longest `order_id` epusdt takes.
+const MAX_ORDER_ID: usize = 32;
+
+/// What the notification echoes back.
+#[derive(Debug, Serialize, Deserialize)]
+struct Echo {
+    /// The order amount as signed (canonical decimal text).
+    amount: String,
+    /// A pre-v2 GMPay client signed with md5: it is answered in md5 too.
+    #[serde(default)]
+    md5: bool,
+}
+
+/// An epusdt error: HTTP 200, the code in `status_code`, `data` null.
+struct Refusal {
+    status_code: u32,
+    message: String,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        let status_code = match e.code {
+            _ if e.is_internal() => 500,
+            ErrorCode::BadSignature | ErrorCode::UnknownMerchant => 401,
+            ErrorCode::OrderNoReused => 10002,
+            _ => 400,
+        };
+        Refusal { status_code, message: e.message }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        Json(json!({"status_code": self.status_code, "message": self.message, "data": null, "request_id": ""})).into_response()
+    }
+}
+
+/// The body's fields as the shop signed them: JSON members with numbers in
+/// shortest form, or form fields as sent.
+async fn fields(req: Request) -> ApiResult<Vec<(String, String)>> {
+    let json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        let body = read_body(req).await?;
+        json_fields(&body).map_err(|e| ApiError::field(ErrorCode::MalformedField, e))
+    } else {
+        let f = Fields::read(req).await?;
+        Ok(f.pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+}
+
+fn get_field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+fn required<'a>(f: &'a [(String, String)], name: &str) -> ApiResult<&'a str> {
+    get_field(f, name).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, format!("{name} is required")))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    Classic,
+    Gmpay,
+}
+
+async fn classic(State(app): State<Shared>, req: Request) -> Response {
+    create(&app, req, Flavor::Classic).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
+}
+
+async fn gmpay(State(app): State<Shared>, req: Request) -> Response {
+    create(&app, req, Flavor::Gmpay).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
+}
+
+/// Which signature the request carries and whether `key` made it.
+fn signed_by(f: &[(String, String)], flavor: Flavor, given: &str, key: &str) -> bool {
+    match flavor {
+        Flavor::Classic => sign::hex_digest_eq(&epusdt_signature(f, key), given),
+        Flavor::Gmpay if given.len() == 32 => sign::hex_digest_eq(&epusdt_signature(f, key), given),
+        Flavor::Gmpay => sign::hex_digest_eq(&gmpay_signature(f, key), given),
+    }
+}
+
+async fn create(app: &Shared, req: Request, flavor: Flavor) -> ApiResult<Json<Value>> {
+    let f = fields(req).await?;
+    let order_id = required(&f, "order_id")?;
+    let amount = required(&f, "amount")?;
+    let notify_url = required(&f, "notify_url")?;
+    let given = required(&f, "signature")?;
+    if flavor == Flavor::Gmpay {
+        required(&f, "pid")?;
+        required(&f, "currency")?;
+    }
+    let merchant: Merchant = match get_field(&f, "pid") {
+        Some(pid) => {
+            let m = merchant_by_pid(app, pid).await?;
+            if !signed_by(&f, flavor, given, m.key.expose()) {
+                return Err(ApiError::new(ErrorCode::BadSignature));
+            }
+            m
+        }
+        None => {
+            merchant_by_key(app, |key| signed_by(&f, flavor, given, key)).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature))?
+        }
+    };
+
+    if let Some(currency) = get_field(&f, "currency")
+        && !currency.eq_ignore_ascii_case("cny")
+    {
+        return Err(ApiError::field(ErrorCode::MalformedField, "currency must be cny"));
+    }
+    if order_id.len() > MAX_ORDER_ID {
+        return Err(ApiError::field(ErrorCode::MalformedField, format!("order_id is longer than {MAX_ORDER_ID} characters")));
+    }
+    let channel = match get_field(&f, "type") {
+        Some(name) => channel_by_name(name)
+            .ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay, bank or P901-P904"))?,
+        None => default_channel(app, merchant.id).await?,
+    };
+    let md5 = flavor == Flavor::Gmpay && given.len() == 32;
+    let draft = Draft {
+        order_no: order_id,
+        channel,
+        subject: get_field(&f, "name").unwrap_or(""),
+        amount,
+        notify_url,
+        return_url: get_field(&f, "redirect_url").unwrap_or(""),
+        ip: "",
+        order_time: "",
+        dialect: if flavor == Flavor::Gmpay { Dialect::Gmpay } else { Dialect::Epusdt },
+        shop_data: echo(&Echo { amount: amount.to_owned(), md5 }),
+    };
+    let order = super::create(app, merchant, draft).await?;
+    let gmpay = flavor == Flavor::Gmpay;
+    let data = Created {
+        trade_id: &order.id,
+        order_id: &order.order_no,
+        amount: number(amount)?,
+        actual_amount: number(&order.payable_fen.to_string())?,
+        token: "",
+        expiration_time: order.expire_at,
+        payment_url: format!("{}/pay/checkout-counter/{}", app.config.public_url, order.id),
+        currency: gmpay.then_some("cny"),
+        status: gmpay.then_some(1),
+        receive_address: gmpay.then_some(""),
+    };
+    Ok(Json(json!({"status_code": 200, "message": "success", "data": data, "request_id": ""})))
+}
+
+/// The reply's `data`. Amounts are JSON numbers written from their decimal
+/// text, never through a float.
+#[derive(Serialize)]
+struct Created<'a> {
+    trade_id: &'a str,
+    order_id: &'a str,
+    amount: Box<RawValue>,
+    actual_amount: Box<RawValue>,
+    token: &'a str,
+    expiration_time: i64,
+    payment_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receive_address: Option<&'a str>,
+}
+
+/// A decimal as a JSON number in shortest form (`10.00` → `10`).
+fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
+    canonical_number(decimal)
+        .and_then(|n| RawValue::from_string(n).ok())
+        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "amount must be a plain decimal number"))
+}
+
+/// The checkout counter is the checkout page.
+async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    super::found(&checkout_url(&app, &id))
+}
+
+/// 1 waiting, 2 paid, 3 expired or closed.
+async fn check_status(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    match crate::order::find(&app, &id).await {
+        Ok(order) => {
+            let status = match order.state_at(clock::now()) {
+                OrderState::Confirmed => 2,
+                s if s.is_open() => 1,
+                _ => 3,
+            };
+            Json(json!({"status_code": 200, "message": "success", "data": {"trade_id": order.id, "status": status}, "request_id": ""}))
+                .into_response()
+        }
+        Err(e) => Refusal::from(e).into_response(),
+    }
+}
+
+/// POST `notify_url` with `Content-Type: application/json` (shops read the
+/// body only then), scalar values only, signed over the values sent;
+/// delivered when the trimmed body is `ok` or `success`.
+pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
+    let dialect = order.dialect;
+    let echo: Echo = read_echo(order, dialect)?;
+    let unreadable = |_| format!("order {} has an unreadable amount", order.id);
+    let amount = number(&echo.amount).map_err(unreadable)?;
+    let actual = number(&order.payable_fen.to_string()).map_err(unreadable)?;
+    let pid = (dialect == Dialect::Gmpay).then(|| order.merchant_id.to_string());
+    let mut signed: Vec<(&str, &str)> = vec![
+        ("trade_id", &order.id),
+        ("order_id", &order.order_no),
+        ("amount", amount.get()),
+        ("actual_amount", actual.get()),
+        ("token", ""),
+        ("block_transaction_id", ""),
+        ("status", "2"),
+    ];
+    if let Some(pid) = &pid {
+        signed.push(("pid", pid));
+    }
+    let signature = if dialect == Dialect::Gmpay && !echo.md5 { gmpay_signature(&signed, key) } else { epusdt_signature(&signed, key) };
+    let body = Paid {
+        trade_id: &order.id,
+        order_id: &order.order_no,
+        amount: &amount,
+        actual_amount: &actual,
+        token: "",
+        block_transaction_id: "",
+        status: 2,
+        pid: pid.as_deref(),
+        signature: &signature,
+    };
+    let json = serde_json::to_string(&body).map_err(|e| e.to_string())?;
+    Ok(Outgoing { url: order.notify_url.clone(), json: Some(json), headers: Vec::new(), ack: Ack::OneOf(&["ok", "success"]) })
+}
+
+/// The notification's body: scalar values only.
+#[derive(Serialize)]
+struct Paid<'a> {
+    trade_id: &'a str,
+    order_id: &'a str,
+    amount: &'a RawValue,
+    actual_amount: &'a RawValue,
+    token: &'a str,
+    block_transaction_id: &'a str,
+    status: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<&'a str>,
+    signature: &'a str,
+}

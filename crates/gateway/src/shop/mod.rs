@@ -1,0 +1,164 @@
+//! The shop protocols (`shop-compat.md`): 易支付 V1, epusdt classic and
+//! GMPay, and the V免签 merchant API, beside the native API. Each dialect
+//! is one module that parses its requests, authenticates them, calls the
+//! same order operations as the native API and renders its own replies;
+//! an order remembers its dialect, so its notification and return
+//! redirect come back in the shop's own shape. What the dialects share
+//! (finding the merchant, naming channels, the echo data) is here; no
+//! dialect reaches into another.
+
+pub mod epay;
+pub mod epusdt;
+pub mod settings;
+pub mod vmq;
+
+use crate::error::{ApiError, ApiResult};
+use crate::merchant_api::{CreateRequest, Draft, parse_userid};
+use crate::{Shared, notify, order};
+use axum::Router;
+use jiufu_protocol::{Channel, Dialect, ErrorCode};
+use jiufu_store::{Merchant, Order};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub fn routes() -> Router<Shared> {
+    epay::routes().merge(epusdt::routes()).merge(vmq::routes())
+}
+
+/// An enabled merchant by the id a shop sends as `pid`.
+pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
+    let id = parse_userid(pid).map_err(|_| ApiError::field(ErrorCode::UnknownMerchant, "pid must be a merchant id"))?;
+    match app.merchant(id).await? {
+        Some(m) if m.enabled => Ok(m),
+        _ => Err(ApiError::new(ErrorCode::UnknownMerchant)),
+    }
+}
+
+/// For protocols without a merchant id (epusdt classic, V免签): the enabled
+/// merchant whose key makes `signed_by` true. Every merchant is tried, each
+/// comparison in constant time, so the answer's timing does not tell which
+/// key came close or where in the list it was.
+pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&str) -> bool) -> ApiResult<Option<Merchant>> {
+    let mut found = None;
+    for m in app.store.merchants().await? {
+        let verified = signed_by(m.key.expose());
+        if verified && m.enabled && found.is_none() {
+            found = Some(m);
+        }
+    }
+    Ok(found)
+}
+
+/// A channel as the shop protocols name it: 易支付's `alipay`, `wxpay`,
+/// `qqpay`, `bank`, or a native code `P901`…`P904`.
+pub fn channel_by_name(name: &str) -> Option<Channel> {
+    match name {
+        "alipay" => Some(Channel::P901),
+        "wxpay" => Some(Channel::P902),
+        "qqpay" => Some(Channel::P903),
+        "bank" => Some(Channel::P904),
+        code => code.parse().ok(),
+    }
+}
+
+/// 易支付's name of a channel.
+pub fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::P901 => "alipay",
+        Channel::P902 => "wxpay",
+        Channel::P903 => "qqpay",
+        Channel::P904 => "bank",
+    }
+}
+
+/// For a protocol that names no channel (epusdt pays in whatever the
+/// gateway offers): the merchant's first channel, Alipay first, that has
+/// an enabled receiving code.
+pub async fn default_channel(app: &Shared, merchant_id: i64) -> ApiResult<Channel> {
+    let codes = app.store.codes(merchant_id).await?;
+    Channel::ALL
+        .into_iter()
+        .find(|ch| codes.iter().any(|c| c.enabled && c.channel == *ch))
+        .ok_or_else(|| ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for any channel"))
+}
+
+/// Creates (or finds again) an authenticated shop order through the same
+/// rules and operation as the native API.
+pub async fn create(app: &Shared, merchant: Merchant, draft: Draft<'_>) -> ApiResult<Order> {
+    let request = CreateRequest::check(app, merchant, draft)?;
+    order::create(app, request).await
+}
+
+/// A dialect's echo data as stored with the order.
+pub fn echo<T: Serialize>(data: &T) -> String {
+    serde_json::to_string(data).unwrap_or_default()
+}
+
+/// Reads back what [`echo`] stored; an order of another dialect (or a
+/// damaged row) is an error that names the order.
+pub fn read_echo<T: DeserializeOwned>(order: &Order, dialect: Dialect) -> Result<T, String> {
+    if order.dialect != dialect {
+        return Err(format!("order {} came through {}, not {dialect}", order.id, order.dialect));
+    }
+    serde_json::from_str(&order.shop_data).map_err(|e| format!("order {} has unreadable {dialect} data: {e}", order.id))
+}
+
+/// The checkout page's address of an order, as the shop's browser and the
+/// shop's server see it.
+pub fn checkout_url(app: &Shared, order_id: &str) -> String {
+    format!("{}/transfer/{order_id}", app.config.public_url)
+}
+
+/// Where the payer goes once paid, in the order's own dialect; `None`
+/// without a return URL.
+pub fn return_link(order: &Order, key: &str) -> Option<String> {
+    if order.return_url.is_empty() {
+        return None;
+    }
+    let link = match order.dialect {
+        Dialect::Jiufu => Ok(notify::return_url(order)),
+        Dialect::Epay => epay::return_url(order, key),
+        // epusdt sends the payer back to its redirect_url as given.
+        Dialect::Epusdt | Dialect::Gmpay => Ok(order.return_url.clone()),
+        Dialect::Vmq => vmq::return_url(order, key),
+    };
+    link.map_err(|e| tracing::error!(order = %order.id, error = %e, "cannot build the return link")).ok()
+}
+
+/// The notification of a confirmed order, in its own dialect.
+pub fn notification(order: &Order, key: &str, at: i64) -> Result<notify::Outgoing, String> {
+    match order.dialect {
+        Dialect::Jiufu => Ok(notify::native(order, key, at)),
+        Dialect::Epay => epay::notification(order, key),
+        Dialect::Epusdt | Dialect::Gmpay => epusdt::notification(order, key),
+        Dialect::Vmq => vmq::notification(order, key),
+    }
+}
+
+/// A 302 Found to `url`: what 易支付 and V免签 shops expect of a page jump
+/// (axum's `Redirect::to` answers 303).
+pub fn found(url: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match axum::http::HeaderValue::from_str(url) {
+        Ok(location) => (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
+        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `base` with `query` appended after `?`, or `&` when it has a query.
+pub fn append_query(base: &str, query: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{query}")
+}
+
+/// `k=v&…` form-encoded in the given order.
+pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k.as_ref(), v.as_ref());
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests;

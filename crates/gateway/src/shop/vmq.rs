@@ -1,0 +1,278 @@
+//! The V免签 merchant API: `createOrder` (JSON, or a 302 to the checkout
+//! with `isHtml=1`), `getOrder`, `checkOrder`, `closeOrder`, `getState`,
+//! and its notification with `reallyPrice`. V免签 has no merchant id: the
+//! merchant is the one whose key verifies the request's sign.
+
+use super::{checkout_url, echo, encode_query, merchant_by_key, read_echo};
+use crate::error::{ApiError, ApiResult};
+use crate::merchant_api::Draft;
+use crate::merchant_api::fields::Fields;
+use crate::notify::{Ack, Outgoing};
+use crate::{Shared, clock, health};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiufu_protocol::shop_sign::{canonical_number, vmq_create_order_sign, vmq_key_sign, vmq_notify_sign};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, Transition, sign};
+use jiufu_store::{Merchant, Order, OrderFilter, StateChange, TransitionOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/createOrder", get(create_order).post(create_order))
+        .route("/getOrder", get(get_order).post(get_order))
+        .route("/checkOrder", get(check_order).post(check_order))
+        .route("/closeOrder", get(close_order).post(close_order))
+        .route("/getState", get(get_state).post(get_state))
+}
+
+/// What the notification echoes back exactly as sent.
+#[derive(Debug, Serialize, Deserialize)]
+struct Echo {
+    /// `price` as sent: the notification's sign covers it as text.
+    price: String,
+    param: String,
+    /// `type` as sent (`1` WeChat, `2` Alipay).
+    kind: String,
+}
+
+/// A V免签 refusal: `{"code":-1,"msg":…}`.
+fn refusal(msg: impl Into<String>) -> Response {
+    Json(json!({"code": -1, "msg": msg.into()})).into_response()
+}
+
+fn ok(data: impl Serialize) -> Response {
+    Json(json!({"code": 1, "msg": "成功", "data": data})).into_response()
+}
+
+/// Parameters from the query, and from a form or JSON body on POST.
+async fn params(req: Request) -> ApiResult<Fields> {
+    if req.method() == Method::GET {
+        return Fields::query(req.uri().query());
+    }
+    let query = req.uri().query().map(str::to_owned);
+    let body = Fields::read(req).await?;
+    if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
+}
+
+async fn create_order(State(app): State<Shared>, req: Request) -> Response {
+    let f = match params(req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e.message),
+    };
+    match create(&app, &f).await {
+        Ok(order) if f.get("isHtml") == Some("1") => super::found(&checkout_url(&app, &order.id)),
+        Ok(order) => describe(&app, &order).map_or_else(|e| refusal(e.message), ok),
+        Err(e) => refusal(e.message),
+    }
+}
+
+async fn create(app: &Shared, f: &Fields) -> ApiResult<Order> {
+    let pay_id = f.required("payId")?;
+    let price = f.required("price")?;
+    let kind = f.required("type")?;
+    let notify_url = f.required("notifyUrl")?;
+    let given = f.required("sign")?;
+    let param = f.get("param").unwrap_or("");
+    let merchant = merchant_by_key(app, |key| sign::hex_digest_eq(&vmq_create_order_sign(pay_id, param, kind, price, key), given))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::BadSignature))?;
+    let channel = match kind {
+        "1" => Channel::P902,
+        "2" => Channel::P901,
+        _ => return Err(ApiError::field(ErrorCode::MalformedField, "type must be 1 (WeChat) or 2 (Alipay)")),
+    };
+    if param.chars().count() > 256 || param.chars().any(char::is_control) {
+        return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
+    }
+    let draft = Draft {
+        order_no: pay_id,
+        channel,
+        subject: "",
+        amount: price,
+        notify_url,
+        return_url: f.get("returnUrl").unwrap_or(""),
+        ip: "",
+        order_time: "",
+        dialect: Dialect::Vmq,
+        shop_data: echo(&Echo { price: price.to_owned(), param: param.to_owned(), kind: kind.to_owned() }),
+    };
+    super::create(app, merchant, draft).await
+}
+
+/// `data` of `createOrder` and `getOrder`, with V免签's meanings: `payType`
+/// 1 WeChat / 2 Alipay, `state` 0 waiting / 1 paid / -1 expired or closed,
+/// `timeOut` in minutes, `date` in unix seconds, `isAuto` 1 when the
+/// payable amount differs from the price. Amounts are JSON numbers written
+/// from their decimal text, never through a float.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderData {
+    pay_id: String,
+    order_id: String,
+    pay_type: u8,
+    price: Box<RawValue>,
+    really_price: Box<RawValue>,
+    pay_url: String,
+    is_auto: u8,
+    state: i8,
+    time_out: i64,
+    date: i64,
+}
+
+fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
+    canonical_number(decimal)
+        .and_then(|n| RawValue::from_string(n).ok())
+        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal number"))
+}
+
+fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
+    let price = read_echo::<Echo>(order, Dialect::Vmq).map(|e| e.price).unwrap_or_else(|_| order.order_fen.to_string());
+    Ok(OrderData {
+        pay_id: order.order_no.clone(),
+        order_id: order.id.clone(),
+        pay_type: order.channel.vmq_type(),
+        price: number(&price)?,
+        really_price: number(&order.payable_fen.to_string())?,
+        pay_url: checkout_url(app, &order.id),
+        is_auto: u8::from(order.payable_fen != order.order_fen),
+        state: match order.state_at(clock::now()) {
+            OrderState::Confirmed => 1,
+            s if s.is_open() => 0,
+            _ => -1,
+        },
+        time_out: order.ttl_secs() / 60,
+        date: order.created_at,
+    })
+}
+
+async fn find(app: &Shared, f: &Fields) -> Result<Order, Response> {
+    let id = f.get("orderId").ok_or_else(|| refusal("orderId 必填 / orderId is required"))?;
+    crate::order::find(app, id)
+        .await
+        .map_err(|e| if e.is_internal() { refusal(e.message) } else { refusal("云端订单编号不存在 / no such order") })
+}
+
+async fn get_order(State(app): State<Shared>, req: Request) -> Response {
+    let f = match params(req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e.message),
+    };
+    match find(&app, &f).await {
+        Ok(order) => describe(&app, &order).map_or_else(|e| refusal(e.message), ok),
+        Err(r) => r,
+    }
+}
+
+/// `code` 1 with the return address once paid; -1 while not (or never).
+async fn check_order(State(app): State<Shared>, req: Request) -> Response {
+    let f = match params(req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e.message),
+    };
+    let order = match find(&app, &f).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    match order.state_at(clock::now()) {
+        OrderState::Confirmed => {
+            let key = app.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
+            let back = key.and_then(|k| super::return_link(&order, k.expose())).unwrap_or_default();
+            ok(back)
+        }
+        s if s.is_open() => refusal("订单未支付 / not paid yet"),
+        _ => refusal("订单已过期 / the order expired or was closed"),
+    }
+}
+
+/// `closeOrder?orderId&sign=md5(orderId + key)`: the merchant closes an
+/// unpaid order of its own.
+async fn close_order(State(app): State<Shared>, req: Request) -> Response {
+    let f = match params(req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e.message),
+    };
+    let (Some(id), Some(given)) = (f.get("orderId"), f.get("sign")) else {
+        return refusal("orderId 与 sign 必填 / orderId and sign are required");
+    };
+    let merchant = match merchant_by_key(&app, |key| sign::hex_digest_eq(&vmq_key_sign(id, key), given)).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return refusal(ErrorCode::BadSignature.message()),
+        Err(e) => return refusal(e.message),
+    };
+    let order = match find(&app, &f).await {
+        Ok(o) if o.merchant_id == merchant.id => o,
+        Ok(_) => return refusal("云端订单编号不存在 / no such order"),
+        Err(r) => return r,
+    };
+    let change = StateChange::new(Transition::Close, "merchant").reason("V免签 closeOrder");
+    match crate::order::change(&app, &order.id, change).await {
+        Ok(TransitionOutcome::Applied(_) | TransitionOutcome::AlreadyApplied(_)) => ok(Value::Null),
+        Err(e) => refusal(ApiError::from(e).message),
+    }
+}
+
+/// `getState?t&sign=md5(t + key)`: the monitor's state as V免签 reports
+/// it — the last heartbeat of any collector, the last payment, and
+/// `jkstate` 1 while a collector is online.
+async fn get_state(State(app): State<Shared>, req: Request) -> Response {
+    let f = match params(req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e.message),
+    };
+    let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
+        return refusal("t 与 sign 必填 / t and sign are required");
+    };
+    let merchant: Merchant = match merchant_by_key(&app, |key| sign::hex_digest_eq(&vmq_key_sign(t, key), given)).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return refusal(ErrorCode::BadSignature.message()),
+        Err(e) => return refusal(e.message),
+    };
+    let state = async {
+        let now = clock::now();
+        let devices = app.store.devices(merchant.id).await?;
+        let last_heart = devices.iter().filter_map(|d| d.last_seen).max().unwrap_or(0);
+        let online = devices.iter().any(|d| health::device_health(d, now, app.config.collector_online_secs).online);
+        let filter =
+            OrderFilter { merchant_id: Some(merchant.id), state: Some(OrderState::Confirmed), limit: Some(1), ..Default::default() };
+        let last_pay = app.store.orders(filter).await?.first().and_then(|o| o.paid_at).unwrap_or(0);
+        Ok::<_, jiufu_store::StoreError>(json!({"lastheart": last_heart, "lastpay": last_pay, "jkstate": i32::from(online)}))
+    };
+    match state.await {
+        Ok(data) => ok(data),
+        Err(e) => refusal(ApiError::from(e).message),
+    }
+}
+
+/// The signed parameters of a paid order: `payId, param, type, price`
+/// (the order price as sent), `reallyPrice` (what was paid) and
+/// `sign = md5(payId + param + type + price + reallyPrice + key)`.
+fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let echo: Echo = read_echo(order, Dialect::Vmq)?;
+    let really = order.payable_fen.to_string();
+    let sign = vmq_notify_sign(&order.order_no, &echo.param, &echo.kind, &echo.price, &really, key);
+    Ok(vec![
+        ("payId", order.order_no.clone()),
+        ("param", echo.param),
+        ("type", echo.kind),
+        ("price", echo.price),
+        ("reallyPrice", really),
+        ("sign", sign),
+    ])
+}
+
+/// GET `notifyUrl` with the signed parameters; delivered on the body `success`.
+pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
+    let query = encode_query(&paid_params(order, key)?);
+    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
+}
+
+/// `returnUrl` with the same signed parameters, as V免签 sends the payer back.
+pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
+    Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+}
