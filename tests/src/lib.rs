@@ -8,6 +8,7 @@ pub mod collector;
 pub mod dbus;
 pub mod desktop;
 pub mod device;
+pub mod shop;
 pub mod sink;
 
 use jiufu_protocol::sign;

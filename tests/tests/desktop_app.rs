@@ -119,6 +119,22 @@ async fn the_window_runs_the_collector_end_to_end() {
     let paid_by_push = NewOrder::new(&unique("push"), "P901", "10.00", &sink.url).create(&gw).await;
     s.wait_for(&format!("tr[data-order=\"{paid_by_push}\"]"), Duration::from_secs(2)).await.expect("the order appeared within 2 s");
     println!("new order shown after {} ms", created.elapsed().as_millis());
+    // Each row names the protocol the order came through: a 易支付 shop's order says so.
+    let epay_no = unique("epay");
+    let mut epay = vec![
+        ("pid", "10001"),
+        ("type", "wxpay"),
+        ("out_trade_no", &epay_no),
+        ("notify_url", &sink.url),
+        ("name", "易支付商品"),
+        ("money", "3"),
+    ];
+    let epay_sign = jiufu_e2e::shop::epay_sign(&epay, KEY);
+    epay.push(("sign", &epay_sign));
+    let v: Value = http().post(format!("{}/mapi.php", gw.url)).form(&epay).send().await.unwrap().json().await.unwrap();
+    let epay_id = v["trade_no"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+    s.wait_text(&format!("tr[data-order=\"{epay_id}\"] .dialect"), "易支付", Duration::from_secs(5)).await.expect("易支付 named");
+    s.wait_text(&format!("tr[data-order=\"{paid_by_push}\"] .dialect"), "就付接口", Duration::from_secs(5)).await.expect("native named");
 
     // The phone's V免签 push with the payable amount: matched and confirmed.
     let amount = payable(&gw, &paid_by_push).await;
