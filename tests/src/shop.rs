@@ -23,11 +23,11 @@ pub fn hmac_sha256(key: &str, text: &str) -> String {
 }
 
 /// The "sorted non-empty k=v joined by &" string the shop protocols sign.
+/// Sorted by key, as PHP's `ksort` sorts them.
 pub fn signing_string(params: &[(&str, &str)], skip: &[&str]) -> String {
-    let mut kept: Vec<String> =
-        params.iter().filter(|(k, v)| !v.is_empty() && !skip.contains(k)).map(|(k, v)| format!("{k}={v}")).collect();
-    kept.sort();
-    kept.join("&")
+    let mut kept: Vec<&(&str, &str)> = params.iter().filter(|(k, v)| !v.is_empty() && !skip.contains(k)).collect();
+    kept.sort_by_key(|(k, _)| *k);
+    kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// 易支付 V1: md5(signing string without sign and sign_type, then the key).

@@ -9,6 +9,8 @@ use jiufu_e2e::*;
 use serde_json::Value;
 use std::time::Duration;
 
+const OTHER_KEY: &str = "other-merchant-key-0123456789";
+
 fn order_count(gw: &Gateway) -> usize {
     gw.cli(&["order", "list", "--merchant", "10001"]).lines().count()
 }
@@ -141,6 +143,8 @@ async fn submit_get_and_post_pay_through_the_collector_and_notify_signed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mapi_answers_payurl_and_api_php_looks_up_by_key_or_sign() {
     let gw = Gateway::start();
+    // Another merchant, with its own key: it never sees merchant 10001's orders.
+    gw.cli(&["merchant", "add", "--id", "20002", "--name", "二号店", "--key", OTHER_KEY]);
     let sink = ShopSink::start(&[], (200, "success")).await;
     let (a, b) = (unique("ma"), unique("mb"));
     let first = mapi(&gw, &signed(&a, "10.00", &sink, &[("clientip", "203.0.113.9"), ("device", "pc")])).await;
@@ -166,6 +170,11 @@ async fn mapi_answers_payurl_and_api_php_looks_up_by_key_or_sign() {
     assert!(by_key["addtime"].as_str().unwrap().len() == 19 && by_key["endtime"].is_null());
 
     gw.cli(&["order", "confirm", &id_b]);
+    // Paid 9.99; the shop hears its own 10.00, signed.
+    wait_for(Duration::from_secs(15), || async { (!sink.calls().is_empty()).then_some(()) }).await.expect("notified");
+    let got = pairs(&sink.calls()[0].query);
+    verify(&got);
+    assert_eq!((field(&got, "trade_no"), field(&got, "money")), (Some(id_b.as_str()), Some("10.00")));
     let q = [("act", "order"), ("pid", "10001"), ("trade_no", id_b.as_str())];
     let sign = epay_sign(&q, KEY);
     let by_sign = lookup(form(&[q[0], q[1], q[2], ("sign", &sign), ("sign_type", "MD5")])).await;
@@ -179,6 +188,8 @@ async fn mapi_answers_payurl_and_api_php_looks_up_by_key_or_sign() {
         (form(&[("act", "order"), ("pid", "10001"), ("out_trade_no", &b)]), -3),
         (form(&[("act", "order"), ("pid", "99999"), ("key", KEY), ("out_trade_no", &b)]), -3),
         (form(&[("act", "order"), ("pid", "10001"), ("key", KEY), ("out_trade_no", "no-such-order")]), -1),
+        (form(&[("act", "order"), ("pid", "20002"), ("key", OTHER_KEY), ("trade_no", &id)]), -1),
+        (form(&[("act", "query"), ("pid", "10001"), ("key", KEY)]), -5),
     ] {
         let v = lookup(q.clone()).await;
         assert_eq!(v["code"].as_i64(), Some(code), "{q}: {v}");
@@ -225,17 +236,49 @@ async fn refusals_have_epays_shape_and_store_nothing() {
     }
     assert_eq!(order_count(&gw), 0, "nothing stored");
 
-    // The same out_trade_no with other money is refused; the first order stays.
+    // The same out_trade_no with anything changed is refused; the first order stays.
     let no = unique("reuse");
-    assert_eq!(mapi(&gw, &signed(&no, "10", &sink, &[])).await["code"], 1);
-    let changed = mapi(&gw, &signed(&no, "11", &sink, &[])).await;
-    assert_eq!(changed["code"], -1, "{changed}");
-    assert!(changed["msg"].as_str().unwrap().contains("订单号已被使用"));
+    let first = signed(&no, "10", &sink, &[("param", "a"), ("sitename", "")]);
+    assert_eq!(mapi(&gw, &first).await["code"], 1, "an empty parameter is left out of the sign");
+    assert_eq!(mapi(&gw, &first).await["code"], 1, "the identical request again");
+    for (what, changed) in [
+        ("money", signed(&no, "11", &sink, &[("param", "a")])),
+        ("money text", signed(&no, "10.00", &sink, &[("param", "a")])),
+        ("param", signed(&no, "10", &sink, &[("param", "b")])),
+        ("name", resign(with(&first, "name", "other"))),
+        ("return_url", resign(with(&first, "return_url", &format!("{}/elsewhere", sink.base)))),
+        ("type", resign(with(&first, "type", "wxpay"))),
+    ] {
+        let v = mapi(&gw, &changed).await;
+        assert_eq!(v["code"], -1, "{what}: {v}");
+        assert!(v["msg"].as_str().unwrap().contains("订单号已被使用"), "{what}: {v}");
+    }
     // An unpaid order is never notified, closed or not.
     let open = mapi(&gw, &signed(&unique("unpaid"), "3", &sink, &[])).await;
     let closed = open["trade_no"].as_str().unwrap();
     gw.cli(&["order", "close", closed]);
+    // An order that expires unpaid: never notified, and no resend makes it so.
+    gw.cli(&["merchant", "add", "--id", "30003", "--name", "短时", "--key", OTHER_KEY, "--order-ttl", "1"]);
+    gw.cli(&["code", "add", "--merchant", "30003", "--channel", "P901", "--qr", "https://qr.alipay.com/short"]);
+    let mut short = vec![
+        ("pid", "30003"),
+        ("type", "alipay"),
+        ("out_trade_no", "short-1"),
+        ("notify_url", sink.url.as_str()),
+        ("name", "x"),
+        ("money", "2"),
+    ];
+    let sign = epay_sign(&short, OTHER_KEY);
+    short.push(("sign", &sign));
+    let v: Value = http().post(format!("{}/mapi.php", gw.url)).form(&short).send().await.unwrap().json().await.unwrap();
+    let expired = v["trade_no"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(gw.show(&expired)["effective_state"], -1);
+    let (ok, _, err) = gw.try_cli(&["notify", "resend", &expired]);
+    assert!(!ok, "an unpaid order cannot be resent: {err}");
+    let (ok, _, _) = gw.try_cli(&["notify", "resend", closed]);
+    assert!(!ok);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sink.calls().is_empty(), "{:?}", sink.calls());
     assert_eq!(order_count(&gw), 2);
 }

@@ -71,7 +71,9 @@ async fn classic_php_float_amount_through_confirmation_to_a_json_notify() {
     assert_eq!(data["order_id"], no.as_str());
     assert_eq!((data["amount"].to_string(), data["actual_amount"].to_string()), ("10".into(), "10".into()));
     assert_eq!(data["payment_url"], format!("{}/pay/checkout-counter/{id}", gw.url));
-    assert!(data["expiration_time"].as_i64().unwrap() > 1_700_000_000);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let expires = data["expiration_time"].as_i64().unwrap();
+    assert!((now + 290..=now + 310).contains(&expires), "unix seconds, the order's 300 s from now: {expires}");
     // An identical retry: the same trade_id.
     let again = post_raw(&gw, CLASSIC, "application/json", body).await;
     assert_eq!(again["data"]["trade_id"], id.as_str());
@@ -193,6 +195,16 @@ async fn refusals_have_epusdts_shape_and_store_nothing() {
         assert_eq!(v["status_code"].as_i64(), Some(code), "{what}: {v}");
         assert!(v["data"].is_null() && v["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {v}");
     }
+    let gm_with = |pairs: &[(&str, &str)], key: &str| {
+        let mut all: serde_json::Map<String, Value> = pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        all.insert("signature".into(), json!(gmpay_sign(pairs, key)));
+        Value::Object(all).to_string()
+    };
+    let md5_with = |pairs: &[(&str, &str)], key: &str| {
+        let mut all: serde_json::Map<String, Value> = pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        all.insert("signature".into(), json!(epusdt_sign(pairs, key)));
+        Value::Object(all).to_string()
+    };
     // GMPay: pid and currency are required; the currency is cny.
     let gm = |pairs: &[(&str, &str)]| {
         let s = gmpay_sign(pairs, KEY);
@@ -204,9 +216,19 @@ async fn refusals_have_epusdts_shape_and_store_nothing() {
         ("no currency", gm(&[("pid", "10001"), ("order_id", &no), ("amount", "1"), ("notify_url", &sink.url)]), 400),
         ("usd", gm(&[("pid", "10001"), ("order_id", &no), ("currency", "usd"), ("amount", "1"), ("notify_url", &sink.url)]), 400),
         (
-            "md5 where hmac",
-            sign_with(&[("pid", "10001"), ("order_id", &no), ("currency", "cny"), ("amount", "1"), ("notify_url", &sink.url)])
-                .replace("\"signature\":\"", "\"signature\":\"ff"),
+            "HMAC with another key",
+            gm_with(
+                &[("pid", "10001"), ("order_id", &no), ("currency", "cny"), ("amount", "1"), ("notify_url", &sink.url)],
+                "not-the-key-0123456789",
+            ),
+            401,
+        ),
+        (
+            "md5 with another key",
+            md5_with(
+                &[("pid", "10001"), ("order_id", &no), ("currency", "cny"), ("amount", "1"), ("notify_url", &sink.url)],
+                "not-the-key-0123456789",
+            ),
             401,
         ),
     ] {
@@ -228,4 +250,43 @@ async fn refusals_have_epusdts_shape_and_store_nothing() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(sink.calls().is_empty());
     assert_eq!(order_count(&gw), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_merchant_is_the_one_whose_key_verifies() {
+    const OTHER: &str = "second-merchant-key-0123456789";
+    let gw = Gateway::start();
+    gw.cli(&["merchant", "add", "--id", "20002", "--name", "二号店", "--key", OTHER]);
+    gw.cli(&["code", "add", "--merchant", "20002", "--channel", "P902", "--qr", "wxp://second"]);
+    let sink = ShopSink::start(&[], (200, "ok")).await;
+    let body = |pairs: &[(&str, &str)], key: &str| {
+        let mut all: serde_json::Map<String, Value> = pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        all.insert("signature".into(), json!(epusdt_sign(pairs, key)));
+        Value::Object(all).to_string()
+    };
+    // No pid: merchant 20002's key signed it, so the order is 20002's, on its only channel.
+    let v =
+        post_raw(&gw, CLASSIC, "application/json", body(&[("order_id", "k-1"), ("amount", "5"), ("notify_url", &sink.url)], OTHER)).await;
+    assert_eq!(v["status_code"], 200, "{v}");
+    let shown = gw.show(v["data"]["trade_id"].as_str().unwrap());
+    assert_eq!((shown["order"]["merchant_id"].as_i64(), shown["order"]["channel"].as_str()), (Some(20002), Some("P902")));
+    // pid 10001 signed with 20002's key: refused.
+    let v = post_raw(
+        &gw,
+        CLASSIC,
+        "application/json",
+        body(&[("pid", "10001"), ("order_id", "k-2"), ("amount", "5"), ("notify_url", &sink.url)], OTHER),
+    )
+    .await;
+    assert_eq!(v["status_code"], 401, "{v}");
+    // A third merchant given the same key: the key no longer names one merchant, so it is refused.
+    let (ok, _, err) = gw.try_cli(&["merchant", "add", "--id", "30003", "--name", "同钥", "--key", OTHER]);
+    assert!(ok && err.contains("warning") && err.contains("20002"), "{err}");
+    let v =
+        post_raw(&gw, CLASSIC, "application/json", body(&[("order_id", "k-3"), ("amount", "5"), ("notify_url", &sink.url)], OTHER)).await;
+    assert_eq!(v["status_code"], 401, "{v}");
+    // Bad ids at the checkout counter are "not found", never a server error.
+    let bad = no_redirects().get(format!("{}/pay/checkout-counter/%0Abad", gw.url)).send().await.unwrap();
+    assert_eq!(bad.status(), 200);
+    assert_eq!(bad.json::<Value>().await.unwrap()["status_code"], 400);
 }

@@ -244,6 +244,20 @@ impl Cli {
                     step_down: !step_up,
                     ..Default::default()
                 };
+                let shared: Vec<i64> = app
+                    .store
+                    .merchants()
+                    .await?
+                    .iter()
+                    .filter(|m| sign::bytes_eq(m.key.expose().as_bytes(), key.expose().as_bytes()))
+                    .map(|m| m.id)
+                    .collect();
+                if !shared.is_empty() {
+                    eprintln!(
+                        "warning: merchant {shared:?} has the same key. epusdt (without pid) and V免签 find the merchant by its key, \
+                         so their requests signed with it will be refused; give each merchant its own key to use them."
+                    );
+                }
                 let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
                 // The key alone on standard output (scripts read it); the
                 // settings for a person, on standard error.

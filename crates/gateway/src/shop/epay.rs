@@ -156,8 +156,15 @@ async fn lookup(app: &Shared, req: Request) -> Result<Value, (i32, String)> {
     }
     let not_found = || (-1, "订单号不存在 / no such order".to_owned());
     let order = match (f.get("trade_no"), f.get("out_trade_no")) {
-        (Some(id), _) => crate::order::find(app, id).await.ok().filter(|o| o.merchant_id == merchant.id),
-        (None, Some(no)) => app.store.order_by_no(merchant.id, no).await.map_err(|e| internal(e.into()))?,
+        (Some(id), _) => match crate::order::find(app, id).await {
+            Ok(o) => Some(o).filter(|o| o.merchant_id == merchant.id),
+            Err(e) if e.is_internal() => return Err((-2, e.message)),
+            Err(_) => None,
+        },
+        (None, Some(no)) => app.store.order_by_no(merchant.id, no).await.map_err(|e| {
+            let e = ApiError::from(e);
+            (-2, e.message)
+        })?,
         (None, None) => return Err((-4, "trade_no 或 out_trade_no 必填 / trade_no or out_trade_no is required".to_owned())),
     }
     .ok_or_else(not_found)?;

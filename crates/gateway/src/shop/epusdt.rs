@@ -16,7 +16,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiufu_protocol::shop_sign::{canonical_number, epusdt_signature, gmpay_signature, json_fields};
-use jiufu_protocol::{Dialect, ErrorCode, OrderState, sign};
+use jiufu_protocol::{Dialect, ErrorCode, OrderId, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -149,7 +149,12 @@ async fn create(app: &Shared, req: Request, flavor: Flavor) -> ApiResult<Json<Va
     let channel = match get_field(&f, "type") {
         Some(name) => channel_by_name(name)
             .ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay, bank or P901-P904"))?,
-        None => default_channel(app, merchant.id).await?,
+        // The same request again keeps the channel it was given, even if
+        // the merchant's codes changed in between.
+        None => match app.store.order_by_no(merchant.id, order_id).await? {
+            Some(existing) => existing.channel,
+            None => default_channel(app, merchant.id).await?,
+        },
     };
     let md5 = flavor == Flavor::Gmpay && given.len() == 32;
     let draft = Draft {
@@ -209,7 +214,10 @@ fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
 
 /// The checkout counter is the checkout page.
 async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response {
-    super::found(&checkout_url(&app, &id))
+    match OrderId::parse(&id) {
+        Some(id) => super::found(&checkout_url(&app, id.as_str())),
+        None => Refusal::from(ApiError::new(ErrorCode::OrderNotFound)).into_response(),
+    }
 }
 
 /// 1 waiting, 2 paid, 3 expired or closed.

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::{CreateRequest, Draft, parse_userid};
 use crate::{Shared, notify, order};
 use axum::Router;
-use jiufu_protocol::{Channel, Dialect, ErrorCode};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState};
 use jiufu_store::{Merchant, Order};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -39,14 +39,21 @@ pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
 /// comparison in constant time, so the answer's timing does not tell which
 /// key came close or where in the list it was.
 pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&str) -> bool) -> ApiResult<Option<Merchant>> {
-    let mut found = None;
+    let mut found: Vec<Merchant> = Vec::new();
     for m in app.store.merchants().await? {
         let verified = signed_by(m.key.expose());
-        if verified && m.enabled && found.is_none() {
-            found = Some(m);
+        if verified && m.enabled {
+            found.push(m);
         }
     }
-    Ok(found)
+    if found.len() > 1 {
+        // Keys are refused twice by `merchant add`; a database edited by
+        // hand could still hold one. Never guess whose order this is.
+        let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
+        tracing::error!(?ids, "several merchants share one key: a request signed with it is refused");
+        return Ok(None);
+    }
+    Ok(found.pop())
 }
 
 /// A channel as the shop protocols name it: 易支付's `alipay`, `wxpay`,
@@ -110,9 +117,10 @@ pub fn checkout_url(app: &Shared, order_id: &str) -> String {
 }
 
 /// Where the payer goes once paid, in the order's own dialect; `None`
-/// without a return URL.
+/// without a return URL, and for an order that is not paid: 易支付 and
+/// V免签 return links carry a signed success.
 pub fn return_link(order: &Order, key: &str) -> Option<String> {
-    if order.return_url.is_empty() {
+    if order.return_url.is_empty() || order.state != OrderState::Confirmed {
         return None;
     }
     let link = match order.dialect {
@@ -125,8 +133,12 @@ pub fn return_link(order: &Order, key: &str) -> Option<String> {
     link.map_err(|e| tracing::error!(order = %order.id, error = %e, "cannot build the return link")).ok()
 }
 
-/// The notification of a confirmed order, in its own dialect.
+/// The notification of a confirmed order, in its own dialect. Any other
+/// order has none: every dialect's notification says "paid".
 pub fn notification(order: &Order, key: &str, at: i64) -> Result<notify::Outgoing, String> {
+    if order.state != OrderState::Confirmed {
+        return Err(format!("order {} is in state {}, not paid: nothing to notify", order.id, order.state));
+    }
     match order.dialect {
         Dialect::Jiufu => Ok(notify::native(order, key, at)),
         Dialect::Epay => epay::notification(order, key),

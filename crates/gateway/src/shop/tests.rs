@@ -108,3 +108,14 @@ fn channel_names() {
     assert_eq!(channel_by_name("usdt"), None);
     assert_eq!(channel_by_name("ALIPAY"), None);
 }
+
+#[test]
+fn an_unpaid_order_has_no_notification_and_no_signed_return() {
+    for dialect in Dialect::ALL {
+        for state in [OrderState::CodeIssued, OrderState::Claimed, OrderState::Expired, OrderState::Closed] {
+            let order = Order { state, ..paid(dialect, r#"{"kind":"alipay","money":"10","param":"","price":"10","amount":"10"}"#) };
+            assert!(notification(&order, "k", 0).unwrap_err().contains("not paid"), "{dialect} {state}");
+            assert_eq!(return_link(&order, "k"), None, "{dialect} {state}");
+        }
+    }
+}

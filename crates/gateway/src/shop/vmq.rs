@@ -239,8 +239,9 @@ async fn get_state(State(app): State<Shared>, req: Request) -> Response {
         let last_heart = devices.iter().filter_map(|d| d.last_seen).max().unwrap_or(0);
         let online = devices.iter().any(|d| health::device_health(d, now, app.config.collector_online_secs).online);
         let filter =
-            OrderFilter { merchant_id: Some(merchant.id), state: Some(OrderState::Confirmed), limit: Some(1), ..Default::default() };
-        let last_pay = app.store.orders(filter).await?.first().and_then(|o| o.paid_at).unwrap_or(0);
+            OrderFilter { merchant_id: Some(merchant.id), state: Some(OrderState::Confirmed), limit: Some(100), ..Default::default() };
+        // The latest payment among the most recently created paid orders.
+        let last_pay = app.store.orders(filter).await?.iter().filter_map(|o| o.paid_at).max().unwrap_or(0);
         Ok::<_, jiufu_store::StoreError>(json!({"lastheart": last_heart, "lastpay": last_pay, "jkstate": i32::from(online)}))
     };
     match state.await {
