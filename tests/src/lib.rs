@@ -8,6 +8,7 @@ pub mod collector;
 pub mod dbus;
 pub mod desktop;
 pub mod device;
+pub mod postgres;
 pub mod shop;
 pub mod sink;
 
@@ -154,6 +155,15 @@ impl Gateway {
     }
 
     pub fn start_with(extra_env: &[(&str, &str)]) -> Gateway {
+        Self::start_seeded(extra_env, true)
+    }
+
+    /// Another instance on a database a first one seeded (`JIUFU_DATABASE_URL` in `extra_env`).
+    pub fn join(extra_env: &[(&str, &str)]) -> Gateway {
+        Self::start_seeded(extra_env, false)
+    }
+
+    fn start_seeded(extra_env: &[(&str, &str)], seed: bool) -> Gateway {
         let tmp = tempfile::tempdir().expect("tempdir");
         let env = vec![
             ("JIUFU_DATABASE_URL".into(), format!("sqlite://{}", tmp.path().join("gateway.db").display())),
@@ -162,9 +172,11 @@ impl Gateway {
             ("JIUFU_LOG".into(), "info".into()),
         ];
         let mut gw = Gateway(Proc::new("jiufu-gateway", "JIUFU_BIND", env, extra_env, tmp));
-        gw.cli(&["merchant", "add", "--id", "10001", "--name", "测试商店", "--key", KEY]);
-        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/fkx0test"]);
-        gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P902", "--qr", "wxp://f2f0test"]);
+        if seed {
+            gw.cli(&["merchant", "add", "--id", "10001", "--name", "测试商店", "--key", KEY]);
+            gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/fkx0test"]);
+            gw.cli(&["code", "add", "--merchant", "10001", "--channel", "P902", "--qr", "wxp://f2f0test"]);
+        }
         gw.0.spawn(&["serve"], "127.0.0.1:0");
         gw
     }

@@ -4,6 +4,7 @@ mod bench;
 mod bench_collector;
 mod bench_desktop;
 mod icons;
+mod postgres;
 mod run;
 mod setup;
 
@@ -51,9 +52,10 @@ fn test() -> anyhow::Result<()> {
     setup::ensure_test_tools()?;
     setup::ensure_desktop_tools(true)?;
     setup::build_ui()?;
+    let postgres = postgres::ensure_test_server()?;
     let root = workspace_root();
     status(cargo().current_dir(&root).args(["build", "--workspace", "--bins"]))?;
-    status(cargo().current_dir(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
+    status(cargo().current_dir(&root).args(["test", "--workspace", "--no-fail-fast"]).env("JIUFU_TEST_POSTGRES_URL", &postgres))?;
     status(cargo().current_dir(&root).args(["fmt", "--all", "--", "--check"]))?;
     status(cargo().current_dir(&root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     println!("all tests passed");

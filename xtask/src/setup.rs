@@ -5,7 +5,7 @@ use anyhow::bail;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn have(cmd: &str) -> bool {
+pub fn have(cmd: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")]).status().map(|s| s.success()).unwrap_or(false)
 }
 
@@ -13,7 +13,7 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
-fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     if !have("apt-get") || !is_root() {
         bail!("please install: {} (needs root and apt-get here)", packages.join(" "));
     }

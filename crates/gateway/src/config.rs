@@ -144,6 +144,18 @@ impl Config {
     }
 }
 
+/// A database URL fit for logs and screens: any password replaced by `***`.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(an unreadable URL)".to_owned(),
+    }
+}
+
 impl Database {
     pub fn parse(text: &str) -> anyhow::Result<Database> {
         if let Some(path) = text.strip_prefix("sqlite://") {
@@ -196,6 +208,8 @@ mod tests {
     fn database_urls() {
         assert_eq!(Database::parse("sqlite://./data/g.db").unwrap(), Database::Sqlite("./data/g.db".into()));
         assert!(matches!(Database::parse("postgres://x/y").unwrap(), Database::Postgres(_)));
+        assert_eq!(redact_url("postgres://jiufu:s3cret@db.example:5432/shop"), "postgres://jiufu:***@db.example:5432/shop");
+        assert_eq!(redact_url("postgres://jiufu@db.example/shop"), "postgres://jiufu@db.example/shop");
         assert!(Database::parse("mysql://x").is_err());
         assert!(Database::parse("sqlite://").is_err());
     }

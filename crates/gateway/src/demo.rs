@@ -67,7 +67,7 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
         db = match &app.config.database {
             crate::config::Database::Sqlite(path) =>
                 format!("sqlite://{}", std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display()),
-            crate::config::Database::Postgres(url) => url.clone(),
+            crate::config::Database::Postgres(url) => crate::config::redact_url(url),
         },
         exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "jiufu-gateway".into())
     );

@@ -47,7 +47,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<Shared> {
-        let store = open_store(&config.database)?;
+        let store = open_store(&config.database).await?;
         let http = net::notify_client(config.allow_private_notify)?;
         Ok(Arc::new(App {
             store,
@@ -72,14 +72,19 @@ impl App {
     }
 }
 
-pub fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
     match database {
         Database::Sqlite(path) => {
             let store = jiufu_store_sqlite::SqliteStore::open(path)
                 .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
-        Database::Postgres(_) => anyhow::bail!("the PostgreSQL backend is not built into this version; use sqlite://PATH"),
+        Database::Postgres(url) => {
+            let store = jiufu_store_postgres::PgStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open the PostgreSQL database {}", config::redact_url(url)))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

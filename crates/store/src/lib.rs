@@ -1,7 +1,7 @@
 //! Storage for the gateway. [`Store`] is the only way the gateway reads or
-//! writes durable state; each backend (`jiufu-store-sqlite`, later
-//! PostgreSQL) lives in its own crate with its own migrations and runs the
-//! shared suite in [`testsuite`].
+//! writes durable state; each backend (`jiufu-store-sqlite`,
+//! `jiufu-store-postgres`) lives in its own crate with its own migrations
+//! and runs the shared suite in [`testsuite`].
 //!
 //! Money is integer fen and times are epoch seconds throughout.
 
@@ -73,6 +73,9 @@ pub trait Store: Send + Sync + 'static {
     async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>>;
 
     // --- notifications (outbox) -----------------------------------------
+    /// Notifications due at `now`, oldest first, taken for this caller: a
+    /// backend shared by several gateway instances hands each due row to
+    /// one of them until its attempt is recorded (or a lease runs out).
     async fn due_notifications(&self, now: i64, limit: usize) -> Result<Vec<Notification>>;
     async fn record_attempt(&self, attempt: NotifyAttempt, next: NotifyNext) -> Result<()>;
     async fn notification(&self, order_id: &str) -> Result<Option<Notification>>;

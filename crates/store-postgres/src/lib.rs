@@ -1,0 +1,61 @@
+//! PostgreSQL backend of [`jiufu_store::Store`], for operators who run
+//! several gateway instances on one database.
+//!
+//! Correct with many instances by construction: unique payable amounts are
+//! a partial unique index (a lost race retries the next free amount), every
+//! state change locks its order row, and the notification outbox is leased
+//! with `FOR UPDATE SKIP LOCKED` so each due notification is attempted by
+//! one instance. Money is integer fen and times epoch seconds, as in SQLite.
+
+mod migrate;
+mod orders;
+mod rows;
+mod store_impl;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use jiufu_store::{Result, StoreError};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+/// How long a leased notification stays with the instance that took it
+/// before another may attempt it (an instance killed mid-attempt).
+pub const LEASE_SECS: i64 = 60;
+
+const POOL_SIZE: usize = 16;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and
+    /// applies the migrations this program knows, refusing a database whose
+    /// schema is newer.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        let store = PgStore { pool };
+        let mut client = store.client().await?;
+        migrate::run(&mut client).await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError::Backend(format!("no PostgreSQL connection: {e}")))
+    }
+}
+
+pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The unique index a statement ran into, if that is why it failed.
+pub(crate) fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+    let db = e.as_db_error()?;
+    (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(""))
+}

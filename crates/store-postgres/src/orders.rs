@@ -1,0 +1,325 @@
+//! Order writes, each inside the caller's transaction. With several
+//! gateway instances on one database, every rule that must hold across
+//! them is the database's: the order row is locked before it changes, the
+//! payable amount is a unique index, the evidence id another.
+
+use crate::rows::{self, ORDER_COLUMNS};
+use crate::{backend, unique_violation};
+use jiufu_protocol::{Fen, OrderState, Transition};
+use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
+use tokio_postgres::Transaction;
+
+/// How many times a creation tries again after another instance took the
+/// amount it chose between its read and its insert.
+const AMOUNT_RACES: usize = 8;
+
+pub async fn load(tx: &Transaction<'_>, id: &str, lock: bool) -> Result<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}", if lock { " FOR UPDATE" } else { "" });
+    tx.query_opt(&sql, &[&id]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
+}
+
+async fn load_by_no(tx: &Transaction<'_>, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
+    tx.query_opt(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2"), &[&merchant_id, &order_no])
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(rows::order)
+        .transpose()
+}
+
+async fn insert_event(tx: &Transaction<'_>, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&order.id, &order.merchant_id, &from.map(|s| s.code()), &order.state.code(), &actor, &reason, &at],
+    )
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// The same order number again: the order it created, or a refusal.
+fn again(existing: Order, new: &NewOrder, now: i64) -> CreateOutcome {
+    if existing.state_at(now).is_open() && existing.same_request(new) {
+        CreateOutcome::Existing(existing)
+    } else {
+        CreateOutcome::OrderNoReused
+    }
+}
+
+pub async fn create(tx: &mut Transaction<'_>, new: NewOrder, now: i64) -> Result<CreateOutcome> {
+    // Creations for one merchant and channel take turns, whichever instance
+    // they arrive at: each then sees every amount the previous one took, so
+    // a free amount is never refused under load. (The unique index is what
+    // guarantees uniqueness; this lock only spares lost races.)
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('jiufu:amounts:' || $1::TEXT || ':' || $2, 0))",
+        &[&new.merchant_id.to_string(), &new.channel.code()],
+    )
+    .await
+    .map_err(backend)?;
+    if let Some(existing) = load_by_no(tx, new.merchant_id, &new.order_no).await? {
+        return Ok(again(existing, &new, now));
+    }
+    let codes: Vec<(i64, Option<i64>, String)> = tx
+        .query(
+            "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = $1 AND channel = $2 AND enabled AND NOT removed ORDER BY id",
+            &[&new.merchant_id, &new.channel.code()],
+        )
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    if codes.is_empty() {
+        return Ok(CreateOutcome::NoCode);
+    }
+    if new.max_open_per_payer > 0 && !new.ip.is_empty() {
+        let open: i64 = tx
+            .query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND ip = $2 AND {} AND ip <> '' AND expire_at > $3",
+                    OrderState::OPEN_SQL
+                ),
+                &[&new.merchant_id, &new.ip, &now],
+            )
+            .await
+            .map_err(backend)?
+            .get(0);
+        if open >= new.max_open_per_payer {
+            return Ok(CreateOutcome::PayerLimit);
+        }
+    }
+    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
+    for _ in 0..AMOUNT_RACES {
+        let Some((payable, code)) = choose_amount(tx, &new, &codes).await? else {
+            return Ok(CreateOutcome::NoFreeAmount);
+        };
+        let order = Order {
+            id: new.id.clone(),
+            merchant_id: new.merchant_id,
+            order_no: new.order_no.clone(),
+            subject: new.subject.clone(),
+            channel: new.channel,
+            state,
+            order_fen: new.order_fen,
+            payable_fen: payable,
+            code_id: code.0,
+            qr_text: code.1,
+            notify_url: new.notify_url.clone(),
+            return_url: new.return_url.clone(),
+            ip: new.ip.clone(),
+            order_time: new.order_time.clone(),
+            created_at: now,
+            expire_at: now + new.ttl_secs,
+            quarantine_until: now + new.ttl_secs + new.quarantine_secs,
+            claimed_at: None,
+            paid_at: None,
+            paid_fen: None,
+            confirmed_by: None,
+            evidence_id: None,
+            notified: false,
+            dialect: new.dialect,
+            shop_data: new.shop_data.clone(),
+        };
+        // A savepoint: losing a race to another instance undoes only this insert.
+        let sp = tx.savepoint("create_order").await.map_err(backend)?;
+        let inserted = sp
+            .execute(
+                "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
+                 notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                &[
+                    &order.id,
+                    &order.merchant_id,
+                    &order.order_no,
+                    &order.subject,
+                    &order.channel.code(),
+                    &order.state.code(),
+                    &order.order_fen.0,
+                    &order.payable_fen.0,
+                    &order.code_id,
+                    &order.qr_text,
+                    &order.notify_url,
+                    &order.return_url,
+                    &order.ip,
+                    &order.order_time,
+                    &order.created_at,
+                    &order.expire_at,
+                    &order.quarantine_until,
+                    &order.dialect.as_str(),
+                    &order.shop_data,
+                ],
+            )
+            .await;
+        match inserted {
+            Ok(_) => {
+                sp.commit().await.map_err(backend)?;
+                insert_event(tx, &order, None, "merchant", "created; code assigned and issued", now).await?;
+                return Ok(CreateOutcome::Created(order));
+            }
+            Err(e) => match unique_violation(&e) {
+                Some("orders_unique_payable") => {
+                    sp.rollback().await.map_err(backend)?;
+                    tracing::debug!(order = %order.id, payable = %payable, "another instance took the amount; choosing again");
+                }
+                Some("orders_by_merchant_no") => {
+                    // Another instance created this order number meanwhile.
+                    sp.rollback().await.map_err(backend)?;
+                    let existing = load_by_no(tx, new.merchant_id, &new.order_no).await?.ok_or(StoreError::NotFound)?;
+                    return Ok(again(existing, &new, now));
+                }
+                _ => return Err(backend(e)),
+            },
+        }
+    }
+    Ok(CreateOutcome::NoFreeAmount)
+}
+
+/// The first candidate amount that is free and has a code (a fixed-amount
+/// code for exactly that amount, else a general one).
+async fn choose_amount(tx: &Transaction<'_>, new: &NewOrder, codes: &[(i64, Option<i64>, String)]) -> Result<Option<(Fen, (i64, String))>> {
+    let (Some(first), Some(last)) = (new.candidates.first(), new.candidates.last()) else {
+        return Ok(None);
+    };
+    let (lo, hi) = if first >= last { (last.0, first.0) } else { (first.0, last.0) };
+    let taken: std::collections::HashSet<i64> = tx
+        .query(
+            "SELECT payable_fen FROM orders WHERE merchant_id = $1 AND channel = $2 AND slot_held AND payable_fen BETWEEN $3 AND $4",
+            &[&new.merchant_id, &new.channel.code(), &lo, &hi],
+        )
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let general = codes.iter().find(|c| c.1.is_none());
+    for fen in new.candidates.iter().filter(|f| !taken.contains(&f.0)) {
+        if let Some(code) = codes.iter().find(|c| c.1 == Some(fen.0)).or(general) {
+            return Ok(Some((*fen, (code.0, code.2.clone()))));
+        }
+    }
+    Ok(None)
+}
+
+/// Expires open orders whose time is up (at most 1000 a call), skipping
+/// rows another instance is changing right now: it will see them itself.
+pub async fn expire_open(tx: &Transaction<'_>, now: i64) -> Result<Vec<Order>> {
+    let due: Vec<Order> = rows::all(
+        &tx.query(
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM orders o WHERE {} AND o.expire_at <= $1 LIMIT 1000 FOR UPDATE SKIP LOCKED",
+                OrderState::OPEN_SQL
+            ),
+            &[&now],
+        )
+        .await
+        .map_err(backend)?,
+        rows::order,
+    )?;
+    let mut expired = Vec::with_capacity(due.len());
+    for order in due {
+        if let TransitionOutcome::Applied(o) = apply(tx, order, &StateChange::new(Transition::Expire, "timer"), now).await? {
+            expired.push(o);
+        }
+    }
+    Ok(expired)
+}
+
+/// Frees payable amounts whose quarantine is over.
+pub async fn release_slots(tx: &Transaction<'_>, now: i64) -> Result<u64> {
+    tx.execute(
+        &format!(
+            "UPDATE orders SET slot_held = FALSE WHERE slot_held AND state IN ({}) AND quarantine_until <= $1",
+            OrderState::sql_list(OrderState::ENDED)
+        ),
+        &[&now],
+    )
+    .await
+    .map_err(backend)
+}
+
+pub async fn transition(tx: &Transaction<'_>, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+    let mut order = load(tx, id, true).await?.ok_or(StoreError::NotFound)?;
+    // Lazy expiry: time ran out before the timer noticed.
+    if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {
+        order = match apply(tx, order, &StateChange::new(Transition::Expire, "timer"), now).await? {
+            TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => o,
+        };
+    }
+    apply(tx, order, change, now).await
+}
+
+/// Applies a transition to an order whose row this transaction has locked.
+async fn apply(tx: &Transaction<'_>, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+    if change.transition == Transition::Confirm && order.state == OrderState::Confirmed {
+        let same = change.payment.as_ref().map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref()).unwrap_or(false);
+        if same {
+            return Ok(TransitionOutcome::AlreadyApplied(order));
+        }
+    }
+    let from = order.state;
+    let next = from.apply(change.transition)?;
+    let (id, from_code, next_code) = (&order.id, from.code(), next.code());
+    let updated = match change.transition {
+        Transition::Claim => {
+            tx.execute("UPDATE orders SET state = $1, claimed_at = $2 WHERE id = $3 AND state = $4", &[&next_code, &now, id, &from_code])
+                .await
+        }
+        Transition::RejectClaim => {
+            tx.execute("UPDATE orders SET state = $1, claimed_at = NULL WHERE id = $2 AND state = $3", &[&next_code, id, &from_code]).await
+        }
+        Transition::Close => {
+            tx.execute(
+                "UPDATE orders SET state = $1, quarantine_until = $2 + (quarantine_until - expire_at) WHERE id = $3 AND state = $4",
+                &[&next_code, &now, id, &from_code],
+            )
+            .await
+        }
+        Transition::Confirm => {
+            let payment = change.payment.as_ref();
+            // A refusal here aborts the whole transaction, which the caller drops.
+            let n = tx
+                .execute(
+                    "UPDATE orders SET state = $1, paid_at = $2, paid_fen = $3, confirmed_by = $4, evidence_id = $5, evidence_json = $6, \
+                     quarantine_until = $2 + (quarantine_until - expire_at) WHERE id = $7 AND state = $8",
+                    &[
+                        &next_code,
+                        &now,
+                        &payment.map(|p| p.paid_fen.0).unwrap_or(order.payable_fen.0),
+                        &change.actor,
+                        &payment.map(|p| p.evidence_id.as_str()),
+                        &payment.map(|p| p.evidence_json.as_str()),
+                        id,
+                        &from_code,
+                    ],
+                )
+                .await;
+            let n = match n {
+                Ok(n) => n,
+                Err(e) if unique_violation(&e) == Some("orders_evidence_once") => {
+                    return Err(StoreError::EvidenceUsed(payment.map(|p| p.evidence_id.clone()).unwrap_or_default()));
+                }
+                Err(e) => return Err(backend(e)),
+            };
+            // The outbox row, in the same transaction as the state change.
+            tx.execute(
+                "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT (order_id) DO NOTHING",
+                &[id, &order.merchant_id, &order.notify_url, &now],
+            )
+            .await
+            .map_err(backend)?;
+            Ok(n)
+        }
+        Transition::Expire | Transition::AssignCode | Transition::IssueCode => {
+            tx.execute("UPDATE orders SET state = $1 WHERE id = $2 AND state = $3", &[&next_code, id, &from_code]).await
+        }
+    }
+    .map_err(backend)?;
+    if updated != 1 {
+        return Err(StoreError::Conflict(format!("order {id} changed underneath")));
+    }
+    let order = load(tx, id, false).await?.ok_or(StoreError::NotFound)?;
+    insert_event(tx, &order, Some(from), &change.actor, &change.reason, now).await?;
+    Ok(TransitionOutcome::Applied(order))
+}
