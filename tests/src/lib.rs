@@ -127,6 +127,11 @@ impl Proc {
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
+    /// A variable of the environment this process runs with.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join(format!("{}.log", self.binary))).unwrap_or_default()
     }

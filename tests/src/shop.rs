@@ -83,6 +83,8 @@ struct Inner {
     /// Answers for the first calls, in order; then `then`.
     script: Vec<(u16, &'static str)>,
     then: (u16, &'static str),
+    /// The first call gets no answer for a minute (a stuck merchant server).
+    hang_first: bool,
 }
 
 #[derive(Clone)]
@@ -96,9 +98,18 @@ pub struct ShopSink {
 impl ShopSink {
     /// Answers `script` to the first calls, then `then` to every later one.
     pub async fn start(script: &[(u16, &'static str)], then: (u16, &'static str)) -> ShopSink {
+        Self::start_with(script, then, false).await
+    }
+
+    /// Holds the first call for a minute without answering; answers `then` to the rest.
+    pub async fn start_hanging_first(then: (u16, &'static str)) -> ShopSink {
+        Self::start_with(&[], then, true).await
+    }
+
+    async fn start_with(script: &[(u16, &'static str)], then: (u16, &'static str), hang_first: bool) -> ShopSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind shop");
         let addr = listener.local_addr().expect("addr");
-        let inner = Arc::new(Mutex::new(Inner { calls: Vec::new(), script: script.to_vec(), then }));
+        let inner = Arc::new(Mutex::new(Inner { calls: Vec::new(), script: script.to_vec(), then, hang_first }));
         let app = Router::new()
             .route("/notify", any(notify))
             .route(
@@ -123,15 +134,19 @@ async fn notify(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    let mut i = inner.lock().unwrap();
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    i.calls.push(Call {
-        method: method.to_string(),
-        query: q.unwrap_or_default(),
-        content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    let n = i.calls.len();
-    let (status, text) = i.script.get(n - 1).copied().unwrap_or(i.then);
+    let (n, hang) = {
+        let mut i = inner.lock().unwrap();
+        let body = String::from_utf8_lossy(&body).into_owned();
+        i.calls.push(Call { method: method.to_string(), query: q.unwrap_or_default(), content_type, body });
+        (i.calls.len(), i.hang_first && i.calls.len() == 1)
+    };
+    if hang {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+    let (status, text) = {
+        let i = inner.lock().unwrap();
+        i.script.get(n - 1).copied().unwrap_or(i.then)
+    };
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text)
 }

@@ -43,6 +43,21 @@ enum Command {
     /// Merchant notifications.
     #[command(subcommand)]
     Notify(NotifyCmd),
+    /// SQLite: write a consistent copy of the live database to a new file (for PostgreSQL use pg_dump).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Copy every row of one database into another, empty one (e.g. SQLite to PostgreSQL),
+    /// from one consistent snapshot, and check the counts afterwards.
+    MigrateData {
+        /// The database to read: sqlite://PATH or postgres://…
+        #[arg(long)]
+        from: String,
+        /// The empty database to fill: postgres://… or sqlite://PATH
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -199,11 +214,23 @@ impl Cli {
         if let Command::Serve { demo } = self.command {
             return serve(config, demo).await;
         }
+        if let Command::MigrateData { from, to } = &self.command {
+            return migrate_data(&config, from, to).await;
+        }
+        if let Command::Backup { to } = &self.command {
+            let crate::config::Database::Sqlite(path) = &config.database else {
+                bail!("backup copies a SQLite database; for PostgreSQL use pg_dump (docs/deploy.md)");
+            };
+            let store = jiufu_store_sqlite::SqliteStore::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            store.backup(to).await.with_context(|| format!("cannot back up to {}", to.display()))?;
+            println!("backed up {} to {}", path.display(), to.display());
+            return Ok(());
+        }
         let app = App::open(config).await?;
         let now = clock::now();
         let mut out = std::io::stdout().lock();
         match self.command {
-            Command::Serve { .. } => unreachable!("handled above"),
+            Command::Serve { .. } | Command::MigrateData { .. } | Command::Backup { .. } => unreachable!("handled above"),
             Command::Merchant(MerchantCmd::Add {
                 id,
                 name,
@@ -362,6 +389,25 @@ impl Cli {
         }
         Ok(())
     }
+}
+
+/// `migrate-data`: export from one backend, import into another, compare.
+async fn migrate_data(config: &Config, from: &str, to: &str) -> anyhow::Result<()> {
+    use crate::config::{Database, redact_url};
+    let (from_db, to_db) = (Database::parse(from)?, Database::parse(to)?);
+    if from_db == to_db {
+        bail!("--from and --to name the same database");
+    }
+    let source = crate::open_store(&Config { database: from_db, ..config.clone() }).await?;
+    let target = crate::open_store(&Config { database: to_db, ..config.clone() }).await?;
+    let dump = source.export().await.context("reading the source database")?;
+    let expected = dump.counts();
+    let found = target.import(dump).await.with_context(|| format!("writing into {}", redact_url(to)))?;
+    if found != expected {
+        bail!("the target holds {found}, but the source had {expected}");
+    }
+    println!("moved {expected}\nfrom {} to {}", redact_url(from), redact_url(to));
+    Ok(())
 }
 
 async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {

@@ -21,6 +21,9 @@ pub struct Config {
     /// Finished orders' history, notification attempts, events and
     /// spent nonces are kept this long, in seconds.
     pub retention_secs: i64,
+    /// PostgreSQL: how long a notification taken by one instance stays
+    /// its own before another may attempt it (an instance killed mid-attempt).
+    pub notify_lease_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +133,7 @@ impl Config {
             bail!("JIUFU_REQUEST_TIMEOUT_SECS must be more than 30: a collector's long poll waits up to 30 s");
         }
         let retention_days = positive(env("JIUFU_RETENTION_DAYS"), "JIUFU_RETENTION_DAYS", 90)?;
+        let notify_lease_secs = positive(env("JIUFU_NOTIFY_LEASE_SECS"), "JIUFU_NOTIFY_LEASE_SECS", 60)? as i64;
         Ok(Config {
             bind,
             database,
@@ -140,6 +144,7 @@ impl Config {
             collector_online_secs,
             limits,
             retention_secs: i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX),
+            notify_lease_secs,
         })
     }
 }

@@ -47,7 +47,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<Shared> {
-        let store = open_store(&config.database).await?;
+        let store = open_store(&config).await?;
         let http = net::notify_client(config.allow_private_notify)?;
         Ok(Arc::new(App {
             store,
@@ -72,15 +72,15 @@ impl App {
     }
 }
 
-pub async fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
-    match database {
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.database {
         Database::Sqlite(path) => {
             let store = jiufu_store_sqlite::SqliteStore::open(path)
                 .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
         Database::Postgres(url) => {
-            let store = jiufu_store_postgres::PgStore::connect(url)
+            let store = jiufu_store_postgres::PgStore::connect_with(url, config.notify_lease_secs)
                 .await
                 .with_context(|| format!("cannot open the PostgreSQL database {}", config::redact_url(url)))?;
             Ok(Arc::new(store))
@@ -107,7 +107,18 @@ pub async fn serve(
     extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let workers = [tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
+    let mut workers = vec![tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
+    // Other instances on the same database: their changes wake our long
+    // polls and our notifier as our own do.
+    if let Some(mut changes) = app.store.changes() {
+        let app = app.clone();
+        workers.push(tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                app.orders_changed();
+                app.notify_wake.notify_one();
+            }
+        }));
+    }
     let limits = app.config.limits;
     let result = jiufu_http_guard::serve(listener, router(app).merge(extra), limits, shutdown).await;
     for w in workers {

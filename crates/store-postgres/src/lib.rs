@@ -7,10 +7,12 @@
 //! with `FOR UPDATE SKIP LOCKED` so each due notification is attempted by
 //! one instance. Money is integer fen and times epoch seconds, as in SQLite.
 
+mod listen;
 mod migrate;
 mod orders;
 mod rows;
 mod store_impl;
+mod transfer;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiufu_store::{Result, StoreError};
@@ -18,13 +20,18 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// How long a leased notification stays with the instance that took it
-/// before another may attempt it (an instance killed mid-attempt).
+/// before another may attempt it (an instance killed mid-attempt), unless
+/// [`PgStore::connect_with`] says otherwise. It must outlast one attempt
+/// (the gateway gives a merchant's server 10 s to connect and 10 s to answer).
 pub const LEASE_SECS: i64 = 60;
 
 const POOL_SIZE: usize = 16;
 
 pub struct PgStore {
     pool: Pool,
+    config: tokio_postgres::Config,
+    lease_secs: i64,
+    changes: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl PgStore {
@@ -32,14 +39,19 @@ impl PgStore {
     /// applies the migrations this program knows, refusing a database whose
     /// schema is newer.
     pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_with(url, LEASE_SECS).await
+    }
+
+    /// [`PgStore::connect`] with another notification lease.
+    pub async fn connect_with(url: &str, lease_secs: i64) -> Result<PgStore> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
-        let store = PgStore { pool };
+        let store = PgStore { pool, config, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new() };
         let mut client = store.client().await?;
         migrate::run(&mut client).await?;
         Ok(store)

@@ -28,6 +28,15 @@ async fn load_by_no(tx: &Transaction<'_>, merchant_id: i64, order_no: &str) -> R
 }
 
 async fn insert_event(tx: &Transaction<'_>, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
+    // A merchant's events take their sequence numbers in commit order: a
+    // collector's cursor ("everything after seq N") then never skips an
+    // event that another instance committed a moment later with a lower
+    // number. The lock is held until this transaction ends.
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('jiufu:events:' || $1::TEXT, 0))", &[&order.merchant_id.to_string()])
+        .await
+        .map_err(backend)?;
+    // Other instances hear of the change when this commits.
+    tx.execute("SELECT pg_notify('jiufu_orders', $1)", &[&order.merchant_id.to_string()]).await.map_err(backend)?;
     tx.execute(
         "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[&order.id, &order.merchant_id, &from.map(|s| s.code()), &order.state.code(), &actor, &reason, &at],

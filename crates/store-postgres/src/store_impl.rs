@@ -2,7 +2,7 @@
 //! transaction each.
 
 use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS};
-use crate::{LEASE_SECS, PgStore, backend, orders, unique_violation};
+use crate::{PgStore, backend, orders, unique_violation};
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition, TransitionError};
 use jiufu_store::*;
@@ -191,7 +191,7 @@ impl Store for PgStore {
 
     /// Leases the due rows to this caller: with several instances, each due
     /// notification goes to one of them until its attempt is recorded or
-    /// the lease ([`LEASE_SECS`]) runs out.
+    /// the lease ([`crate::LEASE_SECS`] by default) runs out.
     async fn due_notifications(&self, now: i64, limit: usize) -> Result<Vec<Notification>> {
         let client = self.client().await?;
         let sql = format!(
@@ -199,7 +199,8 @@ impl Store for PgStore {
              WHERE status = 'pending' AND next_at <= $1 AND lease_until <= $1 ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
              RETURNING {NOTIFICATION_COLUMNS}"
         );
-        let mut due = rows::all(&client.query(&sql, &[&now, &(limit as i64), &LEASE_SECS]).await.map_err(backend)?, rows::notification)?;
+        let mut due =
+            rows::all(&client.query(&sql, &[&now, &(limit as i64), &self.lease_secs]).await.map_err(backend)?, rows::notification)?;
         due.sort_by_key(|n| n.next_at);
         Ok(due)
     }
@@ -348,6 +349,19 @@ impl Store for PgStore {
         let client = self.client().await?;
         let sql = format!("SELECT {UNMATCHED_COLUMNS} FROM unmatched_payments WHERE merchant_id = $1 ORDER BY reported_at DESC");
         rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::unmatched)
+    }
+
+    async fn export(&self) -> Result<Dump> {
+        crate::transfer::export(self).await
+    }
+
+    async fn import(&self, dump: Dump) -> Result<Counts> {
+        crate::transfer::import(self, &dump).await?;
+        Ok(self.export().await?.counts())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.changes.get_or_init(|| crate::listen::start(self.config.clone())).clone())
     }
 }
 

@@ -9,6 +9,7 @@ mod migrate;
 mod orders;
 mod rows;
 mod store_impl;
+mod transfer;
 
 use jiufu_sqlite_writer::Writer;
 use jiufu_store::{Result, StoreError};
@@ -90,6 +91,18 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Writes a consistent copy of the live database to `to` (`VACUUM
+    /// INTO`: a snapshot, while the gateway keeps running), owner-only.
+    pub async fn backup(&self, to: &Path) -> Result<()> {
+        if to.exists() {
+            return Err(StoreError::Conflict(format!("{} already exists", to.display())));
+        }
+        jiufu_sqlite_writer::prepare_private(to)
+            .map_err(|e| StoreError::Backend(format!("cannot create {} owner-only: {e}", to.display())))?;
+        let target = to.to_string_lossy().into_owned();
+        self.read(move |c| c.execute("VACUUM INTO ?1", [target]).map(|_| ())).await
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T>

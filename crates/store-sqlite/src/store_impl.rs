@@ -397,6 +397,15 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn export(&self) -> Result<Dump> {
+        self.read(crate::transfer::export).await
+    }
+
+    async fn import(&self, dump: Dump) -> Result<Counts> {
+        self.write(move |conn| crate::transfer::import(conn, &dump)).await?;
+        Ok(self.export().await?.counts())
+    }
 }
 
 fn insert_code(conn: &rusqlite::Connection, new: &NewCode, now: i64) -> Result<Code> {

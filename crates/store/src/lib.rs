@@ -8,8 +8,10 @@
 mod records;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+mod transfer;
 
 pub use records::*;
+pub use transfer::*;
 
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition, TransitionError};
@@ -95,6 +97,23 @@ pub trait Store: Send + Sync + 'static {
     /// Idempotent on (device, observation id).
     async fn record_unmatched(&self, payment: UnmatchedPayment) -> Result<bool>;
     async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>>;
+
+    // --- moving a shop between backends ------------------------------------
+    /// Every row, read in one consistent pass.
+    async fn export(&self) -> Result<Dump>;
+    /// Writes `dump` into this store in one transaction, keeping ids and
+    /// sequence numbers; refuses a store that already holds a merchant.
+    /// Returns the counts read back afterwards.
+    async fn import(&self, dump: Dump) -> Result<Counts>;
+
+    // --- other writers ------------------------------------------------------
+    /// A counter that moves whenever another process sharing this store
+    /// (another gateway instance) commits a change of an order, so that
+    /// long polls and the notifier here wake at once. `None` for a store
+    /// with no such writers to hear.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// True while an order may still hold its payable amount: open, or
