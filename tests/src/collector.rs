@@ -27,6 +27,11 @@ impl CollectorProc {
 
     /// A fresh collector paired with whatever merchant `token` is for.
     pub fn paired_with_token(gw: &Gateway, token: &str, extra_env: &[(&str, &str)]) -> CollectorProc {
+        Self::paired_with_url(&gw.url, token, extra_env)
+    }
+
+    /// A fresh collector paired through `gateway_url` (a gateway, or a balancer in front of several).
+    pub fn paired_with_url(gateway_url: &str, token: &str, extra_env: &[(&str, &str)]) -> CollectorProc {
         let tmp = tempfile::tempdir().expect("tempdir");
         let env = vec![
             ("JIUFU_COLLECTOR_DB".into(), tmp.path().join("collector.db").display().to_string()),
@@ -37,7 +42,7 @@ impl CollectorProc {
             ("JIUFU_LOG".into(), "info".into()),
         ];
         let mut c = CollectorProc(Proc::new("jiufu-collector", "JIUFU_COLLECTOR_LISTEN", env, extra_env, tmp), String::new());
-        c.1 = c.cli(&["pair", token, "--gateway", &gw.url]);
+        c.1 = c.cli(&["pair", token, "--gateway", gateway_url]);
         c.cli(&["code", "add", "--channel", "P901", "--qr", "https://qr.alipay.com/collector-code", "--name", "支付宝收钱码"]);
         c.0.spawn(&["run"], "127.0.0.1:0");
         c

@@ -9,6 +9,7 @@ pub mod dbus;
 pub mod desktop;
 pub mod device;
 pub mod postgres;
+pub mod proxy;
 pub mod shop;
 pub mod sink;
 

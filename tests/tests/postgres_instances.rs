@@ -117,7 +117,10 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_order() {
 async fn a_collector_on_one_instance_hears_of_orders_created_on_the_other_at_once() {
     let (a, b) = two("60").await;
     let sink = sink::Sink::start(0).await;
-    let col = CollectorProc::paired(&a, &[]);
+    // The collector reaches the gateway through a balancer, on A for now.
+    let balancer = proxy::Balancer::start(&a.url).await;
+    let token = a.cli(&["collector", "pair", "--merchant", "10001"]);
+    let col = CollectorProc::paired_with_url(&balancer.url, token.trim(), &[]);
     wait_for(Duration::from_secs(10), || async {
         b.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
     })
@@ -132,9 +135,11 @@ async fn a_collector_on_one_instance_hears_of_orders_created_on_the_other_at_onc
         .expect("the collector saw B's order");
     println!("order created on B seen by the collector on A after {} ms", seen.as_millis());
     assert!(seen < Duration::from_secs(1), "within 1 s: {seen:?}");
-    // The payment: the collector confirms through A; B's worker or A's notifies, once.
+    // The balancer fails over to B; the payment is confirmed through B.
+    balancer.switch_to(&b.url);
     assert_eq!(vmq_push(&col, "2", "6.66", now_ms(), PUSH_KEY).await["code"], 1);
     wait_for(Duration::from_secs(15), || async { (b.show(&id)["order"]["state"] == 9).then_some(()) }).await.expect("confirmed");
+    assert!(b.log().contains("order state changed") && b.log().contains(&id), "B applied the confirmation");
     wait_for(Duration::from_secs(15), || async { (sink.calls().len() == 1).then_some(()) }).await.expect("notified");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.calls().len(), 1, "once");

@@ -49,22 +49,30 @@ pub fn bench() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let result = drive(&mut server, &loadgen).and_then(|url| {
+    let result = drive(&mut server, &loadgen).and_then(|(url, figures)| {
         crate::bench_collector::run(crate::bench_collector::Setup {
             gateway_url: &url,
             gateway_bin: &gateway,
             gateway_db: &db,
             collector_bin: &release.join("jiufu-collector"),
             merchant_key: KEY,
-        })
+        })?;
+        Ok(figures)
     });
     let _ = server.kill();
     let _ = server.wait();
-    result
+    let sqlite = result?;
+    crate::bench_postgres::run(&gateway, &loadgen, &sqlite)
+}
+
+/// The SQLite figures the PostgreSQL phase prints beside its own.
+pub struct Figures {
+    pub baseline: Value,
+    pub create: Value,
 }
 
 /// Runs the gateway phases; returns the gateway's URL for the collector phases.
-fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<String> {
+fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<(String, Figures)> {
     let stdout = server.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {
@@ -95,10 +103,10 @@ fn drive(server: &mut Child, loadgen: &std::path::Path) -> anyhow::Result<String
     let ratio = |v: &Value| v["rps"].as_f64().unwrap_or(0.0) / base["rps"].as_f64().unwrap_or(1.0).max(1.0);
     println!("ratio to the trivial-handler ceiling: create {:.2}, checkout {:.2}", ratio(&create), ratio(&checkout));
     println!("RSS after load: {:.1} MB", rss as f64 / 1024.0);
-    Ok(url)
+    Ok((url, Figures { baseline: base, create }))
 }
 
-fn report(name: &str, v: &Value, target: Option<(f64, f64)>) {
+pub fn report(name: &str, v: &Value, target: Option<(f64, f64)>) {
     let rps = v["rps"].as_f64().unwrap_or(0.0);
     let p50 = v["p50_ms"].as_f64().unwrap_or(0.0);
     let p99 = v["p99_ms"].as_f64().unwrap_or(0.0);
@@ -119,7 +127,7 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow!("no VmRSS"))
 }
 
-fn num_cpus() -> usize {
+pub fn num_cpus() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
@@ -152,7 +160,10 @@ async fn load(mode: String, url: String, duration: Duration) -> anyhow::Result<V
                 let i = counter.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
                 let ok = match mode.as_str() {
-                    "create" => create_one(&client, &url, run_id, i).await,
+                    // Several gateways (comma-separated): requests alternate between them.
+                    "create" => {
+                        create_one(&client, url.split(',').nth(i as usize % url.split(',').count()).unwrap_or(&url), run_id, i).await
+                    }
                     "checkout" => get_ok(&client, &format!("{url}/transfer/{}", ids[(i as usize) % ids.len()])).await,
                     _ => get_ok(&client, &format!("{url}/health")).await,
                 };

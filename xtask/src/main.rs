@@ -3,6 +3,7 @@
 mod bench;
 mod bench_collector;
 mod bench_desktop;
+mod bench_postgres;
 mod icons;
 mod postgres;
 mod run;
@@ -23,7 +24,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench-desktop") => bench_desktop::bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|bench|bench-desktop|ui|icons>\n  run            build and run the gateway (demo data) and the collector: the desktop app when there is a display, headless otherwise\n  test           install what the tests need, then run every test\n  bench          measure the release gateway and collector (not part of the tests; JIUFU_BENCH_BINS=DIR benches the binaries in DIR)\n  bench-desktop  measure the desktop app's cold start and memory with 1,000 orders\n  ui             build the desktop window (ui/dist)\n  icons          draw the app icons into icons/"
+                "usage: cargo xtask <run|test|bench|bench-desktop|ui|icons>\n  run            build and run the gateway (demo data) and the collector: the desktop app when there is a display, headless otherwise\n  test           install what the tests need, then run every test\n  bench          measure the release gateway (SQLite, then PostgreSQL with 1 and 2 instances) and collector (not part of the tests; JIUFU_BENCH_BINS=DIR benches the binaries in DIR)\n  bench-desktop  measure the desktop app's cold start and memory with 1,000 orders\n  ui             build the desktop window (ui/dist)\n  icons          draw the app icons into icons/"
             );
             bail!("unknown command")
         }

@@ -367,7 +367,7 @@ impl Cli {
             }
             Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
             Command::Order(OrderCmd::Confirm { order_id }) => {
-                let o = order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
                 let payment = PaymentRecord {
                     paid_fen: o.payable_fen,
                     evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)),
@@ -378,7 +378,7 @@ impl Cli {
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
             }
             Command::Order(OrderCmd::Close { order_id }) => {
-                order::find(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
                 order::change(&app, &order_id, StateChange::new(Transition::Close, "operator:cli")).await?;
                 writeln!(out, "order {order_id} closed")?;
             }
@@ -411,7 +411,7 @@ async fn migrate_data(config: &Config, from: &str, to: &str) -> anyhow::Result<(
 }
 
 async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let o = order::find(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+    let o = crate::error::find_order(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
     let history = app.store.order_history(order_id).await?;
     let notification = app.store.notification(order_id).await?;
     let attempts = app.store.notify_attempts(order_id).await?;

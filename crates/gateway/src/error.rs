@@ -51,6 +51,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::order::CreateRefused> for ApiError {
+    fn from(e: crate::order::CreateRefused) -> Self {
+        use crate::order::CreateRefused as R;
+        match e {
+            R::NoCollectorOnline => ApiError::new(ErrorCode::NoCollectorOnline),
+            R::OrderNoReused => ApiError::new(ErrorCode::OrderNoReused),
+            e @ R::NoCode => ApiError::field(ErrorCode::ChannelUnavailable, e),
+            R::NoFreeAmount => ApiError::new(ErrorCode::NoFreeAmount),
+            e @ R::PayerLimit(_) => ApiError::field(ErrorCode::TooManyOpenOrders, e),
+            R::Store(e) => ApiError::internal(ErrorCode::CreateFailed, e),
+        }
+    }
+}
+
+/// An order by its public id, or 2001 (anything malformed is simply not found).
+pub async fn find_order(app: &crate::Shared, id: &str) -> ApiResult<jiufu_store::Order> {
+    crate::order::get(app, id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         Json(json!({"success": false, "errorCode": self.code.code(), "errorMsg": self.message})).into_response()

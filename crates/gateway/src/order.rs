@@ -2,25 +2,41 @@
 //! every change of state goes through the store's state machine, and every
 //! committed change wakes the collectors' long polls.
 
-use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::CreateRequest;
 use crate::{Shared, amount, clock, health};
-use jiufu_protocol::{ErrorCode, OrderId, OrderState, Transition};
-use jiufu_store::{CreateOutcome, NewOrder, Order, StateChange, StoreError, TransitionOutcome};
+use jiufu_protocol::{Channel, Fen, OrderId, OrderState, Transition};
+use jiufu_store::{CreateOutcome, NewOrder, Order, PaymentRecord, StateChange, StoreError, TransitionOutcome, Unique};
 
-/// Looks an order up by its public id; anything malformed is simply "not found".
-pub async fn find(app: &Shared, id: &str) -> ApiResult<Order> {
+/// Looks an order up by its public id; anything malformed is simply not there.
+pub async fn get(app: &Shared, id: &str) -> Result<Option<Order>, StoreError> {
     if OrderId::parse(id).is_none() {
-        return Err(ApiError::new(ErrorCode::OrderNotFound));
+        return Ok(None);
     }
-    app.store.order(id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
+    app.store.order(id).await
 }
 
-pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
+/// Why an order was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateRefused {
+    #[error("no collector can confirm this channel now")]
+    NoCollectorOnline,
+    #[error("the order number was used with other fields, or its order is finished")]
+    OrderNoReused,
+    #[error("no receiving code for this channel")]
+    NoCode,
+    #[error("every payable amount near this one is taken")]
+    NoFreeAmount,
+    #[error("ip already has {0} unpaid orders open")]
+    PayerLimit(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRefused> {
     let now = clock::now();
     let settings = &req.merchant.settings;
     if settings.require_collector && !health::can_confirm(app, req.merchant.id, req.channel, now).await? {
-        return Err(ApiError::new(ErrorCode::NoCollectorOnline));
+        return Err(CreateRefused::NoCollectorOnline);
     }
     let new = NewOrder {
         id: OrderId::generate().to_string(),
@@ -41,9 +57,9 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
         shop_data: req.shop_data,
     };
     let outcome = app.store.create_order(new, now).await.map_err(|e| match e {
-        StoreError::Conflict(why) if why.contains("order number") => ApiError::new(ErrorCode::OrderNoReused),
-        StoreError::Conflict(why) if why.contains("payable amount") => ApiError::new(ErrorCode::NoFreeAmount),
-        other => ApiError::internal(ErrorCode::CreateFailed, other),
+        StoreError::Duplicate(Unique::OrderNo) => CreateRefused::OrderNoReused,
+        StoreError::Duplicate(Unique::PayableAmount) => CreateRefused::NoFreeAmount,
+        other => CreateRefused::Store(other),
     })?;
     match outcome {
         CreateOutcome::Created(order) => {
@@ -52,12 +68,10 @@ pub async fn create(app: &Shared, req: CreateRequest) -> ApiResult<Order> {
             Ok(order)
         }
         CreateOutcome::Existing(order) => Ok(order),
-        CreateOutcome::OrderNoReused => Err(ApiError::new(ErrorCode::OrderNoReused)),
-        CreateOutcome::NoCode => Err(ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for this channel")),
-        CreateOutcome::NoFreeAmount => Err(ApiError::new(ErrorCode::NoFreeAmount)),
-        CreateOutcome::PayerLimit => {
-            Err(ApiError::field(ErrorCode::TooManyOpenOrders, format!("ip already has {} unpaid orders open", settings.max_open_per_payer)))
-        }
+        CreateOutcome::OrderNoReused => Err(CreateRefused::OrderNoReused),
+        CreateOutcome::NoCode => Err(CreateRefused::NoCode),
+        CreateOutcome::NoFreeAmount => Err(CreateRefused::NoFreeAmount),
+        CreateOutcome::PayerLimit => Err(CreateRefused::PayerLimit(settings.max_open_per_payer)),
     }
 }
 
@@ -90,5 +104,69 @@ pub const CUSTOMER: &str = "customer";
 pub async fn claim(app: &Shared, id: &str) -> Result<Order, StoreError> {
     match change(app, id, StateChange::new(Transition::Claim, CUSTOMER)).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => Ok(o),
+    }
+}
+
+/// A payment a collector saw, offered as the confirmation of an order.
+#[derive(Debug, Clone)]
+pub struct SeenPayment {
+    pub channel: Channel,
+    pub amount: Fen,
+    /// The collector's id of the observation: one payment confirms one order.
+    pub observation_id: String,
+    pub source: String,
+    /// When the payment was seen, epoch milliseconds (the collector's clock).
+    pub observed_at_ms: i64,
+    /// The whole evidence, kept with the order.
+    pub evidence_json: String,
+}
+
+/// Why a seen payment does not confirm an order.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentRefused {
+    #[error("the payment's channel is not the order's")]
+    ChannelMismatch,
+    #[error("paid {paid} but the order's payable amount is {payable}")]
+    AmountMismatch { paid: Fen, payable: Fen },
+    #[error("the order is closed or past its quarantine window")]
+    TooLate,
+    #[error("the order was already confirmed by another payment")]
+    AlreadyPaid,
+    #[error("evidence.observation_id must be 1-128 characters")]
+    BadEvidence,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The rules of a payment confirmation: the same channel, exactly the
+/// payable amount, and seen while the order could take it — open, or
+/// expired but within its quarantine (a payment counts when it was *seen*
+/// in the order's window, even if the collector's queue delivers the
+/// confirmation later; the collector's clock is never trusted past ours).
+/// Returns the order and whether this same payment had confirmed it before.
+pub async fn confirm_payment(app: &Shared, order: &Order, actor: String, p: SeenPayment) -> Result<(Order, bool), PaymentRefused> {
+    if p.channel != order.channel {
+        return Err(PaymentRefused::ChannelMismatch);
+    }
+    if p.amount != order.payable_fen {
+        return Err(PaymentRefused::AmountMismatch { paid: p.amount, payable: order.payable_fen });
+    }
+    let now = clock::now();
+    let seen = p.observed_at_ms.div_euclid(1000).min(now);
+    let late = !order.state_at(now).is_open() && order.state != OrderState::Confirmed;
+    if late && (order.state == OrderState::Closed || seen >= order.quarantine_until) {
+        return Err(PaymentRefused::TooLate);
+    }
+    if p.observation_id.is_empty() || p.observation_id.len() > 128 {
+        return Err(PaymentRefused::BadEvidence);
+    }
+    let confirmation = StateChange::new(Transition::Confirm, actor)
+        .reason(format!("payment seen by {}", p.source))
+        .payment(PaymentRecord { paid_fen: p.amount, evidence_id: p.observation_id, evidence_json: p.evidence_json });
+    match change(app, &order.id, confirmation).await {
+        Ok(TransitionOutcome::Applied(o)) => Ok((o, false)),
+        Ok(TransitionOutcome::AlreadyApplied(o)) => Ok((o, true)),
+        Err(StoreError::Transition(_)) if order.state == OrderState::Confirmed => Err(PaymentRefused::AlreadyPaid),
+        Err(e) => Err(e.into()),
     }
 }

@@ -3,7 +3,11 @@
 //! job runs inside its own savepoint, so a failing job rolls back alone,
 //! and every caller is answered only after the batch's COMMIT returned.
 //!
-//! Used by the gateway's SQLite store and by the collector's store.
+//! Used by the gateway's SQLite store and by the collector's store, with
+//! the two other things they share: [`migrate`] and [`columns`].
+
+pub mod columns;
+pub mod migrate;
 
 use rusqlite::Connection;
 use std::sync::mpsc;

@@ -44,13 +44,10 @@ impl PgStore {
 
     /// [`PgStore::connect`] with another notification lease.
     pub async fn connect_with(url: &str, lease_secs: i64) -> Result<PgStore> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {e}")))?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::context("the PostgreSQL URL is not valid", e))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        let pool =
+            Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| StoreError::context("cannot build the connection pool", e))?;
         let store = PgStore { pool, config, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new() };
         let mut client = store.client().await?;
         migrate::run(&mut client).await?;
@@ -58,12 +55,17 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| StoreError::Backend(format!("no PostgreSQL connection: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::context("no PostgreSQL connection", e))
     }
 }
 
+/// A PostgreSQL error as a store error: a uniqueness rule by its
+/// constraint's name, any other failure with its cause kept.
 pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    match unique_violation(&e) {
+        Some(name) => StoreError::Duplicate(jiufu_store::Unique::from_constraint(name)),
+        None => StoreError::backend(e),
+    }
 }
 
 /// The unique index a statement ran into, if that is why it failed.

@@ -32,7 +32,7 @@ async fn apply(client: &mut Client) -> Result<()> {
     let current = applied.last().copied().unwrap_or(0);
     let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Backend(format!("database schema {current} is newer than this program ({newest})")));
+        return Err(StoreError::failure(format!("database schema {current} is newer than this program ({newest})")));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         let tx = client.transaction().await.map_err(backend)?;

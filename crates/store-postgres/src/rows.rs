@@ -9,11 +9,11 @@ use jiufu_store::{
 use tokio_postgres::Row;
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, col: &str) -> Result<T> {
-    row.try_get(col).map_err(|e| StoreError::Backend(format!("column {col}: {e}")))
+    row.try_get(col).map_err(|e| StoreError::context(format!("column {col}"), e))
 }
 
 fn bad(col: &str, value: impl std::fmt::Debug) -> StoreError {
-    StoreError::Backend(format!("column {col} holds {value:?}, which this program does not know"))
+    StoreError::failure(format!("column {col} holds {value:?}, which this program does not know"))
 }
 
 fn channel(row: &Row, col: &str) -> Result<Channel> {

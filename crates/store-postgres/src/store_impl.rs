@@ -2,7 +2,7 @@
 //! transaction each.
 
 use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS};
-use crate::{PgStore, backend, orders, unique_violation};
+use crate::{PgStore, backend, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition, TransitionError};
 use jiufu_store::*;
@@ -37,13 +37,7 @@ impl Store for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if unique_violation(&e).is_some() {
-                    StoreError::Conflict(format!("merchant {} already exists", new.id))
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(backend)?;
         rows::merchant(&row)
     }
 

@@ -23,12 +23,20 @@ struct JobError(StoreError);
 
 impl From<jiufu_sqlite_writer::WriteError> for JobError {
     fn from(e: jiufu_sqlite_writer::WriteError) -> Self {
-        JobError(StoreError::Backend(e.to_string()))
+        JobError(StoreError::backend(e))
     }
 }
 
+/// A rusqlite error as a store error: a uniqueness rule by its name, any
+/// other failure with its cause kept.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e
+        && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        && let Some(columns) = msg.strip_prefix("UNIQUE constraint failed: ")
+    {
+        return StoreError::Duplicate(jiufu_store::Unique::from_constraint(columns));
+    }
+    StoreError::backend(e)
 }
 
 /// A failed write of a confirmation: a second order for the same evidence
@@ -67,11 +75,11 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         jiufu_sqlite_writer::prepare_private(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot create {} owner-only: {e}", path.display())))?;
+            .map_err(|e| StoreError::context(format!("cannot create {} owner-only", path.display()), e))?;
         let mut conn = Connection::open(&path).map_err(backend)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!("journal_mode is {mode}, WAL is required")));
+            return Err(StoreError::failure(format!("journal_mode is {mode}, WAL is required")));
         }
         configure(&conn).map_err(backend)?;
         // A larger page cache for the writer: fewer reads on the commit path.
@@ -100,7 +108,7 @@ impl SqliteStore {
             return Err(StoreError::Conflict(format!("{} already exists", to.display())));
         }
         jiufu_sqlite_writer::prepare_private(to)
-            .map_err(|e| StoreError::Backend(format!("cannot create {} owner-only: {e}", to.display())))?;
+            .map_err(|e| StoreError::context(format!("cannot create {} owner-only", to.display()), e))?;
         let target = to.to_string_lossy().into_owned();
         self.read(move |c| c.execute("VACUUM INTO ?1", [target]).map(|_| ())).await
     }
@@ -121,10 +129,10 @@ impl SqliteStore {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
-            let conn = readers[i].lock().map_err(|_| StoreError::Backend("reader poisoned".into()))?;
+            let conn = readers[i].lock().map_err(|_| StoreError::failure("reader poisoned"))?;
             f(&conn).map_err(backend)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+        .map_err(|e| StoreError::context("reader task failed", e))?
     }
 }

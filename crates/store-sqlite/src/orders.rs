@@ -120,20 +120,10 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
             order.shop_data
         ])
     })
-    .map_err(|e| match &e {
-        // One writer reads and inserts in one transaction, so neither can be
-        // taken underneath; should it happen, say which rule held.
-        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            if msg.contains("orders.order_no") {
-                StoreError::Conflict("order number already used".into())
-            } else if msg.contains("orders.payable_fen") {
-                StoreError::Conflict("payable amount already taken".into())
-            } else {
-                backend(e)
-            }
-        }
-        _ => backend(e),
-    })?;
+    // One writer reads and inserts in one transaction, so neither the order
+    // number nor the amount can be taken underneath; should it happen,
+    // `backend` names the rule that held.
+    .map_err(backend)?;
     insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
     Ok(CreateOutcome::Created(order))
 }

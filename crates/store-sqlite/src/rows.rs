@@ -1,19 +1,11 @@
 //! Mapping between rows and records.
 
-use jiufu_protocol::{Channel, Dialect, Fen, OrderState, Secret};
+use jiufu_protocol::{Dialect, Fen, Secret};
 use jiufu_store::{Code, Device, Merchant, MerchantSettings, Notification, NotifyAttempt, NotifyStatus, Order, UnmatchedPayment};
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 
-/// Reads a column that holds a channel code, failing loudly on junk.
-pub struct ChannelCol(pub Channel);
-
-impl FromSql for ChannelCol {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = value.as_str()?;
-        s.parse().map(ChannelCol).map_err(|e| FromSqlError::Other(Box::new(e)))
-    }
-}
+pub use jiufu_sqlite_writer::columns::{ChannelCol, StateCol};
 
 pub struct DialectCol(pub Dialect);
 
@@ -21,15 +13,6 @@ impl FromSql for DialectCol {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = value.as_str()?;
         Dialect::parse(s).map(DialectCol).ok_or_else(|| FromSqlError::Other(format!("unknown dialect {s:?}").into()))
-    }
-}
-
-pub struct StateCol(pub OrderState);
-
-impl FromSql for StateCol {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let v = value.as_i64()?;
-        i32::try_from(v).ok().and_then(OrderState::from_code).map(StateCol).ok_or(FromSqlError::OutOfRange(v))
     }
 }
 

@@ -35,7 +35,7 @@ impl Store for SqliteStore {
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    StoreError::Conflict(format!("merchant {} already exists", new.id))
+                    StoreError::Duplicate(Unique::Merchant)
                 }
                 e => backend(e),
             })?;

@@ -22,14 +22,84 @@ pub enum StoreError {
     NotFound,
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A uniqueness rule of the schema stopped the write; which one.
+    #[error("{0} is already taken")]
+    Duplicate(Unique),
+    /// The data changed underneath (another writer), or the request does
+    /// not fit it (an import into a database that is not empty).
     #[error("conflict: {0}")]
     Conflict(String),
     /// The payment evidence (a collector's observation id) already
     /// confirmed another order of the same merchant.
     #[error("evidence {0:?} already confirmed another order")]
     EvidenceUsed(String),
-    #[error("storage failure: {0}")]
-    Backend(String),
+    /// The database itself failed; the cause is kept for the log.
+    #[error("storage failure: {context}")]
+    Backend {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The uniqueness rules of the schema, named by what they protect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unique {
+    Merchant,
+    /// (merchant, order number)
+    OrderNo,
+    /// (merchant, channel, payable amount) of the orders holding one
+    PayableAmount,
+    /// (merchant, evidence id) of confirmed orders
+    Evidence,
+    /// A rule this program has no name for (its own words).
+    Other(String),
+}
+
+impl Unique {
+    /// The rule a backend reported, by the PostgreSQL constraint name or the
+    /// columns SQLite lists in its message.
+    pub fn from_constraint(name: &str) -> Unique {
+        match name {
+            "merchants_pkey" | "merchants.id" => Unique::Merchant,
+            "orders_by_merchant_no" | "orders.merchant_id, orders.order_no" => Unique::OrderNo,
+            "orders_unique_payable" | "orders.merchant_id, orders.channel, orders.payable_fen" => Unique::PayableAmount,
+            "orders_evidence_once" | "orders.merchant_id, orders.evidence_id" => Unique::Evidence,
+            other => Unique::Other(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Unique {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unique::Merchant => f.write_str("the merchant id"),
+            Unique::OrderNo => f.write_str("the order number"),
+            Unique::PayableAmount => f.write_str("the payable amount"),
+            Unique::Evidence => f.write_str("the payment evidence"),
+            Unique::Other(name) => write!(f, "a unique value ({name})"),
+        }
+    }
+}
+
+impl StoreError {
+    /// A failure of the database, keeping `source` as its cause.
+    pub fn backend(source: impl Into<BoxError>) -> StoreError {
+        let source = source.into();
+        StoreError::Backend { context: source.to_string(), source: Some(source) }
+    }
+
+    /// A failure described in words, with `source` as its cause.
+    pub fn context(context: impl Into<String>, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Backend { context: context.into(), source: Some(source.into()) }
+    }
+
+    /// A failure with no underlying error to keep.
+    pub fn failure(context: impl Into<String>) -> StoreError {
+        StoreError::Backend { context: context.into(), source: None }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -82,7 +82,7 @@ async fn merchants<S: Store>(store: &S) {
     assert!(m.enabled);
     assert!(matches!(
         store.create_merchant(NewMerchant { id: 1, name: "x".into(), key: Secret::new("k"), settings: Default::default() }, NOW).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Duplicate(Unique::Merchant))
     ));
     assert_eq!(store.merchant(1).await.unwrap().unwrap().settings, MerchantSettings::default());
     assert!(store.merchant(999).await.unwrap().is_none());

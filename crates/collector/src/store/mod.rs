@@ -26,7 +26,7 @@ pub(crate) use outbox::{enqueue, enqueue_reject, outbox_delivered, outbox_refuse
 use anyhow::Context;
 use jiufu_protocol::{Channel, Fen};
 use jiufu_sqlite_writer::Writer;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -65,9 +65,7 @@ pub struct SourceHealth {
     pub last_error: String,
 }
 
-fn channel_of(s: String) -> rusqlite::Result<Channel> {
-    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-}
+pub(crate) use jiufu_sqlite_writer::columns::{ChannelCol, StateCol};
 
 /// Every row `sql` selects with `params`, read by `row`.
 fn rows<T, P: rusqlite::Params>(
@@ -87,14 +85,7 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
-        let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(sql)?;
-            tx.execute("INSERT INTO schema_migrations VALUES (?1, strftime('%s','now'))", [version])?;
-            tx.commit()?;
-        }
+        jiufu_sqlite_writer::migrate::run(&mut conn, MIGRATIONS).with_context(|| format!("cannot migrate {}", path.display()))?;
         let reader = Connection::open(path)?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Db { writer: Writer::start(conn), reader: Arc::new(Mutex::new(reader)) })
@@ -152,7 +143,7 @@ impl Db {
             rows(c, "SELECT uid, channel, qr_text, amount_fen, name, enabled FROM codes ORDER BY created_at", [], |r| {
                 Ok(Code {
                     uid: r.get(0)?,
-                    channel: channel_of(r.get(1)?)?,
+                    channel: r.get::<_, ChannelCol>(1)?.0,
                     qr_text: r.get(2)?,
                     amount: r.get::<_, Option<i64>>(3)?.map(Fen),
                     name: r.get(4)?,

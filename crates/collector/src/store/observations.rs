@@ -1,7 +1,7 @@
 //! Payments seen (observations): written first, then deduplicated,
 //! matched, confirmed or given up on.
 
-use super::{Db, ObservationStatus, channel_of, rows};
+use super::{Db, ObservationStatus, rows};
 use crate::matcher::NewObservation;
 use jiufu_protocol::{Channel, Fen};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -30,7 +30,7 @@ fn observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
     Ok(Observation {
         id: r.get(0)?,
         source: r.get(1)?,
-        channel: channel_of(r.get(2)?)?,
+        channel: r.get::<_, super::ChannelCol>(2)?.0,
         amount: Fen(r.get(3)?),
         observed_at: r.get(4)?,
         app: r.get(5)?,
@@ -187,7 +187,7 @@ pub(crate) fn pending_observations(tx: &Connection, limit: i64) -> anyhow::Resul
         |r| {
             Ok(PendingObservation {
                 id: r.get(0)?,
-                channel: channel_of(r.get(1)?)?,
+                channel: r.get::<_, super::ChannelCol>(1)?.0,
                 amount: Fen(r.get(2)?),
                 observed_at: r.get(3)?,
                 created_at: r.get(4)?,

@@ -1,7 +1,7 @@
 //! The mirror of the gateway's orders: what the long poll brings in, what
 //! the window lists, and the one payable order a payment can belong to.
 
-use super::{Db, ObservationStatus, channel_of, rows};
+use super::{Db, ObservationStatus, rows};
 use jiufu_protocol::collector::OrderWire;
 use jiufu_protocol::{Channel, Dialect, Fen, OrderState};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,12 +10,11 @@ const ORDER_COLUMNS: &str =
     "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at, dialect";
 
 fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
-    let state: i32 = r.get(3)?;
     Ok(OrderWire {
         order_id: r.get(0)?,
         order_no: r.get(1)?,
-        channel: channel_of(r.get(2)?)?,
-        state: OrderState::from_code(state).ok_or(rusqlite::Error::IntegralValueOutOfRange(3, state.into()))?,
+        channel: r.get::<_, super::ChannelCol>(2)?.0,
+        state: r.get::<_, super::StateCol>(3)?.0,
         order_amount: Fen(r.get(4)?),
         payable_amount: Fen(r.get(5)?),
         subject: r.get(6)?,

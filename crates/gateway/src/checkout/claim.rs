@@ -129,7 +129,7 @@ pub async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: He
         tracing::warn!(order = %id, %why, "claim refused: not from the checkout page");
         return reply.refused(StatusCode::FORBIDDEN, "cross_origin", t.cross_origin_title, t.cross_origin_body);
     }
-    let order = match order::find(&app, &id).await {
+    let order = match crate::error::find_order(&app, &id).await {
         Ok(o) => o,
         Err(e) if e.is_internal() => return reply.internal(),
         Err(_) => return reply.not_found(),

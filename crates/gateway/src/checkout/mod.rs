@@ -7,7 +7,7 @@ mod claim;
 mod origin;
 mod texts;
 
-use crate::{Shared, clock, order};
+use crate::{Shared, clock};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -127,7 +127,7 @@ fn app_link(order: &Order) -> Option<String> {
 async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let (lang, remember) = language(&q, &headers);
     let t = lang.texts();
-    let order = match order::find(&app, &id).await {
+    let order = match crate::error::find_order(&app, &id).await {
         Ok(o) => o,
         Err(e) if e.is_internal() => return claim::internal_error_page(lang),
         Err(_) => {
@@ -172,7 +172,7 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
 }
 
 async fn qr_png(State(app): State<Shared>, Path(id): Path<String>) -> Response {
-    match order::find(&app, &id).await {
+    match crate::error::find_order(&app, &id).await {
         Ok(o) if matches!(o.state_at(clock::now()), OrderState::CodeIssued | OrderState::Claimed) => {
             let png = app.qr.png(&o.qr_text);
             ([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=60")], png.as_ref().clone()).into_response()

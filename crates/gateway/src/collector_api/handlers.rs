@@ -1,6 +1,7 @@
 //! Collector endpoints: parse, authenticate, call the domain, answer JSON.
 
 use super::{CollectorError, Signed};
+use crate::order::{PaymentRefused, SeenPayment};
 use crate::{Shared, clock, order};
 use axum::Json;
 use axum::body::Bytes;
@@ -8,8 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiufu_protocol::collector::*;
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{OrderState, Secret, Transition, sign};
-use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, PaymentRecord, StateChange, TransitionOutcome, UnmatchedPayment};
+use jiufu_protocol::{Secret, Transition, sign};
+use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, StateChange, TransitionOutcome, UnmatchedPayment};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -134,7 +135,7 @@ pub async fn events(State(app): State<Shared>, Query(q): Query<EventsQuery>, Sig
 }
 
 async fn own_order(app: &Shared, device: &Device, id: &str) -> std::result::Result<Order, CollectorError> {
-    match order::find(app, id).await {
+    match crate::error::find_order(app, id).await {
         Ok(o) if o.merchant_id == device.merchant_id => Ok(o),
         _ => Err(CollectorError::new(StatusCode::NOT_FOUND, "not_found", "no such order")),
     }
@@ -143,39 +144,24 @@ async fn own_order(app: &Shared, device: &Device, id: &str) -> std::result::Resu
 pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
     let req: ConfirmRequest = parse(&body)?;
     let order = own_order(&app, &device, &req.order_id).await?;
-    if req.channel != order.channel {
-        return Err(CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_mismatch", "the payment's channel is not the order's"));
-    }
-    if req.amount != order.payable_fen {
-        return Err(CollectorError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "amount_mismatch",
-            format!("paid {} but the order's payable amount is {}", req.amount, order.payable_fen),
-        ));
-    }
-    let now = clock::now();
-    // A payment counts when it was *seen* in the order's window, even if the
-    // collector's queue delivers the confirmation later.
-    let seen = req.evidence.observed_at.div_euclid(1000).min(now);
-    let late = !order.state_at(now).is_open() && order.state != OrderState::Confirmed;
-    if late && (order.state == OrderState::Closed || seen >= order.quarantine_until) {
-        return Err(CollectorError::new(StatusCode::CONFLICT, "wrong_state", "the order is closed or past its quarantine window"));
-    }
-    if req.evidence.observation_id.is_empty() || req.evidence.observation_id.len() > 128 {
-        return Err(CollectorError::bad_request("evidence.observation_id must be 1-128 characters"));
-    }
-    let evidence_json = serde_json::to_string(&req.evidence).unwrap_or_default();
-    let change = StateChange::new(Transition::Confirm, format!("device:{}", device.id))
-        .reason(format!("payment seen by {}", req.evidence.source))
-        .payment(PaymentRecord { paid_fen: req.amount, evidence_id: req.evidence.observation_id.clone(), evidence_json });
-    let (order, duplicate) = match order::change(&app, &order.id, change).await {
-        Ok(TransitionOutcome::Applied(o)) => (o, false),
-        Ok(TransitionOutcome::AlreadyApplied(o)) => (o, true),
-        Err(jiufu_store::StoreError::Transition(_)) if order.state == OrderState::Confirmed => {
-            return Err(CollectorError::new(StatusCode::CONFLICT, "already_paid", "the order was already confirmed by another payment"));
-        }
-        Err(e) => return Err(e.into()),
+    let payment = SeenPayment {
+        channel: req.channel,
+        amount: req.amount,
+        observation_id: req.evidence.observation_id.clone(),
+        source: req.evidence.source.clone(),
+        observed_at_ms: req.evidence.observed_at,
+        evidence_json: serde_json::to_string(&req.evidence).unwrap_or_default(),
     };
+    let unprocessable = |code, e: PaymentRefused| CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
+    let conflict = |code, e: PaymentRefused| CollectorError::new(StatusCode::CONFLICT, code, e.to_string());
+    let (order, duplicate) = order::confirm_payment(&app, &order, format!("device:{}", device.id), payment).await.map_err(|e| match e {
+        e @ PaymentRefused::ChannelMismatch => unprocessable("channel_mismatch", e),
+        e @ PaymentRefused::AmountMismatch { .. } => unprocessable("amount_mismatch", e),
+        e @ PaymentRefused::TooLate => conflict("wrong_state", e),
+        e @ PaymentRefused::AlreadyPaid => conflict("already_paid", e),
+        e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
+        PaymentRefused::Store(e) => e.into(),
+    })?;
     Ok(Json(ConfirmResponse { order_id: order.id, state: order.state, duplicate }))
 }
 

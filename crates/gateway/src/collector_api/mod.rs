@@ -54,6 +54,7 @@ impl From<StoreError> for CollectorError {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such order"),
             StoreError::Transition(t) => Self::new(StatusCode::CONFLICT, "wrong_state", t.to_string()),
             StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", format!("{c}; try again")),
+            e @ StoreError::Duplicate(_) => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             StoreError::EvidenceUsed(id) => Self::new(
                 StatusCode::CONFLICT,
                 "evidence_used",

@@ -2,7 +2,7 @@
 
 use super::create::parse_userid;
 use crate::error::{ApiError, ApiResult};
-use crate::{Shared, clock, order};
+use crate::{Shared, clock};
 use axum::Json;
 use axum::extract::{Path, State};
 use jiufu_protocol::{ErrorCode, OrderState, sign};
@@ -20,7 +20,7 @@ fn qr_fields(app: &Shared, order: &Order, state: OrderState) -> (String, String)
 }
 
 pub async fn query(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let order = order::find(&app, &id).await?;
+    let order = crate::error::find_order(&app, &id).await?;
     let now = clock::now();
     let state = order.state_at(now);
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
@@ -45,7 +45,7 @@ pub async fn query(State(app): State<Shared>, Path(id): Path<String>) -> ApiResu
 }
 
 pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let order = order::find(&app, &id).await?;
+    let order = crate::error::find_order(&app, &id).await?;
     let state = order.state_at(clock::now());
     if state != OrderState::CodeIssued {
         return Err(ApiError::field(ErrorCode::WrongState, format!("order state is {state}, the QR code is shown only in state 5")));

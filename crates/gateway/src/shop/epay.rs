@@ -156,7 +156,7 @@ async fn lookup(app: &Shared, req: Request) -> Result<Value, (i32, String)> {
     }
     let not_found = || (-1, "订单号不存在 / no such order".to_owned());
     let order = match (f.get("trade_no"), f.get("out_trade_no")) {
-        (Some(id), _) => match crate::order::find(app, id).await {
+        (Some(id), _) => match crate::error::find_order(app, id).await {
             Ok(o) => Some(o).filter(|o| o.merchant_id == merchant.id),
             Err(e) if e.is_internal() => return Err((-2, e.message)),
             Err(_) => None,

@@ -222,7 +222,7 @@ async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response 
 
 /// 1 waiting, 2 paid, 3 expired or closed.
 async fn check_status(State(app): State<Shared>, Path(id): Path<String>) -> Response {
-    match crate::order::find(&app, &id).await {
+    match crate::error::find_order(&app, &id).await {
         Ok(order) => {
             let status = match order.state_at(clock::now()) {
                 OrderState::Confirmed => 2,

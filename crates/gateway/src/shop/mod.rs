@@ -93,7 +93,7 @@ pub async fn default_channel(app: &Shared, merchant_id: i64) -> ApiResult<Channe
 /// rules and operation as the native API.
 pub async fn create(app: &Shared, merchant: Merchant, draft: Draft<'_>) -> ApiResult<Order> {
     let request = CreateRequest::check(app, merchant, draft)?;
-    order::create(app, request).await
+    Ok(order::create(app, request).await?)
 }
 
 /// A dialect's echo data as stored with the order.

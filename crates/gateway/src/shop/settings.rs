@@ -11,7 +11,7 @@ pub fn text(base: &str, merchant: &Merchant) -> String {
     let key = merchant.key.expose();
     let mut s = String::new();
     let _ = writeln!(s, "商户 {id}「{}」接入参数 / settings for merchant {id} ({})", merchant.name, merchant.name);
-    let _ = writeln!(s, "\n就付接口 Jiufu API (docs/gateway-api)");
+    let _ = writeln!(s, "\n就付接口 Jiufu API");
     let _ = writeln!(s, "  网关地址 gateway URL : {base}/gateway");
     let _ = writeln!(s, "  商户ID userid        : {id}");
     let _ = writeln!(s, "  商户密钥 key         : {key}");

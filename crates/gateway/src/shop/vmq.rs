@@ -153,7 +153,7 @@ fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
 
 async fn find(app: &Shared, f: &Fields) -> Result<Order, Response> {
     let id = f.get("orderId").ok_or_else(|| refusal("orderId 必填 / orderId is required"))?;
-    crate::order::find(app, id)
+    crate::error::find_order(app, id)
         .await
         .map_err(|e| if e.is_internal() { refusal(e.message) } else { refusal("云端订单编号不存在 / no such order") })
 }

@@ -1,0 +1,71 @@
+//! Column conversions both SQLite stores share: money as integer fen,
+//! channels as their codes, order states as their numbers. A value the
+//! program does not know is an error naming it, never a guess.
+
+use jiufu_protocol::{Channel, Fen, OrderState};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+/// A channel column (`P901`…).
+pub struct ChannelCol(pub Channel);
+
+impl FromSql for ChannelCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        s.parse().map(ChannelCol).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl ToSql for ChannelCol {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0.code()))
+    }
+}
+
+/// An order state column (its number).
+pub struct StateCol(pub OrderState);
+
+impl FromSql for StateCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let v = value.as_i64()?;
+        i32::try_from(v).ok().and_then(OrderState::from_code).map(StateCol).ok_or(FromSqlError::OutOfRange(v))
+    }
+}
+
+impl ToSql for StateCol {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0.code()))
+    }
+}
+
+/// A money column: integer fen.
+pub struct FenCol(pub Fen);
+
+impl FromSql for FenCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value.as_i64().map(|v| FenCol(Fen(v)))
+    }
+}
+
+impl ToSql for FenCol {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_unknown_values() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let (ch, st, fen): (ChannelCol, StateCol, FenCol) = conn
+            .query_row("SELECT ?1, ?2, ?3", (ChannelCol(Channel::P904), StateCol(OrderState::Claimed), FenCol(Fen(1234))), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((ch.0, st.0, fen.0), (Channel::P904, OrderState::Claimed, Fen(1234)));
+        assert!(conn.query_row("SELECT 'P999'", [], |r| r.get::<_, ChannelCol>(0)).is_err());
+        assert!(conn.query_row("SELECT 3", [], |r| r.get::<_, StateCol>(0)).is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! The PostgreSQL phase of `cargo xtask bench`: the same release gateway
+//! and load generator as the SQLite figure, on a fresh database of the
+//! local PostgreSQL (which shares the machine's cores), with one instance
+//! and with two behind the load generator's alternation.
+
+use crate::bench::{Figures, KEY, report};
+use crate::status;
+use anyhow::{Context, anyhow};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// ≥ 4,000 durable creations/s with p99 ≤ 50 ms on one instance.
+const TARGET: (f64, f64) = (4_000.0, 50.0);
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(gateway: &Path, db: &str) -> anyhow::Result<(Server, String)> {
+    let mut child = Command::new(gateway)
+        .arg("serve")
+        .env("JIUFU_DATABASE_URL", db)
+        .env("JIUFU_BIND", "127.0.0.1:0")
+        .env("JIUFU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().ok_or_else(|| anyhow!("gateway exited"))??;
+        if let Some(u) = line.strip_prefix("jiufu-gateway listening on ") {
+            break u.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((server, url))
+}
+
+pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<()> {
+    let server = crate::postgres::ensure_test_server()?;
+    let name = format!("jiufu_t_bench_{}", std::process::id());
+    status(Command::new("psql").args([server.as_str(), "-qc", &format!("CREATE DATABASE {name}")]))?;
+    let db = format!("{}/{name}", server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server));
+    let cli = |args: &[&str]| -> anyhow::Result<()> {
+        status(Command::new(gateway).args(args).env("JIUFU_DATABASE_URL", &db).env("JIUFU_LOG", "warn").stdout(Stdio::null()))
+    };
+    cli(&["merchant", "add", "--id", "10001", "--name", "bench", "--key", KEY])?;
+    cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/bench"])?;
+    let load = |urls: &str| -> anyhow::Result<Value> {
+        let out =
+            Command::new(loadgen).args(["loadgen", "create", urls, "10"]).stderr(Stdio::inherit()).output().context("load generator")?;
+        serde_json::from_slice(&out.stdout).with_context(|| format!("loadgen output: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let version = Command::new("psql")
+        .args([server.as_str(), "-qtAc", "SHOW server_version"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    println!("\njiufu-gateway on PostgreSQL {version} (same machine, {} cores shared), same load generator", crate::bench::num_cpus());
+    let (a, a_url) = start(gateway, &db)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let one = load(&a_url)?;
+    let (b, b_url) = start(gateway, &db)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let two = load(&format!("{a_url},{b_url}"))?;
+    drop((a, b));
+    report("baseline GET /health (trivial handler, SQLite phase)", &sqlite.baseline, None);
+    report("signed order creations, SQLite (durable)", &sqlite.create, None);
+    report("signed order creations, PostgreSQL, 1 instance", &one, Some(TARGET));
+    report("signed order creations, PostgreSQL, 2 instances", &two, None);
+    let _ = Command::new("psql").args([server.as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {name}")]).output();
+    Ok(())
+}
