@@ -11,7 +11,8 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread")]
 async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
     let db = postgres::fresh_database("gw").await;
-    let mut gw = Gateway::start_with(&[("JIUFU_DATABASE_URL", &db)]);
+    // A short lease: an attempt the crash cut off is taken up again soon.
+    let mut gw = Gateway::start_with(&[("JIUFU_DATABASE_URL", &db), ("JIUFU_NOTIFY_LEASE_SECS", "2")]);
     let sink = sink::Sink::start(0).await;
     let no = unique("pg");
     let id = NewOrder::new(&no, "P901", "12.30", &sink.url).create(&gw).await;
@@ -39,7 +40,9 @@ async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
     wait_for(Duration::from_secs(20), || async { (gw.show(&id)["notification"]["status"] == "delivered").then_some(()) })
         .await
         .expect("delivered after the restart");
-    assert_eq!(sink.calls().len(), 1);
+    // Never lost; repeated at most once, when the crash came mid-attempt.
+    let calls = sink.calls();
+    assert!(matches!(calls.len(), 1 | 2) && calls.iter().all(|c| *c == calls[0]), "{calls:?}");
     assert_eq!(gw.show(&id)["order"]["state"], 9);
     assert_eq!(gw.show(v["trade_no"].as_str().unwrap())["order"]["dialect"], "epay");
     assert_eq!(gw.cli(&["order", "list", "--merchant", "10001"]).lines().count(), 3);

@@ -46,16 +46,28 @@ fn start(gateway: &Path, db: &str) -> anyhow::Result<(Server, String)> {
     Ok((server, url))
 }
 
-pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<()> {
-    let server = crate::postgres::ensure_test_server()?;
-    let name = format!("jiufu_t_bench_{}", std::process::id());
-    status(Command::new("psql").args([server.as_str(), "-qc", &format!("CREATE DATABASE {name}")]))?;
-    let db = format!("{}/{name}", server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server));
+/// A fresh database with the bench merchant; its URL and name.
+fn fresh(server: &str, gateway: &Path, tag: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("jiufu_t_bench_{tag}_{}", std::process::id());
+    status(Command::new("psql").args([server, "-qc", &format!("CREATE DATABASE {name}")]))?;
+    let db = format!("{}/{name}", server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server));
     let cli = |args: &[&str]| -> anyhow::Result<()> {
-        status(Command::new(gateway).args(args).env("JIUFU_DATABASE_URL", &db).env("JIUFU_LOG", "warn").stdout(Stdio::null()))
+        status(
+            Command::new(gateway)
+                .args(args)
+                .env("JIUFU_DATABASE_URL", &db)
+                .env("JIUFU_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
     };
     cli(&["merchant", "add", "--id", "10001", "--name", "bench", "--key", KEY])?;
     cli(&["code", "add", "--merchant", "10001", "--channel", "P901", "--qr", "https://qr.alipay.com/bench"])?;
+    Ok((db, name))
+}
+
+pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<()> {
+    let server = crate::postgres::ensure_test_server()?;
     let load = |urls: &str| -> anyhow::Result<Value> {
         let out =
             Command::new(loadgen).args(["loadgen", "create", urls, "10"]).stderr(Stdio::inherit()).output().context("load generator")?;
@@ -67,17 +79,24 @@ pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<(
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     println!("\njiufu-gateway on PostgreSQL {version} (same machine, {} cores shared), same load generator", crate::bench::num_cpus());
-    let (a, a_url) = start(gateway, &db)?;
+    // Each run on its own database, so both start from the same empty state.
+    let (db1, name1) = fresh(&server, gateway, "one")?;
+    let (a, a_url) = start(gateway, &db1)?;
     std::thread::sleep(Duration::from_secs(1));
     let one = load(&a_url)?;
-    let (b, b_url) = start(gateway, &db)?;
+    drop(a);
+    let (db2, name2) = fresh(&server, gateway, "two")?;
+    let (b, b_url) = start(gateway, &db2)?;
+    let (c, c_url) = start(gateway, &db2)?;
     std::thread::sleep(Duration::from_secs(1));
-    let two = load(&format!("{a_url},{b_url}"))?;
-    drop((a, b));
+    let two = load(&format!("{b_url},{c_url}"))?;
+    drop((b, c));
     report("baseline GET /health (trivial handler, SQLite phase)", &sqlite.baseline, None);
     report("signed order creations, SQLite (durable)", &sqlite.create, None);
     report("signed order creations, PostgreSQL, 1 instance", &one, Some(TARGET));
     report("signed order creations, PostgreSQL, 2 instances", &two, None);
-    let _ = Command::new("psql").args([server.as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {name}")]).output();
+    for name in [name1, name2] {
+        let _ = Command::new("psql").args([server.as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {name}")]).output();
+    }
     Ok(())
 }

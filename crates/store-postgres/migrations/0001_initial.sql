@@ -74,6 +74,12 @@ CREATE INDEX orders_held_by_quarantine ON orders(quarantine_until) WHERE slot_he
 CREATE INDEX orders_by_state ON orders(merchant_id, state, created_at);
 CREATE INDEX orders_open_by_payer ON orders(merchant_id, ip) WHERE state BETWEEN 1 AND 8 AND ip <> '';
 
+-- Order changes, for history (seq) and for the collectors' long poll
+-- (commit_seq). Transactions on several instances take seq numbers in one
+-- order and commit in another, so a cursor over seq could skip an event
+-- that commits late. commit_seq is given afterwards, in (txid, seq) order,
+-- only to events of transactions older than every one still running:
+-- numbered that way, no later event can ever fall behind the cursor.
 CREATE TABLE order_events (
     seq         BIGSERIAL PRIMARY KEY,
     order_id    TEXT    NOT NULL REFERENCES orders(id),
@@ -82,9 +88,12 @@ CREATE TABLE order_events (
     to_state    INTEGER NOT NULL,
     actor       TEXT    NOT NULL,
     reason      TEXT    NOT NULL,
-    at          BIGINT  NOT NULL
+    at          BIGINT  NOT NULL,
+    txid        XID8    NOT NULL DEFAULT pg_current_xact_id(),
+    commit_seq  BIGINT
 );
-CREATE INDEX order_events_by_merchant ON order_events(merchant_id, seq);
+CREATE UNIQUE INDEX order_events_by_merchant ON order_events(merchant_id, commit_seq);
+CREATE INDEX order_events_unnumbered ON order_events(txid, seq) WHERE commit_seq IS NULL;
 CREATE INDEX order_events_by_order ON order_events(order_id, seq);
 
 -- Transactional outbox, written in the same transaction as the move to 9.

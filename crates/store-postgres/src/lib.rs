@@ -32,6 +32,9 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     lease_secs: i64,
     changes: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
+    /// Set after a committed order change; the announcer tells the other
+    /// instances (see [`listen::announce`]).
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -48,10 +51,17 @@ impl PgStore {
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool =
             Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| StoreError::context("cannot build the connection pool", e))?;
-        let store = PgStore { pool, config, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new() };
+        let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(listen::announce(pool.clone(), changed.clone()));
+        let store = PgStore { pool, config, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new(), changed };
         let mut client = store.client().await?;
         migrate::run(&mut client).await?;
         Ok(store)
+    }
+
+    /// Other instances will hear that orders changed (after this commit).
+    fn announce(&self) {
+        self.changed.notify_one();
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {

@@ -1,8 +1,13 @@
-//! Hearing other instances: a dedicated connection LISTENs on the channel
-//! every committed order change NOTIFYs, and moves a counter. The counter
-//! also moves after every (re)connection, since changes made while the
-//! connection was down were not heard: the collectors' cursor is the
-//! catch-up truth, this only makes them ask at once.
+//! Instances telling each other that orders changed. After a commit that
+//! changed orders, the store wakes [`announce`], which sends one NOTIFY for
+//! however many changes piled up meanwhile — from its own short
+//! transaction: PostgreSQL serialises the commits of transactions that
+//! NOTIFY, so the order transactions themselves never do. A dedicated
+//! connection per instance LISTENs and moves a counter, also after every
+//! (re)connection, since changes made while it was down were not heard.
+//! A NOTIFY lost to a crash between commit and announcement costs at most
+//! the long poll's one-second nap: the collectors' cursor is the catch-up
+//! truth; this only makes them ask at once.
 
 use futures::StreamExt;
 use std::time::Duration;
@@ -10,6 +15,21 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 pub const CHANNEL: &str = "jiufu_orders";
+
+/// Sends a NOTIFY each time `changed` is signalled (signals that arrive
+/// while one is being sent make one more, not one each).
+pub async fn announce(pool: deadpool_postgres::Pool, changed: std::sync::Arc<tokio::sync::Notify>) {
+    loop {
+        changed.notified().await;
+        let sent = match pool.get().await {
+            Ok(client) => client.batch_execute(&format!("NOTIFY {CHANNEL}")).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "could not tell the other instances of a change; they catch up within a second");
+        }
+    }
+}
 
 pub fn start(config: tokio_postgres::Config) -> watch::Receiver<u64> {
     let (tx, rx) = watch::channel(0u64);

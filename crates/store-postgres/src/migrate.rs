@@ -18,10 +18,14 @@ pub async fn run(client: &mut Client) -> Result<()> {
 }
 
 async fn apply(client: &mut Client) -> Result<()> {
-    client
-        .batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await
-        .map_err(backend)?;
+    // (Asked first: CREATE TABLE IF NOT EXISTS would log a NOTICE on every start.)
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(backend)?.get(0);
+    if !exists {
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await
+            .map_err(backend)?;
+    }
     let applied: Vec<i64> = client
         .query("SELECT version FROM schema_migrations ORDER BY version", &[])
         .await

@@ -5,44 +5,36 @@
 
 use crate::rows::{self, ORDER_COLUMNS};
 use crate::{backend, unique_violation};
+use deadpool_postgres::Transaction;
 use jiufu_protocol::{Fen, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
-use tokio_postgres::Transaction;
+use tokio_postgres::Statement;
 
-/// How many times a creation tries again after another instance took the
-/// amount it chose between its read and its insert.
-const AMOUNT_RACES: usize = 8;
+/// A statement prepared once per connection (each plain query would cost
+/// its own parse round trip).
+pub async fn stmt(tx: &Transaction<'_>, sql: &str) -> Result<Statement> {
+    tx.prepare_cached(sql).await.map_err(backend)
+}
 
 pub async fn load(tx: &Transaction<'_>, id: &str, lock: bool) -> Result<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    tx.query_opt(&sql, &[&id]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
+    tx.query_opt(&stmt(tx, &sql).await?, &[&id]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
 }
 
 async fn load_by_no(tx: &Transaction<'_>, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
-    tx.query_opt(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2"), &[&merchant_id, &order_no])
-        .await
-        .map_err(backend)?
-        .as_ref()
-        .map(rows::order)
-        .transpose()
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2");
+    tx.query_opt(&stmt(tx, &sql).await?, &[&merchant_id, &order_no]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
 }
 
 async fn insert_event(tx: &Transaction<'_>, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
-    // A merchant's events take their sequence numbers in commit order: a
-    // collector's cursor ("everything after seq N") then never skips an
-    // event that another instance committed a moment later with a lower
-    // number. The lock is held until this transaction ends.
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('jiufu:events:' || $1::TEXT, 0))", &[&order.merchant_id.to_string()])
+    let insert = stmt(
+        tx,
+        "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .await?;
+    tx.execute(&insert, &[&order.id, &order.merchant_id, &from.map(|s| s.code()), &order.state.code(), &actor, &reason, &at])
         .await
         .map_err(backend)?;
-    // Other instances hear of the change when this commits.
-    tx.execute("SELECT pg_notify('jiufu_orders', $1)", &[&order.merchant_id.to_string()]).await.map_err(backend)?;
-    tx.execute(
-        "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&order.id, &order.merchant_id, &from.map(|s| s.code()), &order.state.code(), &actor, &reason, &at],
-    )
-    .await
-    .map_err(backend)?;
     Ok(())
 }
 
@@ -55,51 +47,41 @@ fn again(existing: Order, new: &NewOrder, now: i64) -> CreateOutcome {
     }
 }
 
-pub async fn create(tx: &mut Transaction<'_>, new: NewOrder, now: i64) -> Result<CreateOutcome> {
-    // Creations for one merchant and channel take turns, whichever instance
-    // they arrive at: each then sees every amount the previous one took, so
-    // a free amount is never refused under load. (The unique index is what
-    // guarantees uniqueness; this lock only spares lost races.)
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('jiufu:amounts:' || $1::TEXT || ':' || $2, 0))",
-        &[&new.merchant_id.to_string(), &new.channel.code()],
+pub async fn create(tx: &Transaction<'_>, new: NewOrder, now: i64) -> Result<CreateOutcome> {
+    // The two reads go out together (tokio-postgres pipelines them).
+    let codes_sql = stmt(
+        tx,
+        "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = $1 AND channel = $2 AND enabled AND NOT removed ORDER BY id",
     )
-    .await
-    .map_err(backend)?;
-    if let Some(existing) = load_by_no(tx, new.merchant_id, &new.order_no).await? {
+    .await?;
+    let channel = new.channel.code();
+    let (existing, codes) = tokio::try_join!(load_by_no(tx, new.merchant_id, &new.order_no), async {
+        tx.query(&codes_sql, &[&new.merchant_id, &channel]).await.map_err(backend)
+    })?;
+    if let Some(existing) = existing {
         return Ok(again(existing, &new, now));
     }
-    let codes: Vec<(i64, Option<i64>, String)> = tx
-        .query(
-            "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = $1 AND channel = $2 AND enabled AND NOT removed ORDER BY id",
-            &[&new.merchant_id, &new.channel.code()],
-        )
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let codes: Vec<(i64, Option<i64>, String)> = codes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
     if codes.is_empty() {
         return Ok(CreateOutcome::NoCode);
     }
     if new.max_open_per_payer > 0 && !new.ip.is_empty() {
-        let open: i64 = tx
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND ip = $2 AND {} AND ip <> '' AND expire_at > $3",
-                    OrderState::OPEN_SQL
-                ),
-                &[&new.merchant_id, &new.ip, &now],
-            )
-            .await
-            .map_err(backend)?
-            .get(0);
+        let sql = format!(
+            "SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND ip = $2 AND {} AND ip <> '' AND expire_at > $3",
+            OrderState::OPEN_SQL
+        );
+        let open: i64 = tx.query_one(&stmt(tx, &sql).await?, &[&new.merchant_id, &new.ip, &now]).await.map_err(backend)?.get(0);
         if open >= new.max_open_per_payer {
             return Ok(CreateOutcome::PayerLimit);
         }
     }
     let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
-    for _ in 0..AMOUNT_RACES {
+    // The unique index decides between concurrent creations, on any
+    // instance. A lost race means another transaction committed that amount
+    // (its insert waited for that commit), so the next read sees it taken:
+    // every retry is progress, and the loop ends when an amount is won or
+    // every candidate is really taken.
+    for _ in 0..=new.candidates.len() {
         let Some((payable, code)) = choose_amount(tx, &new, &codes).await? else {
             return Ok(CreateOutcome::NoFreeAmount);
         };
@@ -130,13 +112,18 @@ pub async fn create(tx: &mut Transaction<'_>, new: NewOrder, now: i64) -> Result
             dialect: new.dialect,
             shop_data: new.shop_data.clone(),
         };
-        // A savepoint: losing a race to another instance undoes only this insert.
-        let sp = tx.savepoint("create_order").await.map_err(backend)?;
-        let inserted = sp
+        // ON CONFLICT DO NOTHING: a row another transaction holds makes this
+        // one wait for it, then insert nothing if it committed.
+        let insert = stmt(
+            tx,
+            "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
+             notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+        let inserted = tx
             .execute(
-                "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
-                 notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                &insert,
                 &[
                     &order.id,
                     &order.merchant_id,
@@ -159,27 +146,18 @@ pub async fn create(tx: &mut Transaction<'_>, new: NewOrder, now: i64) -> Result
                     &order.shop_data,
                 ],
             )
-            .await;
-        match inserted {
-            Ok(_) => {
-                sp.commit().await.map_err(backend)?;
-                insert_event(tx, &order, None, "merchant", "created; code assigned and issued", now).await?;
-                return Ok(CreateOutcome::Created(order));
-            }
-            Err(e) => match unique_violation(&e) {
-                Some("orders_unique_payable") => {
-                    sp.rollback().await.map_err(backend)?;
-                    tracing::debug!(order = %order.id, payable = %payable, "another instance took the amount; choosing again");
-                }
-                Some("orders_by_merchant_no") => {
-                    // Another instance created this order number meanwhile.
-                    sp.rollback().await.map_err(backend)?;
-                    let existing = load_by_no(tx, new.merchant_id, &new.order_no).await?.ok_or(StoreError::NotFound)?;
-                    return Ok(again(existing, &new, now));
-                }
-                _ => return Err(backend(e)),
-            },
+            .await
+            .map_err(backend)?;
+        if inserted == 1 {
+            insert_event(tx, &order, None, "merchant", "created; code assigned and issued", now).await?;
+            return Ok(CreateOutcome::Created(order));
         }
+        // Another transaction won: either this order number (the same
+        // request arriving twice at once) or the amount (choose again).
+        if let Some(existing) = load_by_no(tx, new.merchant_id, &new.order_no).await? {
+            return Ok(again(existing, &new, now));
+        }
+        tracing::debug!(order = %order.id, payable = %payable, "another transaction took the amount; choosing again");
     }
     Ok(CreateOutcome::NoFreeAmount)
 }
@@ -191,16 +169,11 @@ async fn choose_amount(tx: &Transaction<'_>, new: &NewOrder, codes: &[(i64, Opti
         return Ok(None);
     };
     let (lo, hi) = if first >= last { (last.0, first.0) } else { (first.0, last.0) };
-    let taken: std::collections::HashSet<i64> = tx
-        .query(
-            "SELECT payable_fen FROM orders WHERE merchant_id = $1 AND channel = $2 AND slot_held AND payable_fen BETWEEN $3 AND $4",
-            &[&new.merchant_id, &new.channel.code(), &lo, &hi],
-        )
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let taken_sql =
+        stmt(tx, "SELECT payable_fen FROM orders WHERE merchant_id = $1 AND channel = $2 AND slot_held AND payable_fen BETWEEN $3 AND $4")
+            .await?;
+    let taken: std::collections::HashSet<i64> =
+        tx.query(&taken_sql, &[&new.merchant_id, &new.channel.code(), &lo, &hi]).await.map_err(backend)?.iter().map(|r| r.get(0)).collect();
     let general = codes.iter().find(|c| c.1.is_none());
     for fen in new.candidates.iter().filter(|f| !taken.contains(&f.0)) {
         if let Some(code) = codes.iter().find(|c| c.1 == Some(fen.0)).or(general) {

@@ -84,15 +84,19 @@ impl Store for PgStore {
 
     async fn create_order(&self, new: NewOrder, now: i64) -> Result<CreateOutcome> {
         let mut client = self.client().await?;
-        let mut tx = client.transaction().await.map_err(backend)?;
-        let outcome = orders::create(&mut tx, new, now).await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let outcome = orders::create(&tx, new, now).await?;
         tx.commit().await.map_err(backend)?;
+        if matches!(outcome, CreateOutcome::Created(_)) {
+            self.announce();
+        }
         Ok(outcome)
     }
 
     async fn order(&self, id: &str) -> Result<Option<Order>> {
         let client = self.client().await?;
-        let row = client.query_opt(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"), &[&id]).await.map_err(backend)?;
+        let st = client.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1")).await.map_err(backend)?;
+        let row = client.query_opt(&st, &[&id]).await.map_err(backend)?;
         row.as_ref().map(rows::order).transpose()
     }
 
@@ -122,6 +126,9 @@ impl Store for PgStore {
         let tx = client.transaction().await.map_err(backend)?;
         let outcome = orders::transition(&tx, id, &change, now).await?;
         tx.commit().await.map_err(backend)?;
+        if matches!(outcome, TransitionOutcome::Applied(_)) {
+            self.announce();
+        }
         Ok(outcome)
     }
 
@@ -132,6 +139,9 @@ impl Store for PgStore {
         orders::release_slots(&tx, now).await?;
         tx.execute("DELETE FROM device_nonces WHERE expires_at <= $1", &[&now]).await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
+        if !expired.is_empty() {
+            self.announce();
+        }
         Ok(expired)
     }
 
@@ -162,19 +172,23 @@ impl Store for PgStore {
         Ok(Purged { order_events, notify_attempts, nonces, unmatched })
     }
 
+    /// The cursor is `commit_seq` (see the migration): events are numbered
+    /// first, then read.
     async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        number_events(&mut client).await?;
         let sql = format!(
-            "SELECT {ORDER_COLUMNS}, e.seq FROM order_events e JOIN orders o ON o.id = e.order_id \
-             WHERE e.merchant_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+            "SELECT {ORDER_COLUMNS}, e.commit_seq FROM order_events e JOIN orders o ON o.id = e.order_id \
+             WHERE e.merchant_id = $1 AND e.commit_seq > $2 ORDER BY e.commit_seq LIMIT $3"
         );
         let rows = client.query(&sql, &[&merchant_id, &after, &(limit as i64)]).await.map_err(backend)?;
-        rows.iter().map(|r| Ok((r.try_get("seq").map_err(backend)?, rows::order(r)?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("commit_seq").map_err(backend)?, rows::order(r)?))).collect()
     }
 
     async fn last_event_seq(&self) -> Result<i64> {
-        let client = self.client().await?;
-        Ok(client.query_one("SELECT COALESCE(MAX(seq), 0) FROM order_events", &[]).await.map_err(backend)?.get(0))
+        let mut client = self.client().await?;
+        number_events(&mut client).await?;
+        Ok(client.query_one("SELECT COALESCE(MAX(commit_seq), 0) FROM order_events", &[]).await.map_err(backend)?.get(0))
     }
 
     async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>> {
@@ -357,6 +371,36 @@ impl Store for PgStore {
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(self.changes.get_or_init(|| crate::listen::start(self.config.clone())).clone())
     }
+}
+
+/// Gives `commit_seq` to the events of every transaction older than all
+/// still running, in (txid, seq) order, continuing the numbering. One
+/// instance numbers at a time (a transaction-scoped advisory lock); a call
+/// that finds nothing to number costs one index probe.
+async fn number_events(client: &mut tokio_postgres::Client) -> Result<()> {
+    let pending = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM order_events WHERE commit_seq IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot()))",
+            &[],
+        )
+        .await
+        .map_err(backend)?;
+    if !pending.get::<_, bool>(0) {
+        return Ok(());
+    }
+    let tx = client.transaction().await.map_err(backend)?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('jiufu:number-events', 0))", &[]).await.map_err(backend)?;
+    tx.execute(
+        "UPDATE order_events e SET commit_seq = b.base + r.n \
+         FROM (SELECT seq, row_number() OVER (ORDER BY txid, seq) AS n FROM order_events \
+               WHERE commit_seq IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())) r, \
+              (SELECT COALESCE(MAX(commit_seq), 0) AS base FROM order_events) b \
+         WHERE e.seq = r.seq",
+        &[],
+    )
+    .await
+    .map_err(backend)?;
+    tx.commit().await.map_err(backend)
 }
 
 async fn insert_code(tx: &Transaction<'_>, new: &NewCode, now: i64) -> Result<Code> {

@@ -179,7 +179,9 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
         .map_err(backend)?;
     }
     let st = tx
-        .prepare("INSERT INTO order_events (seq, order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        // A collector's cursor carried over from the source stays valid: the
+        // imported events keep their numbers as their commit_seq.
+        .prepare("INSERT INTO order_events (seq, order_id, merchant_id, from_state, to_state, actor, reason, at, commit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $1)")
         .await
         .map_err(backend)?;
     for DumpedEvent { event: e, merchant_id } in &d.events {
