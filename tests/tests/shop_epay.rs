@@ -236,6 +236,13 @@ async fn refusals_have_epays_shape_and_store_nothing() {
     }
     assert_eq!(order_count(&gw), 0, "nothing stored");
 
+    // A hostile product name is stored as text and shown escaped to the payer.
+    let xss = signed(&unique("xss"), "2", &sink, &[]);
+    let xss = resign(with(&xss, "name", "<script>alert('商户')</script>"));
+    let v = mapi(&gw, &xss).await;
+    let page = http().get(v["payurl"].as_str().unwrap_or_else(|| panic!("{v}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("<script>alert") && page.contains("&#60;script&#62;alert"), "{page}");
+
     // The same out_trade_no with anything changed is refused; the first order stays.
     let no = unique("reuse");
     let first = signed(&no, "10", &sink, &[("param", "a"), ("sitename", "")]);
@@ -280,7 +287,7 @@ async fn refusals_have_epays_shape_and_store_nothing() {
     assert!(!ok);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sink.calls().is_empty(), "{:?}", sink.calls());
-    assert_eq!(order_count(&gw), 2);
+    assert_eq!(order_count(&gw), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]

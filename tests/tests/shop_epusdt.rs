@@ -235,6 +235,10 @@ async fn refusals_have_epusdts_shape_and_store_nothing() {
         let v = post_raw(&gw, GMPAY, "application/json", body).await;
         assert_eq!(v["status_code"].as_i64(), Some(code), "{what}: {v}");
     }
+    // An oversized body is refused in epusdt's shape, not by a dropped connection.
+    let huge = format!(r#"{{"order_id":"big","amount":1,"notify_url":"{}","name":"{}","signature":"x"}}"#, sink.url, "x".repeat(100_000));
+    let v = post_raw(&gw, CLASSIC, "application/json", huge).await;
+    assert_eq!((v["status_code"].as_i64(), v["data"].is_null()), (Some(400), true), "{v}");
     assert_eq!(order_count(&gw), 0, "nothing stored");
 
     // The same order_id with another amount: 10002; the first order stays.

@@ -75,7 +75,6 @@ pub async fn create(tx: &Transaction<'_>, new: NewOrder, now: i64) -> Result<Cre
             return Ok(CreateOutcome::PayerLimit);
         }
     }
-    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
     // The unique index decides between concurrent creations, on any
     // instance. A lost race means another transaction committed that amount
     // (its insert waited for that commit), so the next read sees it taken:
@@ -85,33 +84,7 @@ pub async fn create(tx: &Transaction<'_>, new: NewOrder, now: i64) -> Result<Cre
         let Some((payable, code)) = choose_amount(tx, &new, &codes).await? else {
             return Ok(CreateOutcome::NoFreeAmount);
         };
-        let order = Order {
-            id: new.id.clone(),
-            merchant_id: new.merchant_id,
-            order_no: new.order_no.clone(),
-            subject: new.subject.clone(),
-            channel: new.channel,
-            state,
-            order_fen: new.order_fen,
-            payable_fen: payable,
-            code_id: code.0,
-            qr_text: code.1,
-            notify_url: new.notify_url.clone(),
-            return_url: new.return_url.clone(),
-            ip: new.ip.clone(),
-            order_time: new.order_time.clone(),
-            created_at: now,
-            expire_at: now + new.ttl_secs,
-            quarantine_until: now + new.ttl_secs + new.quarantine_secs,
-            claimed_at: None,
-            paid_at: None,
-            paid_fen: None,
-            confirmed_by: None,
-            evidence_id: None,
-            notified: false,
-            dialect: new.dialect,
-            shop_data: new.shop_data.clone(),
-        };
+        let order = new.issued(payable, code.0, code.1, now);
         // ON CONFLICT DO NOTHING: a row another transaction holds makes this
         // one wait for it, then insert nothing if it committed.
         let insert = stmt(

@@ -64,34 +64,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         return Ok(CreateOutcome::NoFreeAmount);
     };
 
-    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
-    let order = Order {
-        id: new.id,
-        merchant_id: new.merchant_id,
-        order_no: new.order_no,
-        subject: new.subject,
-        channel: new.channel,
-        state,
-        order_fen: new.order_fen,
-        payable_fen: payable,
-        code_id: code.0,
-        qr_text: code.1,
-        notify_url: new.notify_url,
-        return_url: new.return_url,
-        ip: new.ip,
-        order_time: new.order_time,
-        created_at: now,
-        expire_at: now + new.ttl_secs,
-        quarantine_until: now + new.ttl_secs + new.quarantine_secs,
-        claimed_at: None,
-        paid_at: None,
-        paid_fen: None,
-        confirmed_by: None,
-        evidence_id: None,
-        notified: false,
-        dialect: new.dialect,
-        shop_data: new.shop_data,
-    };
+    let order = new.issued(payable, code.0, code.1, now);
     conn.prepare_cached(
         "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
          notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \

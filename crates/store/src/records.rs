@@ -112,6 +112,42 @@ pub struct NewOrder {
     pub shop_data: String,
 }
 
+impl NewOrder {
+    /// The order this request becomes with `payable` on code `code_id`
+    /// (whose QR text is `qr_text`), created at `now`: code assigned and
+    /// issued (state 5), open for its time to live, its amount held through
+    /// the quarantine after it. Both backends insert exactly this.
+    pub fn issued(&self, payable: Fen, code_id: i64, qr_text: String, now: i64) -> Order {
+        Order {
+            id: self.id.clone(),
+            merchant_id: self.merchant_id,
+            order_no: self.order_no.clone(),
+            subject: self.subject.clone(),
+            channel: self.channel,
+            state: OrderState::CodeIssued,
+            order_fen: self.order_fen,
+            payable_fen: payable,
+            code_id,
+            qr_text,
+            notify_url: self.notify_url.clone(),
+            return_url: self.return_url.clone(),
+            ip: self.ip.clone(),
+            order_time: self.order_time.clone(),
+            created_at: now,
+            expire_at: now + self.ttl_secs,
+            quarantine_until: now + self.ttl_secs + self.quarantine_secs,
+            claimed_at: None,
+            paid_at: None,
+            paid_fen: None,
+            confirmed_by: None,
+            evidence_id: None,
+            notified: false,
+            dialect: self.dialect,
+            shop_data: self.shop_data.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Order {
     pub id: String,
@@ -328,4 +364,36 @@ pub struct UnmatchedPayment {
     pub source: String,
     pub raw_text: String,
     pub reported_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issued_order_is_where_the_state_machine_puts_a_new_one() {
+        let by_machine = OrderState::Accepted.apply(Transition::AssignCode).and_then(|s| s.apply(Transition::IssueCode)).unwrap();
+        let new = NewOrder {
+            id: "o".into(),
+            merchant_id: 1,
+            order_no: "n".into(),
+            subject: String::new(),
+            channel: Channel::P901,
+            order_fen: Fen(100),
+            candidates: vec![Fen(100)],
+            notify_url: String::new(),
+            return_url: String::new(),
+            ip: String::new(),
+            order_time: String::new(),
+            ttl_secs: 300,
+            quarantine_secs: 600,
+            max_open_per_payer: 0,
+            dialect: Dialect::Epay,
+            shop_data: "{}".into(),
+        };
+        let order = new.issued(Fen(99), 7, "qr".into(), 1_000);
+        assert_eq!(order.state, by_machine);
+        assert_eq!((order.payable_fen, order.code_id, order.expire_at, order.quarantine_until), (Fen(99), 7, 1_300, 1_900));
+        assert!(order.same_request(&new));
+    }
 }
