@@ -151,14 +151,19 @@ impl Config {
 
 /// A database URL fit for logs and screens: any password replaced by `***`.
 pub fn redact_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(an unreadable URL)".to_owned(),
+    let Ok(mut u) = url::Url::parse(text) else { return "(an unreadable URL)".to_owned() };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    // libpq also takes the password as a query parameter.
+    if u.query_pairs().any(|(k, _)| k == "password") {
+        let kept: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| if k == "password" { (k.into_owned(), "***".to_owned()) } else { (k.into_owned(), v.into_owned()) })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    u.to_string()
 }
 
 impl Database {
@@ -215,6 +220,7 @@ mod tests {
         assert!(matches!(Database::parse("postgres://x/y").unwrap(), Database::Postgres(_)));
         assert_eq!(redact_url("postgres://jiufu:s3cret@db.example:5432/shop"), "postgres://jiufu:***@db.example:5432/shop");
         assert_eq!(redact_url("postgres://jiufu@db.example/shop"), "postgres://jiufu@db.example/shop");
+        assert_eq!(redact_url("postgres://db.example/shop?user=j&password=s3cret"), "postgres://db.example/shop?user=j&password=***");
         assert!(Database::parse("mysql://x").is_err());
         assert!(Database::parse("sqlite://").is_err());
     }

@@ -93,6 +93,10 @@ CREATE TABLE order_events (
     commit_seq  BIGINT
 );
 CREATE UNIQUE INDEX order_events_by_merchant ON order_events(merchant_id, commit_seq);
+-- The last commit_seq given: numbers never go back, even when retention
+-- deletes the newest events of an idle shop.
+CREATE TABLE event_counter (last BIGINT NOT NULL);
+INSERT INTO event_counter VALUES (0);
 CREATE INDEX order_events_unnumbered ON order_events(txid, seq) WHERE commit_seq IS NULL;
 CREATE INDEX order_events_by_order ON order_events(order_id, seq);
 

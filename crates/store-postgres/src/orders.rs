@@ -66,6 +66,13 @@ pub async fn create(tx: &Transaction<'_>, new: NewOrder, now: i64) -> Result<Cre
         return Ok(CreateOutcome::NoCode);
     }
     if new.max_open_per_payer > 0 && !new.ip.is_empty() {
+        // One count-then-insert per payer at a time, across instances.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('jiufu:payer:' || $1::TEXT || ':' || $2, 0))",
+            &[&new.merchant_id.to_string(), &new.ip],
+        )
+        .await
+        .map_err(backend)?;
         let sql = format!(
             "SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND ip = $2 AND {} AND ip <> '' AND expire_at > $3",
             OrderState::OPEN_SQL

@@ -6,7 +6,7 @@ use crate::{PgStore, backend, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{OrderState, Transition, TransitionError};
 use jiufu_store::*;
-use tokio_postgres::Transaction;
+use tokio_postgres::{IsolationLevel, Transaction};
 
 #[async_trait]
 impl Store for PgStore {
@@ -84,7 +84,9 @@ impl Store for PgStore {
 
     async fn create_order(&self, new: NewOrder, now: i64) -> Result<CreateOutcome> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
+        // READ COMMITTED whatever the server's default: a retry after a lost
+        // race must see the amount the winner committed.
+        let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().await.map_err(backend)?;
         let outcome = orders::create(&tx, new, now).await?;
         tx.commit().await.map_err(backend)?;
         if matches!(outcome, CreateOutcome::Created(_)) {
@@ -188,7 +190,7 @@ impl Store for PgStore {
     async fn last_event_seq(&self) -> Result<i64> {
         let mut client = self.client().await?;
         number_events(&mut client).await?;
-        Ok(client.query_one("SELECT COALESCE(MAX(commit_seq), 0) FROM order_events", &[]).await.map_err(backend)?.get(0))
+        Ok(client.query_one("SELECT last FROM event_counter", &[]).await.map_err(backend)?.get(0))
     }
 
     async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>> {
@@ -228,8 +230,10 @@ impl Store for PgStore {
             NotifyNext::GiveUp => (NotifyStatus::GaveUp, attempt.at, None),
         };
         tx.execute(
+            // Only while still pending: an instance whose lease ran out during
+            // a slow attempt never undoes another's delivery.
             "UPDATE notifications SET attempts = attempts + 1, status = $1, next_at = $2, delivered_at = COALESCE($3, delivered_at), \
-             lease_until = 0 WHERE order_id = $4",
+             lease_until = 0 WHERE order_id = $4 AND status = 'pending'",
             &[&status.as_str(), &next_at, &delivered_at, &attempt.order_id],
         )
         .await
@@ -374,10 +378,12 @@ impl Store for PgStore {
 }
 
 /// Gives `commit_seq` to the events of every transaction older than all
-/// still running, in (txid, seq) order, continuing the numbering. One
-/// instance numbers at a time (a transaction-scoped advisory lock); a call
-/// that finds nothing to number costs one index probe.
-async fn number_events(client: &mut tokio_postgres::Client) -> Result<()> {
+/// still running (on the whole server), in (txid, seq) order, continuing
+/// from `event_counter`. One instance numbers at a time (a transaction-
+/// scoped advisory lock, READ COMMITTED so the numbering sees what the
+/// previous one committed); a call that finds nothing to number costs one
+/// index probe.
+pub(crate) async fn number_events(client: &mut tokio_postgres::Client) -> Result<()> {
     let pending = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM order_events WHERE commit_seq IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot()))",
@@ -388,14 +394,14 @@ async fn number_events(client: &mut tokio_postgres::Client) -> Result<()> {
     if !pending.get::<_, bool>(0) {
         return Ok(());
     }
-    let tx = client.transaction().await.map_err(backend)?;
+    let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().await.map_err(backend)?;
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('jiufu:number-events', 0))", &[]).await.map_err(backend)?;
     tx.execute(
-        "UPDATE order_events e SET commit_seq = b.base + r.n \
-         FROM (SELECT seq, row_number() OVER (ORDER BY txid, seq) AS n FROM order_events \
-               WHERE commit_seq IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())) r, \
-              (SELECT COALESCE(MAX(commit_seq), 0) AS base FROM order_events) b \
-         WHERE e.seq = r.seq",
+        "WITH ready AS (SELECT seq, row_number() OVER (ORDER BY txid, seq) AS n FROM order_events \
+                        WHERE commit_seq IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())), \
+              numbered AS (UPDATE order_events e SET commit_seq = c.last + ready.n FROM ready, event_counter c \
+                           WHERE e.seq = ready.seq RETURNING 1) \
+         UPDATE event_counter SET last = last + (SELECT COUNT(*) FROM numbered)",
         &[],
     )
     .await

@@ -15,6 +15,8 @@ fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, name: &str) -> Res
 
 pub async fn export(store: &PgStore) -> Result<Dump> {
     let mut client = store.client().await?;
+    // Events go out under the numbers collectors hold as their cursor.
+    crate::store_impl::number_events(&mut client).await?;
     // One snapshot for every table, while the instances keep writing.
     let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await.map_err(backend)?;
     let dump = Dump {
@@ -27,9 +29,20 @@ pub async fn export(store: &PgStore) -> Result<Dump> {
             Ok(DumpedOrder { order: rows::order(r)?, slot_held: col(r, "slot_held")?, evidence_json: col(r, "evidence_json")? })
         })
         .await?,
-        events: all(&tx, "SELECT seq, order_id, from_state, to_state, actor, reason, at, merchant_id FROM order_events ORDER BY seq", |r| {
-            Ok(DumpedEvent { event: rows::event(r)?, merchant_id: col(r, "merchant_id")? })
-        })
+        events: all(
+            &tx,
+            "SELECT commit_seq AS seq, order_id, from_state, to_state, actor, reason, at, merchant_id FROM order_events ORDER BY commit_seq",
+            |r| {
+                let seq: Option<i64> = col(r, "seq")?;
+                if seq.is_none() {
+                    return Err(StoreError::Conflict(
+                        "an order change is still being committed (a write transaction is open on the server): stop the gateways and try again"
+                            .into(),
+                    ));
+                }
+                Ok(DumpedEvent { event: rows::event(r)?, merchant_id: col(r, "merchant_id")? })
+            },
+        )
         .await?,
         notifications: all(&tx, &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications ORDER BY order_id"), rows::notification).await?,
         attempts: all(&tx, "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts ORDER BY id", rows::attempt)
@@ -248,6 +261,8 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
         .await
         .map_err(backend)?;
     }
+    // The collectors' cursor continues after the imported numbers.
+    tx.execute("UPDATE event_counter SET last = COALESCE((SELECT MAX(commit_seq) FROM order_events), 0)", &[]).await.map_err(backend)?;
     // New rows continue after the imported ids.
     for (table, column) in [("codes", "id"), ("order_events", "seq"), ("notify_attempts", "id")] {
         tx.execute(
