@@ -169,3 +169,75 @@ CREATE TABLE unmatched_payments (
 );
 CREATE INDEX unmatched_by_merchant ON unmatched_payments(merchant_id, reported_at);
 CREATE INDEX unmatched_by_time ON unmatched_payments(reported_at);
+
+-- An order creation in one round trip, so that PostgreSQL's time goes to
+-- the work and not to the protocol. The same steps as the SQLite backend's
+-- create: the same order number again (answered with its id, for the
+-- caller to compare), a code for the channel, the payer's limit (its count
+-- and insert taking turns per payer), then the first free candidate
+-- amount. Concurrent creations race on orders_unique_payable; a loser
+-- (ON CONFLICT DO NOTHING waited for the winner's commit) reads again and
+-- takes the next amount. Runs in the caller's transaction, READ COMMITTED.
+CREATE FUNCTION jiufu_create_order(
+    p_id TEXT, p_merchant BIGINT, p_order_no TEXT, p_subject TEXT, p_channel TEXT, p_state INTEGER, p_order_fen BIGINT,
+    p_candidates BIGINT[], p_notify_url TEXT, p_return_url TEXT, p_ip TEXT, p_order_time TEXT, p_now BIGINT, p_ttl BIGINT,
+    p_quarantine BIGINT, p_max_open BIGINT, p_dialect TEXT, p_shop_data TEXT, p_actor TEXT, p_reason TEXT
+) RETURNS TABLE (outcome TEXT, payable BIGINT, code BIGINT, qr TEXT, existing TEXT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_fen BIGINT;
+    v_code BIGINT;
+    v_qr TEXT;
+    v_open BIGINT;
+    v_existing TEXT;
+    v_inserted INTEGER;
+BEGIN
+    SELECT o.id INTO v_existing FROM orders o WHERE o.merchant_id = p_merchant AND o.order_no = p_order_no;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'existing'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, v_existing;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM codes c WHERE c.merchant_id = p_merchant AND c.channel = p_channel AND c.enabled AND NOT c.removed;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'no_code'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+        RETURN;
+    END IF;
+    IF p_max_open > 0 AND p_ip <> '' THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('jiufu:payer:' || p_merchant::TEXT || ':' || p_ip, 0));
+        SELECT COUNT(*) INTO v_open FROM orders o
+         WHERE o.merchant_id = p_merchant AND o.ip = p_ip AND o.state BETWEEN 1 AND 8 AND o.ip <> '' AND o.expire_at > p_now;
+        IF v_open >= p_max_open THEN
+            RETURN QUERY SELECT 'payer_limit'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+            RETURN;
+        END IF;
+    END IF;
+    FOREACH v_fen IN ARRAY p_candidates LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.merchant_id = p_merchant AND o.channel = p_channel AND o.slot_held
+                                                     AND o.payable_fen = v_fen);
+        -- A fixed-amount code for exactly this amount, else a general one.
+        SELECT c.id, c.qr_text INTO v_code, v_qr FROM codes c
+         WHERE c.merchant_id = p_merchant AND c.channel = p_channel AND c.enabled AND NOT c.removed
+           AND (c.amount_fen = v_fen OR c.amount_fen IS NULL)
+         ORDER BY c.amount_fen IS NULL, c.id LIMIT 1;
+        CONTINUE WHEN NOT FOUND;
+        INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text,
+                            notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data)
+        VALUES (p_id, p_merchant, p_order_no, p_subject, p_channel, p_state, p_order_fen, v_fen, TRUE, v_code, v_qr,
+                p_notify_url, p_return_url, p_ip, p_order_time, p_now, p_now + p_ttl, p_now + p_ttl + p_quarantine, p_dialect, p_shop_data)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS v_inserted = ROW_COUNT;
+        IF v_inserted = 1 THEN
+            INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at)
+            VALUES (p_id, p_merchant, NULL, p_state, p_actor, p_reason, p_now);
+            RETURN QUERY SELECT 'created'::TEXT, v_fen, v_code, v_qr, NULL::TEXT;
+            RETURN;
+        END IF;
+        -- Lost a race: the same order number arriving twice at once, or the amount.
+        SELECT o.id INTO v_existing FROM orders o WHERE o.merchant_id = p_merchant AND o.order_no = p_order_no;
+        IF FOUND THEN
+            RETURN QUERY SELECT 'existing'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, v_existing;
+            RETURN;
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT 'no_free_amount'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+END $$;

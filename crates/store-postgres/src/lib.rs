@@ -47,7 +47,12 @@ impl PgStore {
 
     /// [`PgStore::connect`] with another notification lease.
     pub async fn connect_with(url: &str, lease_secs: i64) -> Result<PgStore> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::context("the PostgreSQL URL is not valid", e))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::context("the PostgreSQL URL is not valid", e))?;
+        // READ COMMITTED whatever the server's default: an order creation
+        // that lost a race must see, in its next statement, the amount the
+        // winner committed; event numbering must see the previous numbering.
+        let options = config.get_options().map(|o| format!("{o} ")).unwrap_or_default();
+        config.options(format!("{options}-c default_transaction_isolation=read\\ committed"));
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool =
             Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| StoreError::context("cannot build the connection pool", e))?;

@@ -5,25 +5,20 @@
 
 use crate::rows::{self, ORDER_COLUMNS};
 use crate::{backend, unique_violation};
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use jiufu_protocol::{Fen, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
 use tokio_postgres::Statement;
 
 /// A statement prepared once per connection (each plain query would cost
 /// its own parse round trip).
-pub async fn stmt(tx: &Transaction<'_>, sql: &str) -> Result<Statement> {
+pub async fn stmt(tx: &impl GenericClient, sql: &str) -> Result<Statement> {
     tx.prepare_cached(sql).await.map_err(backend)
 }
 
-pub async fn load(tx: &Transaction<'_>, id: &str, lock: bool) -> Result<Option<Order>> {
+pub async fn load(tx: &impl GenericClient, id: &str, lock: bool) -> Result<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}", if lock { " FOR UPDATE" } else { "" });
     tx.query_opt(&stmt(tx, &sql).await?, &[&id]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
-}
-
-async fn load_by_no(tx: &Transaction<'_>, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2");
-    tx.query_opt(&stmt(tx, &sql).await?, &[&merchant_id, &order_no]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
 }
 
 async fn insert_event(tx: &Transaction<'_>, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
@@ -47,120 +42,59 @@ fn again(existing: Order, new: &NewOrder, now: i64) -> CreateOutcome {
     }
 }
 
-pub async fn create(tx: &Transaction<'_>, new: NewOrder, now: i64) -> Result<CreateOutcome> {
-    // The two reads go out together (tokio-postgres pipelines them).
-    let codes_sql = stmt(
+/// Creates an order in one round trip (`jiufu_create_order` in the
+/// migration holds the steps), as one statement in its own transaction:
+/// every connection runs READ COMMITTED (see `PgStore::connect_with`).
+pub async fn create(tx: &impl GenericClient, new: NewOrder, now: i64) -> Result<CreateOutcome> {
+    let state = OrderState::Accepted.apply(Transition::AssignCode)?.apply(Transition::IssueCode)?;
+    let call = stmt(
         tx,
-        "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = $1 AND channel = $2 AND enabled AND NOT removed ORDER BY id",
+        "SELECT outcome, payable, code, qr, existing FROM jiufu_create_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19, $20)",
     )
     .await?;
-    let channel = new.channel.code();
-    let (existing, codes) = tokio::try_join!(load_by_no(tx, new.merchant_id, &new.order_no), async {
-        tx.query(&codes_sql, &[&new.merchant_id, &channel]).await.map_err(backend)
-    })?;
-    if let Some(existing) = existing {
-        return Ok(again(existing, &new, now));
-    }
-    let codes: Vec<(i64, Option<i64>, String)> = codes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-    if codes.is_empty() {
-        return Ok(CreateOutcome::NoCode);
-    }
-    if new.max_open_per_payer > 0 && !new.ip.is_empty() {
-        // One count-then-insert per payer at a time, across instances.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('jiufu:payer:' || $1::TEXT || ':' || $2, 0))",
-            &[&new.merchant_id.to_string(), &new.ip],
+    let candidates: Vec<i64> = new.candidates.iter().map(|f| f.0).collect();
+    let row = tx
+        .query_one(
+            &call,
+            &[
+                &new.id,
+                &new.merchant_id,
+                &new.order_no,
+                &new.subject,
+                &new.channel.code(),
+                &state.code(),
+                &new.order_fen.0,
+                &candidates,
+                &new.notify_url,
+                &new.return_url,
+                &new.ip,
+                &new.order_time,
+                &now,
+                &new.ttl_secs,
+                &new.quarantine_secs,
+                &new.max_open_per_payer,
+                &new.dialect.as_str(),
+                &new.shop_data,
+                &"merchant",
+                &"created; code assigned and issued",
+            ],
         )
         .await
         .map_err(backend)?;
-        let sql = format!(
-            "SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND ip = $2 AND {} AND ip <> '' AND expire_at > $3",
-            OrderState::OPEN_SQL
-        );
-        let open: i64 = tx.query_one(&stmt(tx, &sql).await?, &[&new.merchant_id, &new.ip, &now]).await.map_err(backend)?.get(0);
-        if open >= new.max_open_per_payer {
-            return Ok(CreateOutcome::PayerLimit);
+    let outcome: &str = row.get(0);
+    Ok(match outcome {
+        "created" => CreateOutcome::Created(new.issued(Fen(row.get(1)), row.get(2), row.get(3), now)),
+        "existing" => {
+            let id: String = row.get(4);
+            let existing = load(tx, &id, false).await?.ok_or(StoreError::NotFound)?;
+            again(existing, &new, now)
         }
-    }
-    // The unique index decides between concurrent creations, on any
-    // instance. A lost race means another transaction committed that amount
-    // (its insert waited for that commit), so the next read sees it taken:
-    // every retry is progress, and the loop ends when an amount is won or
-    // every candidate is really taken.
-    for _ in 0..=new.candidates.len() {
-        let Some((payable, code)) = choose_amount(tx, &new, &codes).await? else {
-            return Ok(CreateOutcome::NoFreeAmount);
-        };
-        let order = new.issued(payable, code.0, code.1, now);
-        // ON CONFLICT DO NOTHING: a row another transaction holds makes this
-        // one wait for it, then insert nothing if it committed.
-        let insert = stmt(
-            tx,
-            "INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text, \
-             notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING",
-        )
-        .await?;
-        let inserted = tx
-            .execute(
-                &insert,
-                &[
-                    &order.id,
-                    &order.merchant_id,
-                    &order.order_no,
-                    &order.subject,
-                    &order.channel.code(),
-                    &order.state.code(),
-                    &order.order_fen.0,
-                    &order.payable_fen.0,
-                    &order.code_id,
-                    &order.qr_text,
-                    &order.notify_url,
-                    &order.return_url,
-                    &order.ip,
-                    &order.order_time,
-                    &order.created_at,
-                    &order.expire_at,
-                    &order.quarantine_until,
-                    &order.dialect.as_str(),
-                    &order.shop_data,
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        if inserted == 1 {
-            insert_event(tx, &order, None, "merchant", "created; code assigned and issued", now).await?;
-            return Ok(CreateOutcome::Created(order));
-        }
-        // Another transaction won: either this order number (the same
-        // request arriving twice at once) or the amount (choose again).
-        if let Some(existing) = load_by_no(tx, new.merchant_id, &new.order_no).await? {
-            return Ok(again(existing, &new, now));
-        }
-        tracing::debug!(order = %order.id, payable = %payable, "another transaction took the amount; choosing again");
-    }
-    Ok(CreateOutcome::NoFreeAmount)
-}
-
-/// The first candidate amount that is free and has a code (a fixed-amount
-/// code for exactly that amount, else a general one).
-async fn choose_amount(tx: &Transaction<'_>, new: &NewOrder, codes: &[(i64, Option<i64>, String)]) -> Result<Option<(Fen, (i64, String))>> {
-    let (Some(first), Some(last)) = (new.candidates.first(), new.candidates.last()) else {
-        return Ok(None);
-    };
-    let (lo, hi) = if first >= last { (last.0, first.0) } else { (first.0, last.0) };
-    let taken_sql =
-        stmt(tx, "SELECT payable_fen FROM orders WHERE merchant_id = $1 AND channel = $2 AND slot_held AND payable_fen BETWEEN $3 AND $4")
-            .await?;
-    let taken: std::collections::HashSet<i64> =
-        tx.query(&taken_sql, &[&new.merchant_id, &new.channel.code(), &lo, &hi]).await.map_err(backend)?.iter().map(|r| r.get(0)).collect();
-    let general = codes.iter().find(|c| c.1.is_none());
-    for fen in new.candidates.iter().filter(|f| !taken.contains(&f.0)) {
-        if let Some(code) = codes.iter().find(|c| c.1 == Some(fen.0)).or(general) {
-            return Ok(Some((*fen, (code.0, code.2.clone()))));
-        }
-    }
-    Ok(None)
+        "no_code" => CreateOutcome::NoCode,
+        "payer_limit" => CreateOutcome::PayerLimit,
+        "no_free_amount" => CreateOutcome::NoFreeAmount,
+        other => return Err(StoreError::failure(format!("jiufu_create_order answered {other:?}"))),
+    })
 }
 
 /// Expires open orders whose time is up (at most 1000 a call), skipping

@@ -83,12 +83,8 @@ impl Store for PgStore {
     }
 
     async fn create_order(&self, new: NewOrder, now: i64) -> Result<CreateOutcome> {
-        let mut client = self.client().await?;
-        // READ COMMITTED whatever the server's default: a retry after a lost
-        // race must see the amount the winner committed.
-        let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().await.map_err(backend)?;
-        let outcome = orders::create(&tx, new, now).await?;
-        tx.commit().await.map_err(backend)?;
+        let client = self.client().await?;
+        let outcome = orders::create(&client, new, now).await?;
         if matches!(outcome, CreateOutcome::Created(_)) {
             self.announce();
         }
