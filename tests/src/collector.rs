@@ -48,6 +48,15 @@ impl CollectorProc {
         c
     }
 
+    /// Waits until the collector's code has reached the gateway `gw`.
+    pub async fn wait_code_synced(&self, gw: &Gateway) {
+        crate::wait_for(std::time::Duration::from_secs(10), || async {
+            gw.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
+        })
+        .await
+        .expect("the collector's code reached the gateway");
+    }
+
     pub fn kill9(&mut self) {
         self.0.kill9();
     }

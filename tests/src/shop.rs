@@ -54,6 +54,12 @@ pub fn form(params: &[(&str, &str)]) -> String {
     s.finish()
 }
 
+/// [`form`] of owned pairs, as the tests keep a request's fields.
+pub fn form_owned(params: &[(String, String)]) -> String {
+    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    form(&refs)
+}
+
 /// A query or form body back into pairs.
 pub fn pairs(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()

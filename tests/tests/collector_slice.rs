@@ -20,11 +20,7 @@ async fn pushes_confirm_exactly_the_right_orders() {
     let sink = sink::Sink::start(0).await;
     let col = CollectorProc::paired(&gw, &[]);
     // the collector's code reached the gateway
-    wait_for(Duration::from_secs(10), || async {
-        gw.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
-    })
-    .await
-    .expect("code synced");
+    col.wait_code_synced(&gw).await;
 
     let first = NewOrder::new(&unique("a"), "P901", "10.00", &sink.url).create(&gw).await;
     let second = NewOrder::new(&unique("b"), "P901", "10.00", &sink.url).create(&gw).await;

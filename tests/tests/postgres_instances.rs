@@ -121,11 +121,7 @@ async fn a_collector_on_one_instance_hears_of_orders_created_on_the_other_at_onc
     let balancer = proxy::Balancer::start(&a.url).await;
     let token = a.cli(&["collector", "pair", "--merchant", "10001"]);
     let col = CollectorProc::paired_with_url(&balancer.url, token.trim(), &[]);
-    wait_for(Duration::from_secs(10), || async {
-        b.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
-    })
-    .await
-    .expect("code synced");
+    col.wait_code_synced(&b).await;
     // Let the collector settle into its long poll on A.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let created = Instant::now();

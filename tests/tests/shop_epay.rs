@@ -35,11 +35,6 @@ fn signed(no: &str, money: &str, sink: &ShopSink, extra: &[(&'static str, &str)]
     out
 }
 
-fn query(params: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    form(&refs)
-}
-
 fn with(params: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
     params.iter().map(|(k, v)| (k.clone(), if k == name { value.to_owned() } else { v.clone() })).collect()
 }
@@ -48,7 +43,7 @@ async fn mapi(gw: &Gateway, params: &[(String, String)]) -> Value {
     http()
         .post(format!("{}/mapi.php", gw.url))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(query(params))
+        .body(form_owned(params))
         .send()
         .await
         .unwrap()
@@ -70,16 +65,12 @@ async fn submit_get_and_post_pay_through_the_collector_and_notify_signed() {
     let gw = Gateway::start();
     let sink = ShopSink::start(&[], (200, "success")).await;
     let col = CollectorProc::paired(&gw, &[]);
-    wait_for(Duration::from_secs(10), || async {
-        gw.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
-    })
-    .await
-    .expect("code synced");
+    col.wait_code_synced(&gw).await;
     let no = unique("ep");
     // Extra parameters a shop sends (sitename, param) are signed too.
     let params = signed(&no, "10", &sink, &[("param", "uid=7&plan=vip"), ("sitename", "小店")]);
 
-    let get = no_redirects().get(format!("{}/submit.php?{}", gw.url, query(&params))).send().await.unwrap();
+    let get = no_redirects().get(format!("{}/submit.php?{}", gw.url, form_owned(&params))).send().await.unwrap();
     assert_eq!(get.status(), 302);
     let location = get.headers()["location"].to_str().unwrap().to_owned();
     let id = location.strip_prefix(&format!("{}/transfer/", gw.url)).unwrap_or_else(|| panic!("{location}")).to_owned();
@@ -87,7 +78,7 @@ async fn submit_get_and_post_pay_through_the_collector_and_notify_signed() {
     let post = no_redirects()
         .post(format!("{}/payments/epay/v1/order/create-transaction/submit.php", gw.url))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(query(&params))
+        .body(form_owned(&params))
         .send()
         .await
         .unwrap();
@@ -135,7 +126,7 @@ async fn submit_get_and_post_pay_through_the_collector_and_notify_signed() {
     assert_eq!((field(&back, "trade_status"), field(&back, "money")), (Some("TRADE_SUCCESS"), Some("10")));
 
     // Paid: the same request again is refused, never reopened.
-    let again = no_redirects().get(format!("{}/submit.php?{}", gw.url, query(&params))).send().await.unwrap();
+    let again = no_redirects().get(format!("{}/submit.php?{}", gw.url, form_owned(&params))).send().await.unwrap();
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("订单号已被使用"));
 }
@@ -228,7 +219,7 @@ async fn refusals_have_epays_shape_and_store_nothing() {
         assert_eq!(v["code"], -1, "{what}: {v}");
         assert!(v["msg"].as_str().unwrap().contains(says), "{what}: {v}");
         assert!(v.get("trade_no").is_none());
-        let page = no_redirects().get(format!("{}/submit.php?{}", gw.url, query(params))).send().await.unwrap();
+        let page = no_redirects().get(format!("{}/submit.php?{}", gw.url, form_owned(params))).send().await.unwrap();
         assert_eq!(page.status(), 400, "{what}");
         assert!(page.headers().get("location").is_none(), "{what}: no redirect");
         let html = page.text().await.unwrap();

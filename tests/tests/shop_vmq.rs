@@ -30,13 +30,8 @@ fn create_params(pay_id: &str, param: &str, kind: &str, price: &str, sink: &Shop
     .collect()
 }
 
-fn query(params: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    form(&refs)
-}
-
 async fn call(gw: &Gateway, path: &str, params: &[(String, String)]) -> Value {
-    get_json(&format!("{}{path}?{}", gw.url, query(params))).await
+    get_json(&format!("{}{path}?{}", gw.url, form_owned(params))).await
 }
 
 fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -55,11 +50,7 @@ async fn create_pay_through_the_collector_and_notify_with_really_price() {
     let gw = Gateway::start();
     let sink = ShopSink::start(&[], (200, "success")).await;
     let col = CollectorProc::paired(&gw, &[]);
-    wait_for(Duration::from_secs(10), || async {
-        gw.cli(&["code", "list", "--merchant", "10001"]).contains("collector-code").then_some(())
-    })
-    .await
-    .expect("code synced");
+    col.wait_code_synced(&gw).await;
     // Another 0.1 order first, so this one's payable amount is adjusted.
     let first = call(&gw, "/createOrder", &create_params(&unique("v"), "", "2", "0.1", &sink)).await;
     assert_eq!((first["code"].as_i64(), first["data"]["isAuto"].as_i64()), (Some(1), Some(0)), "{first}");
