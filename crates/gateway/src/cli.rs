@@ -5,7 +5,7 @@ use crate::{App, Shared, clock, health, order, qr};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, OrderState, Secret, Transition, sign};
+use jiufu_protocol::{Channel, Fen, MerchantId, OrderState, Secret, Transition, sign};
 use jiufu_store::{MerchantSettings, NewCode, NewMerchant, OrderFilter, PaymentRecord, StateChange};
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ enum MerchantCmd {
     /// Add a merchant; prints its key (generated when not given).
     Add {
         #[arg(long)]
-        id: i64,
+        id: MerchantId,
         #[arg(long)]
         name: String,
         /// The merchant key (at least 16 characters; 32 random ones are generated when no key is given).
@@ -101,7 +101,7 @@ enum MerchantCmd {
     /// Print what to paste into a shop's payment settings, for every protocol (易支付, epusdt/GMPay, V免签, 就付).
     Show {
         #[arg(long)]
-        id: i64,
+        id: MerchantId,
     },
 }
 
@@ -109,7 +109,7 @@ enum MerchantCmd {
 enum CodeCmd {
     Add {
         #[arg(long)]
-        merchant: i64,
+        merchant: MerchantId,
         #[arg(long)]
         channel: String,
         /// The text the QR code encodes.
@@ -126,7 +126,7 @@ enum CodeCmd {
     },
     List {
         #[arg(long)]
-        merchant: i64,
+        merchant: MerchantId,
     },
 }
 
@@ -135,17 +135,17 @@ enum CollectorCmd {
     /// Print a one-time pairing token (valid 24 hours) on a single line.
     Pair {
         #[arg(long)]
-        merchant: i64,
+        merchant: MerchantId,
     },
     /// Paired collectors and whether they are online.
     List {
         #[arg(long)]
-        merchant: i64,
+        merchant: MerchantId,
     },
     /// Payments collectors saw that match no order.
     Unmatched {
         #[arg(long)]
-        merchant: i64,
+        merchant: MerchantId,
     },
 }
 
@@ -153,7 +153,7 @@ enum CollectorCmd {
 enum OrderCmd {
     List {
         #[arg(long)]
-        merchant: Option<i64>,
+        merchant: Option<MerchantId>,
         #[arg(long, allow_hyphen_values = true)]
         state: Option<i32>,
     },
@@ -244,9 +244,6 @@ impl Cli {
                 max_offset,
                 payer_limit,
             }) => {
-                if id <= 0 {
-                    bail!("--id must be a positive number");
-                }
                 if !(1..=86_400).contains(&order_ttl) || !(0..=86_400).contains(&quarantine) || !(0..=999).contains(&steps) {
                     bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
                 }
@@ -271,7 +268,7 @@ impl Cli {
                     step_down: !step_up,
                     ..Default::default()
                 };
-                let shared: Vec<i64> = app
+                let shared: Vec<MerchantId> = app
                     .store
                     .merchants()
                     .await?
@@ -374,16 +371,17 @@ impl Cli {
                     evidence_json: "{}".into(),
                 };
                 let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
-                order::change(&app, &order_id, change).await?;
+                order::change(&app, &o.id, change).await?;
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
             }
             Command::Order(OrderCmd::Close { order_id }) => {
-                crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                order::change(&app, &order_id, StateChange::new(Transition::Close, "operator:cli")).await?;
+                let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                order::change(&app, &o.id, StateChange::new(Transition::Close, "operator:cli")).await?;
                 writeln!(out, "order {order_id} closed")?;
             }
             Command::Notify(NotifyCmd::Resend { order_id }) => {
-                app.store.resend_notification(&order_id, now).await?;
+                let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                app.store.resend_notification(&o.id, now).await?;
                 writeln!(out, "notification for {order_id} queued")?;
             }
         }
@@ -412,9 +410,9 @@ async fn migrate_data(config: &Config, from: &str, to: &str) -> anyhow::Result<(
 
 async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let o = crate::error::find_order(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-    let history = app.store.order_history(order_id).await?;
-    let notification = app.store.notification(order_id).await?;
-    let attempts = app.store.notify_attempts(order_id).await?;
+    let history = app.store.order_history(&o.id).await?;
+    let notification = app.store.notification(&o.id).await?;
+    let attempts = app.store.notify_attempts(&o.id).await?;
     let state = o.state_at(clock::now());
     let body = serde_json::json!({
         "order": o, "effective_state": state, "history": history,

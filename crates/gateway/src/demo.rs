@@ -3,7 +3,7 @@
 
 use crate::{Shared, clock};
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Secret, sign};
+use jiufu_protocol::{Channel, MerchantId, Secret, sign};
 use jiufu_store::{MerchantSettings, NewCode, NewMerchant};
 
 /// A merchant notification sink for the demo: logs the call and acknowledges it.
@@ -26,18 +26,17 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
         return Ok(());
     }
     let key = Secret::generate();
+    let id = MerchantId::new(DEMO_MERCHANT).expect("the demo merchant's id is positive");
     let merchant = app
         .store
         .create_merchant(
-            NewMerchant {
-                id: DEMO_MERCHANT, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default()
-            },
+            NewMerchant { id, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default() },
             now,
         )
         .await?;
     for (channel, text) in [(Channel::P901, "https://qr.alipay.com/jiufu-demo-code"), (Channel::P902, "wxp://jiufu-demo-code")] {
         let code = NewCode {
-            merchant_id: DEMO_MERCHANT,
+            merchant_id: id,
             channel,
             qr_text: text.into(),
             amount: None,

@@ -2,8 +2,8 @@
 //! as told by their heartbeats.
 
 use crate::Shared;
-use jiufu_protocol::Channel;
 use jiufu_protocol::collector::SourceStatus;
+use jiufu_protocol::{Channel, MerchantId};
 use jiufu_store::{Device, StoreError};
 use serde::Serialize;
 
@@ -32,7 +32,7 @@ pub fn device_health(device: &Device, now: i64, window: i64) -> DeviceHealth {
 
 /// True when an online collector of the merchant has an online source that
 /// covers `channel` (a source naming no channels covers all).
-pub async fn can_confirm(app: &Shared, merchant_id: i64, channel: Channel, now: i64) -> Result<bool, StoreError> {
+pub async fn can_confirm(app: &Shared, merchant_id: MerchantId, channel: Channel, now: i64) -> Result<bool, StoreError> {
     let devices = app.store.devices(merchant_id).await?;
     Ok(devices
         .iter()

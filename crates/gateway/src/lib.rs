@@ -62,7 +62,7 @@ impl App {
 
     /// An enabled merchant, from a cache that forgets after a few seconds
     /// (merchants change rarely, and possibly from another process: the CLI).
-    pub async fn merchant(&self, id: i64) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
+    pub async fn merchant(&self, id: jiufu_protocol::MerchantId) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
         self.merchants.get(self.store.as_ref(), id).await
     }
 

@@ -1,6 +1,7 @@
 //! A short-lived cache of merchants, so the hot path (order creation,
 //! lookups) does not read the merchant row on every request.
 
+use jiufu_protocol::MerchantId;
 use jiufu_store::{Merchant, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,11 +13,11 @@ const TTL: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
 pub struct MerchantCache {
-    entries: Mutex<HashMap<i64, (Instant, Merchant)>>,
+    entries: Mutex<HashMap<MerchantId, (Instant, Merchant)>>,
 }
 
 impl MerchantCache {
-    pub async fn get(&self, store: &dyn Store, id: i64) -> Result<Option<Merchant>, StoreError> {
+    pub async fn get(&self, store: &dyn Store, id: MerchantId) -> Result<Option<Merchant>, StoreError> {
         if let Some((at, m)) = self.entries.lock().ok().and_then(|e| e.get(&id).cloned())
             && at.elapsed() < TTL
         {

@@ -74,7 +74,7 @@ pub fn native(order: &Order, key: &str, at: i64) -> Outgoing {
 /// The notification's query: exactly the seed's four parameters,
 /// `order_no=…&amount=…&state=9&sign=md5(userid + order_no + key)`.
 pub fn notify_query(order: &Order, key: &str) -> String {
-    let sign = sign::order_sign(&order.merchant_id.to_string(), &order.order_no, key);
+    let sign = sign::order_sign(&order.merchant_id.to_string(), order.order_no.as_str(), key);
     encode(&[("order_no", order.order_no.as_str()), ("amount", &order.order_fen.to_string()), ("state", "9"), ("sign", &sign)])
 }
 
@@ -231,9 +231,9 @@ mod tests {
     #[test]
     fn notify_url_follows_the_contract() {
         let order = Order {
-            id: "x".into(),
-            merchant_id: 10001,
-            order_no: "20191118123424".into(),
+            id: jiufu_protocol::OrderId::generate(),
+            merchant_id: jiufu_protocol::MerchantId::new(10001).unwrap(),
+            order_no: jiufu_protocol::OrderNo::parse("20191118123424").unwrap(),
             subject: String::new(),
             channel: Channel::P901,
             state: OrderState::Confirmed,

@@ -4,15 +4,24 @@
 
 use crate::merchant_api::CreateRequest;
 use crate::{Shared, amount, clock, health};
-use jiufu_protocol::{Channel, Fen, OrderId, OrderState, Transition};
+use jiufu_protocol::{Channel, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, PaymentRecord, StateChange, StoreError, TransitionOutcome, Unique};
 
 /// Looks an order up by its public id; anything malformed is simply not there.
 pub async fn get(app: &Shared, id: &str) -> Result<Option<Order>, StoreError> {
-    if OrderId::parse(id).is_none() {
-        return Ok(None);
+    match OrderId::parse(id) {
+        Some(id) => app.store.order(&id).await,
+        None => Ok(None),
     }
-    app.store.order(id).await
+}
+
+/// Looks an order up by the merchant's order number; a malformed number
+/// is simply not there.
+pub async fn get_by_no(app: &Shared, merchant: MerchantId, order_no: &str) -> Result<Option<Order>, StoreError> {
+    match OrderNo::parse(order_no) {
+        Ok(no) => app.store.order_by_no(merchant, &no).await,
+        Err(_) => Ok(None),
+    }
 }
 
 /// Why an order was not created.
@@ -39,9 +48,9 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
         return Err(CreateRefused::NoCollectorOnline);
     }
     let new = NewOrder {
-        id: OrderId::generate().to_string(),
+        id: OrderId::generate(),
         merchant_id: req.merchant.id,
-        order_no: req.order_no.to_string(),
+        order_no: req.order_no,
         subject: req.subject,
         channel: req.channel,
         order_fen: req.amount,
@@ -63,7 +72,7 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
     })?;
     match outcome {
         CreateOutcome::Created(order) => {
-            tracing::info!(order = %order.id, merchant = order.merchant_id, payable = %order.payable_fen, "order created");
+            tracing::info!(order = %order.id, merchant = %order.merchant_id, payable = %order.payable_fen, "order created");
             app.orders_changed();
             Ok(order)
         }
@@ -76,7 +85,7 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
 }
 
 /// Applies `change` to an order, logging refused transitions.
-pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<TransitionOutcome, StoreError> {
+pub async fn change(app: &Shared, id: &OrderId, change: StateChange) -> Result<TransitionOutcome, StoreError> {
     let transition = change.transition;
     let actor = change.actor.clone();
     let outcome = app.store.transition(id, change, clock::now()).await;
@@ -101,7 +110,7 @@ pub async fn change(app: &Shared, id: &str, change: StateChange) -> Result<Trans
 pub const CUSTOMER: &str = "customer";
 
 /// The customer says they have paid (5 → 8).
-pub async fn claim(app: &Shared, id: &str) -> Result<Order, StoreError> {
+pub async fn claim(app: &Shared, id: &OrderId) -> Result<Order, StoreError> {
     match change(app, id, StateChange::new(Transition::Claim, CUSTOMER)).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => Ok(o),
     }

@@ -1,5 +1,7 @@
-//! Identifiers: the merchant's order number (parsed) and the gateway's
-//! unguessable order id.
+//! Identifiers: the merchant's number, the merchant's order number (both
+//! parsed) and the gateway's unguessable order id. Each is only ever made
+//! by parsing (or generating), so a value of one of these types has passed
+//! its rules; reading one back from storage or JSON parses it again.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,8 +16,59 @@ pub fn random_token(count: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A merchant's number (the 就付 API's `userid`, 易支付's `pid`): a
+/// positive whole number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct MerchantId(i64);
+
+impl MerchantId {
+    /// Decimal digits only (no sign, no spaces), at most 18 of them, not 0.
+    pub fn parse(text: &str) -> Option<MerchantId> {
+        if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<i64>().ok().and_then(MerchantId::new)
+    }
+
+    pub fn new(value: i64) -> Option<MerchantId> {
+        (value > 0).then_some(MerchantId(value))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for MerchantId {
+    type Error = &'static str;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        MerchantId::new(value).ok_or("a merchant id is a positive whole number")
+    }
+}
+
+impl std::str::FromStr for MerchantId {
+    type Err = &'static str;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        MerchantId::parse(text).ok_or("a merchant id is a positive whole number")
+    }
+}
+
+impl From<MerchantId> for i64 {
+    fn from(id: MerchantId) -> i64 {
+        id.0
+    }
+}
+
+impl fmt::Display for MerchantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// The merchant's own order number: 1–64 characters of `[A-Za-z0-9_-]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct OrderNo(String);
 
 impl OrderNo {
@@ -34,6 +87,25 @@ impl OrderNo {
     }
 }
 
+impl TryFrom<String> for OrderNo {
+    type Error = &'static str;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        OrderNo::parse(&text)
+    }
+}
+
+impl From<OrderNo> for String {
+    fn from(no: OrderNo) -> String {
+        no.0
+    }
+}
+
+impl PartialEq<str> for OrderNo {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
 impl fmt::Display for OrderNo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -45,6 +117,7 @@ impl fmt::Display for OrderNo {
 /// second together in the database's index (cheap inserts); the random part
 /// keeps them unguessable.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct OrderId(String);
 
 impl OrderId {
@@ -69,6 +142,25 @@ impl OrderId {
     }
 }
 
+impl TryFrom<String> for OrderId {
+    type Error = &'static str;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        OrderId::parse(&text).ok_or("an order id is 22 characters of A-Z a-z 0-9 _ -")
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(id: OrderId) -> String {
+        id.0
+    }
+}
+
+impl PartialEq<str> for OrderId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -87,6 +179,25 @@ mod tests {
         for bad in ["", "a b", "a'b", "<x>", "订单", &"x".repeat(65)] {
             assert!(OrderNo::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn merchant_id_rules() {
+        assert_eq!(MerchantId::parse("10001").map(MerchantId::get), Some(10001));
+        for bad in ["", "0", "-1", "+1", " 1", "1.0", "１", &"9".repeat(19)] {
+            assert!(MerchantId::parse(bad).is_none(), "{bad}");
+        }
+        assert!(MerchantId::new(0).is_none());
+    }
+
+    #[test]
+    fn ids_read_back_from_json_are_parsed_again() {
+        let no: OrderNo = serde_json::from_str(r#""A-1""#).unwrap();
+        assert_eq!(serde_json::to_string(&no).unwrap(), r#""A-1""#);
+        assert!(serde_json::from_str::<OrderNo>(r#""a b""#).is_err());
+        assert!(serde_json::from_str::<OrderId>(r#""short""#).is_err());
+        assert!(serde_json::from_str::<MerchantId>("0").is_err());
+        assert_eq!(serde_json::to_string(&MerchantId::new(7).unwrap()).unwrap(), "7");
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod collector;
 pub mod dialect;
 pub mod error_code;
 pub mod ids;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod ids_sql;
 pub mod json;
 #[cfg(feature = "qr")]
 pub mod qr_image;
@@ -20,6 +22,6 @@ pub use amount::{AmountError, Fen};
 pub use channel::Channel;
 pub use dialect::Dialect;
 pub use error_code::ErrorCode;
-pub use ids::{OrderId, OrderNo};
+pub use ids::{MerchantId, OrderId, OrderNo};
 pub use secret::Secret;
 pub use state::{OrderState, Transition, TransitionError};

@@ -6,7 +6,7 @@
 use crate::rows::{self, ORDER_COLUMNS};
 use crate::{backend, unique_violation};
 use deadpool_postgres::{GenericClient, Transaction};
-use jiufu_protocol::{Fen, OrderState, Transition};
+use jiufu_protocol::{Fen, OrderId, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
 use tokio_postgres::Statement;
 
@@ -16,7 +16,7 @@ pub async fn stmt(tx: &impl GenericClient, sql: &str) -> Result<Statement> {
     tx.prepare_cached(sql).await.map_err(backend)
 }
 
-pub async fn load(tx: &impl GenericClient, id: &str, lock: bool) -> Result<Option<Order>> {
+pub async fn load(tx: &impl GenericClient, id: &OrderId, lock: bool) -> Result<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}", if lock { " FOR UPDATE" } else { "" });
     tx.query_opt(&stmt(tx, &sql).await?, &[&id]).await.map_err(backend)?.as_ref().map(rows::order).transpose()
 }
@@ -86,7 +86,7 @@ pub async fn create(tx: &impl GenericClient, new: NewOrder, now: i64) -> Result<
     Ok(match outcome {
         "created" => CreateOutcome::Created(new.issued(Fen(row.get(1)), row.get(2), row.get(3), now)),
         "existing" => {
-            let id: String = row.get(4);
+            let id: OrderId = row.try_get(4).map_err(backend)?;
             let existing = load(tx, &id, false).await?.ok_or(StoreError::NotFound)?;
             again(existing, &new, now)
         }
@@ -134,7 +134,7 @@ pub async fn release_slots(tx: &Transaction<'_>, now: i64) -> Result<u64> {
     .map_err(backend)
 }
 
-pub async fn transition(tx: &Transaction<'_>, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+pub async fn transition(tx: &Transaction<'_>, id: &OrderId, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     let mut order = load(tx, id, true).await?.ok_or(StoreError::NotFound)?;
     // Lazy expiry: time ran out before the timer noticed.
     if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {

@@ -4,7 +4,7 @@
 use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS};
 use crate::{PgStore, backend, orders};
 use async_trait::async_trait;
-use jiufu_protocol::{OrderState, Transition, TransitionError};
+use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition, TransitionError};
 use jiufu_store::*;
 use tokio_postgres::{IsolationLevel, Transaction};
 
@@ -41,7 +41,7 @@ impl Store for PgStore {
         rows::merchant(&row)
     }
 
-    async fn merchant(&self, id: i64) -> Result<Option<Merchant>> {
+    async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {
         let client = self.client().await?;
         let row = client.query_opt(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"), &[&id]).await.map_err(backend)?;
         row.as_ref().map(rows::merchant).transpose()
@@ -63,13 +63,13 @@ impl Store for PgStore {
         Ok(code)
     }
 
-    async fn codes(&self, merchant_id: i64) -> Result<Vec<Code>> {
+    async fn codes(&self, merchant_id: MerchantId) -> Result<Vec<Code>> {
         let client = self.client().await?;
         let sql = format!("SELECT {CODE_COLUMNS} FROM codes WHERE merchant_id = $1 AND NOT removed ORDER BY id");
         rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::code)
     }
 
-    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
+    async fn replace_device_codes(&self, merchant_id: MerchantId, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         tx.execute("UPDATE codes SET removed = TRUE WHERE merchant_id = $1 AND origin = $2", &[&merchant_id, &device_id])
@@ -91,14 +91,14 @@ impl Store for PgStore {
         Ok(outcome)
     }
 
-    async fn order(&self, id: &str) -> Result<Option<Order>> {
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>> {
         let client = self.client().await?;
         let st = client.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1")).await.map_err(backend)?;
         let row = client.query_opt(&st, &[&id]).await.map_err(backend)?;
         row.as_ref().map(rows::order).transpose()
     }
 
-    async fn order_by_no(&self, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
+    async fn order_by_no(&self, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>> {
         let client = self.client().await?;
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2");
         let row = client.query_opt(&sql, &[&merchant_id, &order_no]).await.map_err(backend)?;
@@ -119,7 +119,7 @@ impl Store for PgStore {
         rows::all(&rows, rows::order)
     }
 
-    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome> {
+    async fn transition(&self, id: &OrderId, change: StateChange, now: i64) -> Result<TransitionOutcome> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let outcome = orders::transition(&tx, id, &change, now).await?;
@@ -172,7 +172,7 @@ impl Store for PgStore {
 
     /// The cursor is `commit_seq` (see the migration): events are numbered
     /// first, then read.
-    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
+    async fn order_events(&self, merchant_id: MerchantId, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
         let mut client = self.client().await?;
         number_events(&mut client).await?;
         let sql = format!(
@@ -189,7 +189,7 @@ impl Store for PgStore {
         Ok(client.query_one("SELECT last FROM event_counter", &[]).await.map_err(backend)?.get(0))
     }
 
-    async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>> {
+    async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>> {
         let client = self.client().await?;
         let sql = "SELECT seq, order_id, from_state, to_state, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY seq";
         rows::all(&client.query(sql, &[&id]).await.map_err(backend)?, rows::event)
@@ -240,19 +240,19 @@ impl Store for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn notification(&self, order_id: &str) -> Result<Option<Notification>> {
+    async fn notification(&self, order_id: &OrderId) -> Result<Option<Notification>> {
         let client = self.client().await?;
         let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = $1");
         client.query_opt(&sql, &[&order_id]).await.map_err(backend)?.as_ref().map(rows::notification).transpose()
     }
 
-    async fn notify_attempts(&self, order_id: &str) -> Result<Vec<NotifyAttempt>> {
+    async fn notify_attempts(&self, order_id: &OrderId) -> Result<Vec<NotifyAttempt>> {
         let client = self.client().await?;
         let sql = "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = $1 ORDER BY id";
         rows::all(&client.query(sql, &[&order_id]).await.map_err(backend)?, rows::attempt)
     }
 
-    async fn resend_notification(&self, order_id: &str, now: i64) -> Result<()> {
+    async fn resend_notification(&self, order_id: &OrderId, now: i64) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let order = orders::load(&tx, order_id, true).await?.ok_or(StoreError::NotFound)?;
@@ -269,7 +269,7 @@ impl Store for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()> {
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: MerchantId, expires_at: i64, now: i64) -> Result<()> {
         let client = self.client().await?;
         client
             .execute(
@@ -293,7 +293,7 @@ impl Store for PgStore {
             .await
             .map_err(backend)?;
         let Some(merchant) = merchant else { return Ok(None) };
-        let merchant_id: i64 = merchant.get(0);
+        let merchant_id: MerchantId = merchant.get(0);
         let row = tx
             .query_one(
                 &format!(
@@ -314,7 +314,7 @@ impl Store for PgStore {
         client.query_opt(&sql, &[&id]).await.map_err(backend)?.as_ref().map(rows::device).transpose()
     }
 
-    async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>> {
+    async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>> {
         let client = self.client().await?;
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = $1 ORDER BY created_at");
         rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::device)
@@ -353,7 +353,7 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
-    async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>> {
+    async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>> {
         let client = self.client().await?;
         let sql = format!("SELECT {UNMATCHED_COLUMNS} FROM unmatched_payments WHERE merchant_id = $1 ORDER BY reported_at DESC");
         rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::unmatched)

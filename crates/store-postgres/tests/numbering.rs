@@ -5,18 +5,22 @@
 
 mod common;
 
-use jiufu_protocol::{Channel, Dialect, Fen, OrderId, Secret, Transition};
+use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, Secret, Transition};
 use jiufu_store::{CreateOutcome, MerchantSettings, NewCode, NewMerchant, NewOrder, StateChange, Store};
 use jiufu_store_postgres::PgStore;
 use tokio_postgres::NoTls;
 
 const NOW: i64 = 1_700_000_000;
 
+fn merchant() -> MerchantId {
+    MerchantId::new(1).unwrap()
+}
+
 fn order(no: &str, fen: i64) -> NewOrder {
     NewOrder {
-        id: OrderId::generate().to_string(),
-        merchant_id: 1,
-        order_no: no.into(),
+        id: OrderId::generate(),
+        merchant_id: merchant(),
+        order_no: OrderNo::parse(no).unwrap(),
         subject: String::new(),
         channel: Channel::P901,
         order_fen: Fen(fen),
@@ -33,7 +37,7 @@ fn order(no: &str, fen: i64) -> NewOrder {
     }
 }
 
-async fn create(store: &PgStore, no: &str, fen: i64) -> String {
+async fn create(store: &PgStore, no: &str, fen: i64) -> OrderId {
     match store.create_order(order(no, fen), NOW).await.unwrap() {
         CreateOutcome::Created(o) => o.id,
         other => panic!("{other:?}"),
@@ -45,9 +49,12 @@ async fn a_late_commit_is_never_skipped_and_numbers_never_go_back() {
     let url = common::fresh_database().await;
     let store = PgStore::connect(&url).await.unwrap();
     let settings = MerchantSettings::default();
-    store.create_merchant(NewMerchant { id: 1, name: "m".into(), key: Secret::new("key-0123456789abcdef"), settings }, NOW).await.unwrap();
+    store
+        .create_merchant(NewMerchant { id: merchant(), name: "m".into(), key: Secret::new("key-0123456789abcdef"), settings }, NOW)
+        .await
+        .unwrap();
     let code = NewCode {
-        merchant_id: 1,
+        merchant_id: merchant(),
         channel: Channel::P901,
         qr_text: "https://qr.alipay.com/x".into(),
         amount: None,
@@ -58,18 +65,18 @@ async fn a_late_commit_is_never_skipped_and_numbers_never_go_back() {
     };
     store.add_code(code, NOW).await.unwrap();
     let first = create(&store, "first", 100).await;
-    let cursor = store.order_events(1, 0, 100).await.unwrap().last().map(|(seq, _)| *seq).unwrap();
+    let cursor = store.order_events(merchant(), 0, 100).await.unwrap().last().map(|(seq, _)| *seq).unwrap();
 
     // An older writing transaction is still open while a newer one commits.
     let (older, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
     tokio::spawn(conn);
     older.batch_execute("BEGIN; SELECT pg_current_xact_id();").await.unwrap();
     let second = create(&store, "second", 200).await;
-    assert!(store.order_events(1, cursor, 100).await.unwrap().is_empty(), "held back while an older transaction may still commit");
+    assert!(store.order_events(merchant(), cursor, 100).await.unwrap().is_empty(), "held back while an older transaction may still commit");
     assert_eq!(store.last_event_seq().await.unwrap(), cursor);
     // A rolled-back transaction holds nothing back once it ends.
     older.batch_execute("ROLLBACK").await.unwrap();
-    let seen: Vec<String> = store.order_events(1, cursor, 100).await.unwrap().into_iter().map(|(_, o)| o.id).collect();
+    let seen: Vec<OrderId> = store.order_events(merchant(), cursor, 100).await.unwrap().into_iter().map(|(_, o)| o.id).collect();
     assert_eq!(seen, std::slice::from_ref(&second));
 
     // Retention deletes every event of the finished orders; numbering goes on above.
@@ -82,6 +89,6 @@ async fn a_late_commit_is_never_skipped_and_numbers_never_go_back() {
     let purged = store.purge(NOW + 100_000, NOW + 100_000).await.unwrap();
     assert_eq!(purged.order_events, 4);
     let third = create(&store, "third", 300).await;
-    let events = store.order_events(1, closed, 100).await.unwrap();
+    let events = store.order_events(merchant(), closed, 100).await.unwrap();
     assert_eq!(events.iter().map(|(seq, o)| (*seq, o.id.clone())).collect::<Vec<_>>(), [(closed + 1, third)]);
 }

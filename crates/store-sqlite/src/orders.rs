@@ -2,17 +2,17 @@
 
 use crate::backend;
 use crate::rows::{self, ORDER_COLUMNS};
-use jiufu_protocol::{Fen, OrderState, Transition};
+use jiufu_protocol::{Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub fn load(conn: &Connection, id: &str) -> Result<Option<Order>> {
+pub fn load(conn: &Connection, id: &OrderId) -> Result<Option<Order>> {
     conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))
         .and_then(|mut st| st.query_row([id], rows::order).optional())
         .map_err(backend)
 }
 
-pub fn load_by_no(conn: &Connection, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
+pub fn load_by_no(conn: &Connection, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>> {
     conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))
         .and_then(|mut st| st.query_row(params![merchant_id, order_no], rows::order).optional())
         .map_err(backend)
@@ -167,7 +167,7 @@ pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
     .map_err(backend)
 }
 
-pub fn transition(conn: &Connection, id: &str, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
+pub fn transition(conn: &Connection, id: &OrderId, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     let mut order = load(conn, id)?.ok_or(StoreError::NotFound)?;
     // Lazy expiry: time ran out before the timer noticed.
     if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {

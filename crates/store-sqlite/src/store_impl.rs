@@ -4,7 +4,7 @@ use crate::backend;
 use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
 use crate::{SqliteStore, orders};
 use async_trait::async_trait;
-use jiufu_protocol::{OrderState, Transition};
+use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition};
 use jiufu_store::*;
 use rusqlite::{OptionalExtension, params};
 
@@ -44,7 +44,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn merchant(&self, id: i64) -> Result<Option<Merchant>> {
+    async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"))?.query_row([id], rows::merchant).optional()
         })
@@ -60,7 +60,7 @@ impl Store for SqliteStore {
         self.write(move |conn| insert_code(conn, &new, now)).await
     }
 
-    async fn codes(&self, merchant_id: i64) -> Result<Vec<Code>> {
+    async fn codes(&self, merchant_id: MerchantId) -> Result<Vec<Code>> {
         self.read(move |c| {
             c.prepare(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE merchant_id = ?1 AND removed = 0 ORDER BY id"))?
                 .query_map([merchant_id], rows::code)?
@@ -69,7 +69,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
+    async fn replace_device_codes(&self, merchant_id: MerchantId, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
         let device_id = device_id.to_owned();
         self.write(move |conn| {
             conn.execute("UPDATE codes SET removed = 1 WHERE merchant_id = ?1 AND origin = ?2", params![merchant_id, device_id])
@@ -86,16 +86,16 @@ impl Store for SqliteStore {
         self.write(move |conn| orders::create(conn, new, now)).await
     }
 
-    async fn order(&self, id: &str) -> Result<Option<Order>> {
-        let id = id.to_owned();
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>> {
+        let id = id.clone();
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?.query_row([id], rows::order).optional()
         })
         .await
     }
 
-    async fn order_by_no(&self, merchant_id: i64, order_no: &str) -> Result<Option<Order>> {
-        let order_no = order_no.to_owned();
+    async fn order_by_no(&self, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>> {
+        let order_no = order_no.clone();
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))?
                 .query_row(params![merchant_id, order_no], rows::order)
@@ -117,8 +117,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome> {
-        let id = id.to_owned();
+    async fn transition(&self, id: &OrderId, change: StateChange, now: i64) -> Result<TransitionOutcome> {
+        let id = id.clone();
         self.write(move |conn| orders::transition(conn, &id, &change, now)).await
     }
 
@@ -166,7 +166,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
+    async fn order_events(&self, merchant_id: MerchantId, after: i64, limit: usize) -> Result<Vec<(i64, Order)>> {
         self.read(move |c| {
             let cols = ORDER_COLUMNS.split(", ").map(|col| format!("o.{}", col.trim())).collect::<Vec<_>>().join(", ");
             c.prepare_cached(&format!(
@@ -187,8 +187,8 @@ impl Store for SqliteStore {
         self.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_events", [], |r| r.get(0))).await
     }
 
-    async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>> {
-        let id = id.to_owned();
+    async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>> {
+        let id = id.clone();
         self.read(move |c| {
             c.prepare("SELECT seq, order_id, from_state, to_state, actor, reason, at FROM order_events WHERE order_id = ?1 ORDER BY seq")?
                 .query_map([id], |r| {
@@ -244,8 +244,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn notification(&self, order_id: &str) -> Result<Option<Notification>> {
-        let id = order_id.to_owned();
+    async fn notification(&self, order_id: &OrderId) -> Result<Option<Notification>> {
+        let id = order_id.clone();
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = ?1"))?
                 .query_row([id], rows::notification)
@@ -254,8 +254,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn notify_attempts(&self, order_id: &str) -> Result<Vec<NotifyAttempt>> {
-        let id = order_id.to_owned();
+    async fn notify_attempts(&self, order_id: &OrderId) -> Result<Vec<NotifyAttempt>> {
+        let id = order_id.clone();
         self.read(move |c| {
             c.prepare(
                 "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = ?1 ORDER BY id",
@@ -266,8 +266,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn resend_notification(&self, order_id: &str, now: i64) -> Result<()> {
-        let id = order_id.to_owned();
+    async fn resend_notification(&self, order_id: &OrderId, now: i64) -> Result<()> {
+        let id = order_id.clone();
         self.write(move |conn| {
             let order = orders::load(conn, &id)?.ok_or(StoreError::NotFound)?;
             if order.state != OrderState::Confirmed {
@@ -285,7 +285,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()> {
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: MerchantId, expires_at: i64, now: i64) -> Result<()> {
         let hash = token_hash.to_owned();
         self.write(move |conn| {
             conn.execute(
@@ -331,7 +331,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>> {
+    async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>> {
         self.read(move |c| {
             c.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = ?1 ORDER BY created_at"))?
                 .query_map([merchant_id], rows::device)?
@@ -386,7 +386,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>> {
+    async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>> {
         self.read(move |c| {
             c.prepare(
                 "SELECT device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, raw_text, reported_at \

@@ -1,6 +1,6 @@
 //! Upgrading a database written by an older version.
 
-use jiufu_protocol::{Fen, Transition};
+use jiufu_protocol::{Fen, OrderId, Transition};
 use jiufu_store::{PaymentRecord, StateChange, Store, StoreError};
 use jiufu_store_sqlite::SqliteStore;
 use rusqlite::{Connection, params};
@@ -45,6 +45,10 @@ fn schema_1_with_reused_evidence(path: &std::path::Path) {
     order("open-order-aaaaaaaaaaa", 1, 5, None, None);
 }
 
+fn id(text: &str) -> OrderId {
+    OrderId::parse(text).expect("22 characters")
+}
+
 #[tokio::test]
 async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_order_per_evidence() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,14 +57,14 @@ async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_orde
     let store = SqliteStore::open(&path).unwrap();
 
     let evidence = |o: Option<jiufu_store::Order>| o.unwrap().evidence_id.unwrap();
-    assert_eq!(evidence(store.order("first-confirmed-aaaaaa").await.unwrap()), "obs-dup");
-    assert_eq!(evidence(store.order("other-merchant-aaaaaaa").await.unwrap()), "obs-dup");
-    assert_eq!(evidence(store.order("second-confirmed-aaaaa").await.unwrap()), "obs-dup #reused-before-0002:second-confirmed-aaaaa");
+    assert_eq!(evidence(store.order(&id("first-confirmed-aaaaaa")).await.unwrap()), "obs-dup");
+    assert_eq!(evidence(store.order(&id("other-merchant-aaaaaaa")).await.unwrap()), "obs-dup");
+    assert_eq!(evidence(store.order(&id("second-confirmed-aaaaa")).await.unwrap()), "obs-dup #reused-before-0002:second-confirmed-aaaaa");
 
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
     let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
-    assert!(matches!(store.transition("open-order-aaaaaaaaaaa", change, 100).await, Err(StoreError::EvidenceUsed(_))));
-    assert_eq!(store.order("open-order-aaaaaaaaaaa").await.unwrap().unwrap().state.code(), 5);
+    assert!(matches!(store.transition(&id("open-order-aaaaaaaaaaa"), change, 100).await, Err(StoreError::EvidenceUsed(_))));
+    assert_eq!(store.order(&id("open-order-aaaaaaaaaaa")).await.unwrap().unwrap().state.code(), 5);
     drop(store);
     // opening again runs no migration twice
     let version: i64 = Connection::open(&path).unwrap().query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
@@ -81,7 +85,7 @@ async fn a_database_that_got_migration_3_before_2_still_gets_2() {
     let store = SqliteStore::open(&path).unwrap();
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
     let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
-    assert!(matches!(store.transition("open-order-aaaaaaaaaaa", change, 100).await, Err(StoreError::EvidenceUsed(_))));
+    assert!(matches!(store.transition(&id("open-order-aaaaaaaaaaa"), change, 100).await, Err(StoreError::EvidenceUsed(_))));
     drop(store);
     let versions: Vec<i64> = Connection::open(&path)
         .unwrap()

@@ -14,7 +14,7 @@ pub use records::*;
 pub use transfer::*;
 
 use async_trait::async_trait;
-use jiufu_protocol::{OrderState, Transition, TransitionError};
+use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -108,14 +108,14 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + 'static {
     // --- merchants -------------------------------------------------------
     async fn create_merchant(&self, new: NewMerchant, now: i64) -> Result<Merchant>;
-    async fn merchant(&self, id: i64) -> Result<Option<Merchant>>;
+    async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>>;
     async fn merchants(&self) -> Result<Vec<Merchant>>;
 
     // --- receiving codes -------------------------------------------------
     async fn add_code(&self, new: NewCode, now: i64) -> Result<Code>;
-    async fn codes(&self, merchant_id: i64) -> Result<Vec<Code>>;
+    async fn codes(&self, merchant_id: MerchantId) -> Result<Vec<Code>>;
     /// Replaces every code that came from `device_id` with `codes`.
-    async fn replace_device_codes(&self, merchant_id: i64, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize>;
+    async fn replace_device_codes(&self, merchant_id: MerchantId, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize>;
 
     // --- orders ----------------------------------------------------------
     /// Creates an order in one transaction: idempotency check on
@@ -124,13 +124,13 @@ pub trait Store: Send + Sync + 'static {
     /// Amounts of expired orders stay taken until [`Store::expire_due`]
     /// releases them after their quarantine.
     async fn create_order(&self, new: NewOrder, now: i64) -> Result<CreateOutcome>;
-    async fn order(&self, id: &str) -> Result<Option<Order>>;
-    async fn order_by_no(&self, merchant_id: i64, order_no: &str) -> Result<Option<Order>>;
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>>;
+    async fn order_by_no(&self, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>>;
     async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
     /// Applies a state-machine transition. A transition to 9 also records
     /// the payment and enqueues the merchant notification in the same
     /// transaction.
-    async fn transition(&self, id: &str, change: StateChange, now: i64) -> Result<TransitionOutcome>;
+    async fn transition(&self, id: &OrderId, change: StateChange, now: i64) -> Result<TransitionOutcome>;
     /// Expires every open order whose time is up and releases the amount
     /// slots whose quarantine is over. Returns the orders it expired.
     async fn expire_due(&self, now: i64) -> Result<Vec<Order>>;
@@ -140,9 +140,9 @@ pub trait Store: Send + Sync + 'static {
     /// expiry at `now`. Orders themselves are kept.
     async fn purge(&self, before: i64, now: i64) -> Result<Purged>;
     /// Order changes after `after` for one merchant, oldest first.
-    async fn order_events(&self, merchant_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
+    async fn order_events(&self, merchant_id: MerchantId, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
     async fn last_event_seq(&self) -> Result<i64>;
-    async fn order_history(&self, id: &str) -> Result<Vec<OrderEvent>>;
+    async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>>;
 
     // --- notifications (outbox) -----------------------------------------
     /// Notifications due at `now`, oldest first, taken for this caller: a
@@ -150,23 +150,23 @@ pub trait Store: Send + Sync + 'static {
     /// one of them until its attempt is recorded (or a lease runs out).
     async fn due_notifications(&self, now: i64, limit: usize) -> Result<Vec<Notification>>;
     async fn record_attempt(&self, attempt: NotifyAttempt, next: NotifyNext) -> Result<()>;
-    async fn notification(&self, order_id: &str) -> Result<Option<Notification>>;
-    async fn notify_attempts(&self, order_id: &str) -> Result<Vec<NotifyAttempt>>;
+    async fn notification(&self, order_id: &OrderId) -> Result<Option<Notification>>;
+    async fn notify_attempts(&self, order_id: &OrderId) -> Result<Vec<NotifyAttempt>>;
     /// Makes a notification due now again (operator resend).
-    async fn resend_notification(&self, order_id: &str, now: i64) -> Result<()>;
+    async fn resend_notification(&self, order_id: &OrderId, now: i64) -> Result<()>;
 
     // --- collectors ------------------------------------------------------
-    async fn create_pairing_token(&self, token_hash: &str, merchant_id: i64, expires_at: i64, now: i64) -> Result<()>;
+    async fn create_pairing_token(&self, token_hash: &str, merchant_id: MerchantId, expires_at: i64, now: i64) -> Result<()>;
     /// Uses a pairing token once and creates the device it pairs.
     async fn redeem_pairing_token(&self, token_hash: &str, device: NewDevice, now: i64) -> Result<Option<Device>>;
     async fn device(&self, id: &str) -> Result<Option<Device>>;
-    async fn devices(&self, merchant_id: i64) -> Result<Vec<Device>>;
+    async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>>;
     /// Records a request nonce; false when it was seen before (a replay).
     async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
     async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()>;
     /// Idempotent on (device, observation id).
     async fn record_unmatched(&self, payment: UnmatchedPayment) -> Result<bool>;
-    async fn unmatched(&self, merchant_id: i64) -> Result<Vec<UnmatchedPayment>>;
+    async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>>;
 
     // --- moving a shop between backends ------------------------------------
     /// Every row, read in one consistent pass.

@@ -1,11 +1,11 @@
 //! Plain records that cross the [`crate::Store`] boundary.
 
-use jiufu_protocol::{Channel, Dialect, Fen, OrderState, Secret, Transition};
+use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Secret, Transition};
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
 pub struct NewMerchant {
-    pub id: i64,
+    pub id: MerchantId,
     pub name: String,
     pub key: Secret,
     pub settings: MerchantSettings,
@@ -49,7 +49,7 @@ impl Default for MerchantSettings {
 
 #[derive(Debug, Clone)]
 pub struct Merchant {
-    pub id: i64,
+    pub id: MerchantId,
     pub name: String,
     pub key: Secret,
     pub enabled: bool,
@@ -59,7 +59,7 @@ pub struct Merchant {
 
 #[derive(Debug, Clone)]
 pub struct NewCode {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub channel: Channel,
     pub qr_text: String,
     pub amount: Option<Fen>,
@@ -74,7 +74,7 @@ pub struct NewCode {
 #[derive(Debug, Clone, Serialize)]
 pub struct Code {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub channel: Channel,
     pub qr_text: String,
     pub amount: Option<Fen>,
@@ -87,9 +87,9 @@ pub struct Code {
 
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub id: String,
-    pub merchant_id: i64,
-    pub order_no: String,
+    pub id: OrderId,
+    pub merchant_id: MerchantId,
+    pub order_no: OrderNo,
     pub subject: String,
     pub channel: Channel,
     pub order_fen: Fen,
@@ -150,9 +150,9 @@ impl NewOrder {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Order {
-    pub id: String,
-    pub merchant_id: i64,
-    pub order_no: String,
+    pub id: OrderId,
+    pub merchant_id: MerchantId,
+    pub order_no: OrderNo,
     pub subject: String,
     pub channel: Channel,
     pub state: OrderState,
@@ -234,7 +234,7 @@ impl Purged {
 
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub state: Option<OrderState>,
     /// Only orders that still hold their payable amount (open, or in quarantine).
     pub holding_amount: bool,
@@ -268,7 +268,7 @@ pub enum TransitionOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderEvent {
     pub seq: i64,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub from_state: Option<OrderState>,
     pub to_state: OrderState,
     pub actor: String,
@@ -307,8 +307,8 @@ impl NotifyStatus {
 /// One row of the notification outbox.
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
-    pub order_id: String,
-    pub merchant_id: i64,
+    pub order_id: OrderId,
+    pub merchant_id: MerchantId,
     pub url: String,
     pub status: NotifyStatus,
     pub attempts: i64,
@@ -319,7 +319,7 @@ pub struct Notification {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NotifyAttempt {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub at: i64,
     pub http_status: Option<i64>,
     pub body_excerpt: String,
@@ -345,7 +345,7 @@ pub struct NewDevice {
 #[derive(Debug, Clone)]
 pub struct Device {
     pub id: String,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub secret: Secret,
     pub created_at: i64,
@@ -355,7 +355,7 @@ pub struct Device {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UnmatchedPayment {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub device_id: String,
     pub observation_id: String,
     pub channel: Channel,
@@ -374,9 +374,9 @@ mod tests {
     fn an_issued_order_is_where_the_state_machine_puts_a_new_one() {
         let by_machine = OrderState::Accepted.apply(Transition::AssignCode).and_then(|s| s.apply(Transition::IssueCode)).unwrap();
         let new = NewOrder {
-            id: "o".into(),
-            merchant_id: 1,
-            order_no: "n".into(),
+            id: OrderId::generate(),
+            merchant_id: MerchantId::new(1).unwrap(),
+            order_no: OrderNo::parse("n").unwrap(),
             subject: String::new(),
             channel: Channel::P901,
             order_fen: Fen(100),

@@ -2,7 +2,15 @@
 //! [`run_all`] with a fresh, empty store.
 
 use crate::*;
-use jiufu_protocol::{Channel, Dialect, Fen, OrderId, Secret};
+use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, Secret};
+
+fn mid(id: i64) -> MerchantId {
+    MerchantId::new(id).expect("a merchant id")
+}
+
+fn no(text: &str) -> OrderNo {
+    OrderNo::parse(text).expect("an order number")
+}
 
 pub async fn run_all<S: Store>(store: &S) {
     merchants(store).await;
@@ -21,13 +29,13 @@ const NOW: i64 = 1_700_000_000;
 
 async fn merchant<S: Store>(store: &S, id: i64, settings: MerchantSettings) -> Merchant {
     let m = store
-        .create_merchant(NewMerchant { id, name: format!("shop {id}"), key: Secret::new(format!("key{id}")), settings }, NOW)
+        .create_merchant(NewMerchant { id: mid(id), name: format!("shop {id}"), key: Secret::new(format!("key{id}")), settings }, NOW)
         .await
         .expect("create merchant");
     store
         .add_code(
             NewCode {
-                merchant_id: id,
+                merchant_id: mid(id),
                 channel: Channel::P901,
                 qr_text: format!("https://qr.alipay.com/m{id}"),
                 amount: None,
@@ -43,11 +51,11 @@ async fn merchant<S: Store>(store: &S, id: i64, settings: MerchantSettings) -> M
     m
 }
 
-fn order(merchant_id: i64, no: &str, fen: i64, candidates: Vec<Fen>) -> NewOrder {
+fn order(merchant_id: i64, number: &str, fen: i64, candidates: Vec<Fen>) -> NewOrder {
     NewOrder {
-        id: OrderId::generate().to_string(),
-        merchant_id,
-        order_no: no.into(),
+        id: OrderId::generate(),
+        merchant_id: mid(merchant_id),
+        order_no: no(number),
         subject: "subject".into(),
         channel: Channel::P901,
         order_fen: Fen(fen),
@@ -81,12 +89,12 @@ async fn merchants<S: Store>(store: &S) {
     assert_eq!(m.key.expose(), "key1");
     assert!(m.enabled);
     assert!(matches!(
-        store.create_merchant(NewMerchant { id: 1, name: "x".into(), key: Secret::new("k"), settings: Default::default() }, NOW).await,
+        store.create_merchant(NewMerchant { id: mid(1), name: "x".into(), key: Secret::new("k"), settings: Default::default() }, NOW).await,
         Err(StoreError::Duplicate(Unique::Merchant))
     ));
-    assert_eq!(store.merchant(1).await.unwrap().unwrap().settings, MerchantSettings::default());
-    assert!(store.merchant(999).await.unwrap().is_none());
-    assert_eq!(store.codes(1).await.unwrap().len(), 1);
+    assert_eq!(store.merchant(mid(1)).await.unwrap().unwrap().settings, MerchantSettings::default());
+    assert!(store.merchant(mid(999)).await.unwrap().is_none());
+    assert_eq!(store.codes(mid(1)).await.unwrap().len(), 1);
 }
 
 async fn unique_amounts<S: Store>(store: &S) {
@@ -99,7 +107,7 @@ async fn unique_amounts<S: Store>(store: &S) {
     assert_eq!(a.qr_text, "https://qr.alipay.com/m2");
     assert!(matches!(store.create_order(order(2, "d", 1000, steps(1000, 3)), NOW).await.unwrap(), CreateOutcome::NoFreeAmount));
     // nothing half-created
-    assert!(store.order_by_no(2, "d").await.unwrap().is_none());
+    assert!(store.order_by_no(mid(2), &no("d")).await.unwrap().is_none());
     // stepping up, with a hole in the taken amounts
     let up = |no: &str| order(2, no, 998, vec![Fen(998), Fen(999), Fen(1000), Fen(1001), Fen(1002)]);
     assert_eq!(created(store.create_order(up("u1"), NOW).await.unwrap()).payable_fen, Fen(1001));
@@ -201,7 +209,7 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
     store.expire_due(NOW + 3 + 600).await.unwrap();
     let later = created(store.create_order(order(4, "t3", 100, steps(100, 5)), NOW + 3 + 600).await.unwrap());
     assert_eq!(later.payable_fen, Fen(100), "free once the quarantine after payment is over");
-    let events = store.order_events(4, 0, 100).await.unwrap();
+    let events = store.order_events(mid(4), 0, 100).await.unwrap();
     assert_eq!(events.len(), 6);
     assert!(events.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(store.last_event_seq().await.unwrap() >= events.last().unwrap().0);
@@ -247,7 +255,7 @@ async fn fixed_amount_codes<S: Store>(store: &S) {
     let fixed = store
         .add_code(
             NewCode {
-                merchant_id: 6,
+                merchant_id: mid(6),
                 channel: Channel::P901,
                 qr_text: "https://qr.alipay.com/fixed999".into(),
                 amount: Some(Fen(999)),
@@ -269,21 +277,21 @@ async fn fixed_amount_codes<S: Store>(store: &S) {
 
 async fn collectors<S: Store>(store: &S) {
     merchant(store, 7, MerchantSettings::default()).await;
-    store.create_pairing_token("hash1", 7, NOW + 600, NOW).await.unwrap();
+    store.create_pairing_token("hash1", mid(7), NOW + 600, NOW).await.unwrap();
     let dev = |id: &str| NewDevice { id: id.into(), name: "pc".into(), secret: Secret::new("s3cret") };
     assert!(store.redeem_pairing_token("hash1", dev("d1"), NOW + 700).await.unwrap().is_none(), "expired token");
-    store.create_pairing_token("hash2", 7, NOW + 600, NOW).await.unwrap();
+    store.create_pairing_token("hash2", mid(7), NOW + 600, NOW).await.unwrap();
     let d = store.redeem_pairing_token("hash2", dev("d2"), NOW + 1).await.unwrap().expect("device");
-    assert_eq!((d.merchant_id, d.secret.expose()), (7, "s3cret"));
+    assert_eq!((d.merchant_id, d.secret.expose()), (mid(7), "s3cret"));
     assert!(store.redeem_pairing_token("hash2", dev("d3"), NOW + 2).await.unwrap().is_none(), "used twice");
     assert!(store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
     assert!(!store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
     store.heartbeat("d2", "[1]", NOW + 5).await.unwrap();
     let d = store.device("d2").await.unwrap().unwrap();
     assert_eq!((d.last_seen, d.sources_json.as_str()), (Some(NOW + 5), "[1]"));
-    assert_eq!(store.devices(7).await.unwrap().len(), 1);
+    assert_eq!(store.devices(mid(7)).await.unwrap().len(), 1);
     let code = |uid: &str| NewCode {
-        merchant_id: 7,
+        merchant_id: mid(7),
         channel: Channel::P902,
         qr_text: format!("wxp://{uid}"),
         amount: None,
@@ -292,12 +300,12 @@ async fn collectors<S: Store>(store: &S) {
         origin: "d2".into(),
         uid: uid.into(),
     };
-    store.replace_device_codes(7, "d2", vec![code("a"), code("b")], NOW).await.unwrap();
-    store.replace_device_codes(7, "d2", vec![code("b")], NOW).await.unwrap();
-    let codes = store.codes(7).await.unwrap();
+    store.replace_device_codes(mid(7), "d2", vec![code("a"), code("b")], NOW).await.unwrap();
+    store.replace_device_codes(mid(7), "d2", vec![code("b")], NOW).await.unwrap();
+    let codes = store.codes(mid(7)).await.unwrap();
     assert_eq!(codes.iter().filter(|c| c.origin == "d2").count(), 1);
     let p = UnmatchedPayment {
-        merchant_id: 7,
+        merchant_id: mid(7),
         device_id: "d2".into(),
         observation_id: "o1".into(),
         channel: Channel::P901,
@@ -309,7 +317,7 @@ async fn collectors<S: Store>(store: &S) {
     };
     assert!(store.record_unmatched(p.clone()).await.unwrap());
     assert!(!store.record_unmatched(p).await.unwrap());
-    assert_eq!(store.unmatched(7).await.unwrap().len(), 1);
+    assert_eq!(store.unmatched(mid(7)).await.unwrap().len(), 1);
 }
 
 async fn payer_limit<S: Store>(store: &S) {

@@ -1,6 +1,8 @@
 //! Everything a gateway database holds, as plain records, for moving a
 //! running shop from one backend to another (`jiufu-gateway migrate-data`).
 
+use jiufu_protocol::MerchantId;
+
 use crate::{Code, Device, Merchant, Notification, NotifyAttempt, Order, OrderEvent, UnmatchedPayment};
 
 /// A whole database, read in one consistent pass.
@@ -37,13 +39,13 @@ pub struct DumpedOrder {
 #[derive(Debug, Clone)]
 pub struct DumpedEvent {
     pub event: OrderEvent,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
 }
 
 #[derive(Debug, Clone)]
 pub struct PairingToken {
     pub token_hash: String,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,

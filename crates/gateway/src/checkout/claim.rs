@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiufu_protocol::OrderState;
+use jiufu_protocol::{OrderId, OrderState};
 use jiufu_store::StoreError;
 use serde_json::json;
 
@@ -114,7 +114,7 @@ pub(super) fn internal_error_page(lang: Lang) -> Response {
 }
 
 /// How many times the customer claimed this order so far.
-async fn claims(app: &Shared, id: &str) -> Result<usize, StoreError> {
+async fn claims(app: &Shared, id: &OrderId) -> Result<usize, StoreError> {
     let history = app.store.order_history(id).await?;
     Ok(history.iter().filter(|e| e.to_state == OrderState::Claimed && e.actor == order::CUSTOMER).count())
 }

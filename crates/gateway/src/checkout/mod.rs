@@ -152,9 +152,9 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     let page = CheckoutPage {
         t,
         lang,
-        order_id: &order.id,
+        order_id: order.id.as_str(),
         subject: &order.subject,
-        order_no: &order.order_no,
+        order_no: order.order_no.as_str(),
         state: state.code(),
         payable: order.payable_fen.to_string(),
         order_amount: order.order_fen.to_string(),

@@ -23,8 +23,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, CollectorEr
 
 pub fn wire(order: &Order) -> OrderWire {
     OrderWire {
-        order_id: order.id.clone(),
-        order_no: order.order_no.clone(),
+        order_id: order.id.to_string(),
+        order_no: order.order_no.to_string(),
         channel: order.channel,
         state: order.state,
         order_amount: order.order_fen,
@@ -50,11 +50,11 @@ pub async fn pair(State(app): State<Shared>, body: Bytes) -> Result<PairResponse
         .await?
         .ok_or_else(|| CollectorError::unauthorized("the pairing token is unknown, used or expired"))?;
     let merchant = app.store.merchant(device.merchant_id).await?.ok_or_else(|| CollectorError::unauthorized("merchant is gone"))?;
-    tracing::info!(device = %device.id, merchant = merchant.id, "collector paired");
+    tracing::info!(device = %device.id, merchant = %merchant.id, "collector paired");
     Ok(Json(PairResponse {
         device_id: device.id,
         secret: secret.expose().to_owned(),
-        merchant_id: merchant.id,
+        merchant_id: merchant.id.get(),
         merchant_name: merchant.name,
     }))
 }
@@ -162,7 +162,7 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
         e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
         PaymentRefused::Store(e) => e.into(),
     })?;
-    Ok(Json(ConfirmResponse { order_id: order.id, state: order.state, duplicate }))
+    Ok(Json(ConfirmResponse { order_id: order.id.to_string(), state: order.state, duplicate }))
 }
 
 pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
@@ -172,7 +172,7 @@ pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { 
     let change = StateChange::new(Transition::RejectClaim, format!("device:{}", device.id)).reason(reason);
     match order::change(&app, &order.id, change).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => {
-            Ok(Json(ConfirmResponse { order_id: o.id, state: o.state, duplicate: false }))
+            Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state, duplicate: false }))
         }
     }
 }

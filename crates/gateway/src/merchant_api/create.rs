@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::{Shared, net, order};
 use axum::Json;
 use axum::extract::{Request, State};
-use jiufu_protocol::{Channel, Dialect, ErrorCode, Fen, OrderNo, sign};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, Fen, MerchantId, OrderNo, sign};
 use jiufu_store::Merchant;
 use serde_json::{Value, json};
 
@@ -130,12 +130,8 @@ pub struct Draft<'a> {
     pub shop_data: String,
 }
 
-pub fn parse_userid(text: &str) -> ApiResult<i64> {
-    let bad = || ApiError::field(ErrorCode::MalformedField, "userid must be a positive whole number");
-    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    text.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(bad)
+pub fn parse_userid(text: &str) -> ApiResult<MerchantId> {
+    MerchantId::parse(text).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "userid must be a positive whole number"))
 }
 
 /// A free-text field: at most `max` characters, no control characters.

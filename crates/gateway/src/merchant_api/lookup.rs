@@ -2,7 +2,7 @@
 
 use super::create::parse_userid;
 use crate::error::{ApiError, ApiResult};
-use crate::{Shared, clock};
+use crate::{Shared, clock, order};
 use axum::Json;
 use axum::extract::{Path, State};
 use jiufu_protocol::{ErrorCode, OrderState, sign};
@@ -79,7 +79,7 @@ pub async fn merchant_lookup(
     if !sign::hex_digest_eq(&expected, &given) {
         return Err(ApiError::new(ErrorCode::BadSignature));
     }
-    let order = app.store.order_by_no(merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
+    let order = order::get_by_no(&app, merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
     let state = order.state_at(clock::now());
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
     let attempts = app.store.notification(&order.id).await?.map(|n| n.attempts).unwrap_or(0);

@@ -161,7 +161,7 @@ async fn lookup(app: &Shared, req: Request) -> Result<Value, (i32, String)> {
             Err(e) if e.is_internal() => return Err((-2, e.message)),
             Err(_) => None,
         },
-        (None, Some(no)) => app.store.order_by_no(merchant.id, no).await.map_err(|e| {
+        (None, Some(no)) => crate::order::get_by_no(app, merchant.id, no).await.map_err(|e| {
             let e = ApiError::from(e);
             (-2, e.message)
         })?,
@@ -200,8 +200,8 @@ fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, 
     let echo: Echo = read_echo(order, Dialect::Epay)?;
     let mut params = vec![
         ("pid", order.merchant_id.to_string()),
-        ("trade_no", order.id.clone()),
-        ("out_trade_no", order.order_no.clone()),
+        ("trade_no", order.id.to_string()),
+        ("out_trade_no", order.order_no.to_string()),
         ("type", echo.kind),
         ("name", order.subject.clone()),
         ("money", echo.money),

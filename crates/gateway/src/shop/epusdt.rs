@@ -16,7 +16,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiufu_protocol::shop_sign::{canonical_number, epusdt_signature, gmpay_signature, json_fields};
-use jiufu_protocol::{Dialect, ErrorCode, OrderId, OrderState, sign};
+use jiufu_protocol::{Dialect, ErrorCode, Fen, OrderId, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -35,12 +35,12 @@ const MAX_ORDER_ID: usize = 32;
 
 /// What the notification echoes back.
 #[derive(Debug, Serialize, Deserialize)]
-struct Echo {
+pub(super) struct Echo {
     /// The order amount as signed (canonical decimal text).
-    amount: String,
+    pub amount: String,
     /// A pre-v2 GMPay client signed with md5: it is answered in md5 too.
     #[serde(default)]
-    md5: bool,
+    pub md5: bool,
 }
 
 /// An epusdt error: HTTP 200, the code in `status_code`, `data` null.
@@ -151,7 +151,7 @@ async fn create(app: &Shared, req: Request, flavor: Flavor) -> ApiResult<Json<Va
             .ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay, bank or P901-P904"))?,
         // The same request again keeps the channel it was given, even if
         // the merchant's codes changed in between.
-        None => match app.store.order_by_no(merchant.id, order_id).await? {
+        None => match crate::order::get_by_no(app, merchant.id, order_id).await? {
             Some(existing) => existing.channel,
             None => default_channel(app, merchant.id).await?,
         },
@@ -172,8 +172,8 @@ async fn create(app: &Shared, req: Request, flavor: Flavor) -> ApiResult<Json<Va
     let order = super::create(app, merchant, draft).await?;
     let gmpay = flavor == Flavor::Gmpay;
     let data = Created {
-        trade_id: &order.id,
-        order_id: &order.order_no,
+        trade_id: order.id.as_str(),
+        order_id: order.order_no.as_str(),
         amount: number(amount)?,
         actual_amount: number(&order.payable_fen.to_string())?,
         token: "",
@@ -215,7 +215,7 @@ fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
 /// The checkout counter is the checkout page.
 async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match OrderId::parse(&id) {
-        Some(id) => super::found(&checkout_url(&app, id.as_str())),
+        Some(id) => super::found(&checkout_url(&app, &id)),
         None => Refusal::from(ApiError::new(ErrorCode::OrderNotFound)).into_response(),
     }
 }
@@ -240,38 +240,61 @@ async fn check_status(State(app): State<Shared>, Path(id): Path<String>) -> Resp
 /// body only then), scalar values only, signed over the values sent;
 /// delivered when the trimmed body is `ok` or `success`.
 pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
-    let dialect = order.dialect;
-    let echo: Echo = read_echo(order, dialect)?;
-    let unreadable = |_| format!("order {} has an unreadable amount", order.id);
-    let amount = number(&echo.amount).map_err(unreadable)?;
-    let actual = number(&order.payable_fen.to_string()).map_err(unreadable)?;
-    let pid = (dialect == Dialect::Gmpay).then(|| order.merchant_id.to_string());
+    let echo: Echo = read_echo(order, order.dialect)?;
+    let merchant = order.merchant_id.to_string();
+    let paid = PaidOrder {
+        trade_id: order.id.as_str(),
+        order_id: order.order_no.as_str(),
+        pid: (order.dialect == Dialect::Gmpay).then_some(merchant.as_str()),
+        payable: order.payable_fen,
+        echo: &echo,
+    };
+    let json = paid_body(&paid, key).map_err(|e| format!("order {}: {e}", order.id))?;
+    Ok(Outgoing { url: order.notify_url.clone(), json: Some(json), headers: Vec::new(), ack: Ack::OneOf(&["ok", "success"]) })
+}
+
+/// What an epusdt notification says of a paid order, as text.
+pub(super) struct PaidOrder<'a> {
+    pub trade_id: &'a str,
+    pub order_id: &'a str,
+    /// GMPay names the merchant; classic epusdt does not.
+    pub pid: Option<&'a str>,
+    pub payable: Fen,
+    pub echo: &'a Echo,
+}
+
+/// The signed JSON body of a notification (GMPay v2 signs with HMAC, a
+/// pre-v2 md5 client and classic epusdt with md5).
+pub(super) fn paid_body(paid: &PaidOrder<'_>, key: &str) -> Result<String, String> {
+    let unreadable = |_| "an unreadable amount".to_owned();
+    let amount = number(&paid.echo.amount).map_err(unreadable)?;
+    let actual = number(&paid.payable.to_string()).map_err(unreadable)?;
     let mut signed: Vec<(&str, &str)> = vec![
-        ("trade_id", &order.id),
-        ("order_id", &order.order_no),
+        ("trade_id", paid.trade_id),
+        ("order_id", paid.order_id),
         ("amount", amount.get()),
         ("actual_amount", actual.get()),
         ("token", ""),
         ("block_transaction_id", ""),
         ("status", "2"),
     ];
-    if let Some(pid) = &pid {
+    if let Some(pid) = paid.pid {
         signed.push(("pid", pid));
     }
-    let signature = if dialect == Dialect::Gmpay && !echo.md5 { gmpay_signature(&signed, key) } else { epusdt_signature(&signed, key) };
+    let hmac = paid.pid.is_some() && !paid.echo.md5;
+    let signature = if hmac { gmpay_signature(&signed, key) } else { epusdt_signature(&signed, key) };
     let body = Paid {
-        trade_id: &order.id,
-        order_id: &order.order_no,
+        trade_id: paid.trade_id,
+        order_id: paid.order_id,
         amount: &amount,
         actual_amount: &actual,
         token: "",
         block_transaction_id: "",
         status: 2,
-        pid: pid.as_deref(),
+        pid: paid.pid,
         signature: &signature,
     };
-    let json = serde_json::to_string(&body).map_err(|e| e.to_string())?;
-    Ok(Outgoing { url: order.notify_url.clone(), json: Some(json), headers: Vec::new(), ack: Ack::OneOf(&["ok", "success"]) })
+    serde_json::to_string(&body).map_err(|e| e.to_string())
 }
 
 /// The notification's body: scalar values only.

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::{CreateRequest, Draft, parse_userid};
 use crate::{Shared, notify, order};
 use axum::Router;
-use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId, OrderState};
 use jiufu_store::{Merchant, Order};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -49,7 +49,7 @@ pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&str) -> bool) -> 
     if found.len() > 1 {
         // Keys are refused twice by `merchant add`; a database edited by
         // hand could still hold one. Never guess whose order this is.
-        let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
+        let ids: Vec<i64> = found.iter().map(|m| m.id.get()).collect();
         tracing::error!(?ids, "several merchants share one key: a request signed with it is refused");
         return Ok(None);
     }
@@ -81,7 +81,7 @@ pub fn channel_name(channel: Channel) -> &'static str {
 /// For a protocol that names no channel (epusdt pays in whatever the
 /// gateway offers): the merchant's first channel, Alipay first, that has
 /// an enabled receiving code.
-pub async fn default_channel(app: &Shared, merchant_id: i64) -> ApiResult<Channel> {
+pub async fn default_channel(app: &Shared, merchant_id: MerchantId) -> ApiResult<Channel> {
     let codes = app.store.codes(merchant_id).await?;
     Channel::ALL
         .into_iter()
@@ -112,7 +112,7 @@ pub fn read_echo<T: DeserializeOwned>(order: &Order, dialect: Dialect) -> Result
 
 /// The checkout page's address of an order, as the shop's browser and the
 /// shop's server see it.
-pub fn checkout_url(app: &Shared, order_id: &str) -> String {
+pub fn checkout_url(app: &Shared, order_id: &OrderId) -> String {
     format!("{}/transfer/{order_id}", app.config.public_url)
 }
 

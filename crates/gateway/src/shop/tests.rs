@@ -2,13 +2,15 @@
 //! contract's vectors and the plain formulas.
 
 use super::*;
-use jiufu_protocol::{Fen, OrderState, sign::md5_hex};
+use jiufu_protocol::{Fen, MerchantId, OrderId, OrderNo, OrderState, sign::md5_hex};
+
+const ID: &str = "T1xxxxxxxxxxxxxxxxxxxx";
 
 fn paid(dialect: Dialect, shop_data: &str) -> Order {
     Order {
-        id: "T1".into(),
-        merchant_id: 1000,
-        order_no: "20220201030210321".into(),
+        id: OrderId::parse(ID).unwrap(),
+        merchant_id: MerchantId::new(1000).unwrap(),
+        order_no: OrderNo::parse("20220201030210321").unwrap(),
         subject: "VIP".into(),
         channel: Channel::P901,
         state: OrderState::Confirmed,
@@ -37,25 +39,18 @@ fn paid(dialect: Dialect, shop_data: &str) -> Order {
 #[test]
 fn epusdt_notify_is_the_contracts_vector() {
     // [epusdt.notify]: {"trade_id":"T1","order_id":"20220201030210321","amount":10,"actual_amount":9.99,...}
+    let echo = epusdt::Echo { amount: "10.00".into(), md5: false };
+    let vector = epusdt::PaidOrder { trade_id: "T1", order_id: "20220201030210321", pid: None, payable: Fen(999), echo: &echo };
+    assert_eq!(
+        epusdt::paid_body(&vector, "epusdt_password_xasddawqe").unwrap(),
+        r#"{"trade_id":"T1","order_id":"20220201030210321","amount":10,"actual_amount":9.99,"token":"","block_transaction_id":"","status":2,"signature":"6a2ec662797d32dcd1ae2c6cd24ec699"}"#
+    );
+    // An order's notification is that composition of the order.
     let out = notification(&paid(Dialect::Epusdt, r#"{"amount":"10.00"}"#), "epusdt_password_xasddawqe", 0).unwrap();
     assert_eq!(out.url, "http://example.com/notify?from=shop");
     assert_eq!(out.ack, notify::Ack::OneOf(&["ok", "success"]));
-    let body = out.json.expect("a JSON body");
-    assert_eq!(
-        body,
-        r#"{"trade_id":"T1","order_id":"20220201030210321","amount":10,"actual_amount":9.99,"token":"","block_transaction_id":"","status":2,"signature":"6a2ec662797d32dcd1ae2c6cd24ec699"}"#
-    );
-}
-
-#[test]
-fn gmpay_notify_adds_pid_and_signs_with_hmac_or_md5_as_asked() {
-    let key = "epusdt_password_xasddawqe";
-    let string = "actual_amount=9.99&amount=10&order_id=20220201030210321&pid=1000&status=2&trade_id=T1";
-    let hmac = notification(&paid(Dialect::Gmpay, r#"{"amount":"10"}"#), key, 0).unwrap().json.unwrap();
-    assert!(hmac.contains(r#""pid":"1000""#), "{hmac}");
-    assert!(hmac.contains(&jiufu_protocol::sign::hmac_sha256_hex(key.as_bytes(), &[string.as_bytes()])), "{hmac}");
-    let md5 = notification(&paid(Dialect::Gmpay, r#"{"amount":"10","md5":true}"#), key, 0).unwrap().json.unwrap();
-    assert!(md5.contains(&md5_hex(&[string, key])), "{md5}");
+    let of_order = epusdt::PaidOrder { trade_id: ID, ..vector };
+    assert_eq!(out.json.expect("a JSON body"), epusdt::paid_body(&of_order, "epusdt_password_xasddawqe").unwrap());
 }
 
 #[test]
@@ -64,12 +59,12 @@ fn epay_notify_and_return_carry_the_same_signed_parameters() {
     let out = notification(&order, "KEY123", 0).unwrap();
     assert_eq!(out.ack, notify::Ack::Contains("success"));
     assert!(out.json.is_none(), "a GET");
-    let string = "money=10&name=VIP&out_trade_no=20220201030210321&pid=1000&trade_no=T1&trade_status=TRADE_SUCCESS&type=alipay";
-    let sign = md5_hex(&[string, "KEY123"]);
+    let string = format!("money=10&name=VIP&out_trade_no=20220201030210321&pid=1000&trade_no={ID}&trade_status=TRADE_SUCCESS&type=alipay");
+    let sign = md5_hex(&[&string, "KEY123"]);
     assert_eq!(
         out.url,
         format!(
-            "http://example.com/notify?from=shop&pid=1000&trade_no=T1&out_trade_no=20220201030210321&type=alipay&name=VIP&money=10\
+            "http://example.com/notify?from=shop&pid=1000&trade_no={ID}&out_trade_no=20220201030210321&type=alipay&name=VIP&money=10\
              &trade_status=TRADE_SUCCESS&sign={sign}&sign_type=MD5"
         )
     );

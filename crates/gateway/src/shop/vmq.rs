@@ -134,8 +134,8 @@ fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
 fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
     let price = read_echo::<Echo>(order, Dialect::Vmq).map(|e| e.price).unwrap_or_else(|_| order.order_fen.to_string());
     Ok(OrderData {
-        pay_id: order.order_no.clone(),
-        order_id: order.id.clone(),
+        pay_id: order.order_no.to_string(),
+        order_id: order.id.to_string(),
         pay_type: order.channel.vmq_type(),
         price: number(&price)?,
         really_price: number(&order.payable_fen.to_string())?,
@@ -256,9 +256,9 @@ async fn get_state(State(app): State<Shared>, req: Request) -> Response {
 fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, String> {
     let echo: Echo = read_echo(order, Dialect::Vmq)?;
     let really = order.payable_fen.to_string();
-    let sign = vmq_notify_sign(&order.order_no, &echo.param, &echo.kind, &echo.price, &really, key);
+    let sign = vmq_notify_sign(order.order_no.as_str(), &echo.param, &echo.kind, &echo.price, &really, key);
     Ok(vec![
-        ("payId", order.order_no.clone()),
+        ("payId", order.order_no.to_string()),
         ("param", echo.param),
         ("type", echo.kind),
         ("price", echo.price),
