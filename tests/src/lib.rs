@@ -8,6 +8,7 @@ pub mod collector;
 pub mod dbus;
 pub mod desktop;
 pub mod device;
+pub mod nginx;
 pub mod postgres;
 pub mod proxy;
 pub mod shop;
@@ -252,7 +253,12 @@ impl NewOrder {
     }
 
     pub async fn post(&self, gw: &Gateway) -> Value {
-        let resp = http().post(format!("{}/gateway", gw.url)).form(&self.fields).send().await.expect("POST /gateway");
+        self.post_to(&gw.url).await
+    }
+
+    /// Posts to the gateway (or a proxy in front of it) at `base_url`.
+    pub async fn post_to(&self, base_url: &str) -> Value {
+        let resp = http().post(format!("{base_url}/gateway")).form(&self.fields).send().await.expect("POST /gateway");
         assert_eq!(resp.status(), 200);
         resp.json().await.expect("JSON envelope")
     }

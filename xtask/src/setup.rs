@@ -36,7 +36,8 @@ pub fn ensure_build_tools() -> anyhow::Result<()> {
 }
 
 /// Headless Chromium and its WebDriver for the checkout page tests; a D-Bus
-/// daemon and `gdbus` for the desktop-notification tests.
+/// daemon and `gdbus` for the desktop-notification tests; nginx for the
+/// reverse proxy test.
 pub fn ensure_test_tools() -> anyhow::Result<()> {
     let mut missing = Vec::new();
     if !have("chromium") {
@@ -50,6 +51,10 @@ pub fn ensure_test_tools() -> anyhow::Result<()> {
     }
     if !have("gdbus") {
         missing.push("libglib2.0-bin");
+    }
+    // The deployment guide's reverse proxy example, tested as written.
+    if !have("nginx") && !std::path::Path::new("/usr/sbin/nginx").exists() {
+        missing.push("nginx");
     }
     if !std::path::Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists() {
         missing.push("fonts-wqy-microhei");
