@@ -1,6 +1,8 @@
 //! Two gateway instances on one PostgreSQL database behind nginx,
 //! configured as `docs/deploy.md` says: shops, payers and a collector all
-//! go through it; when one instance dies, nothing they do fails.
+//! go through it. When one instance dies, nginx sends every later request
+//! to the other (a request in flight on the dead one — the collector's
+//! long poll — fails once and is simply made again).
 
 use jiufu_e2e::collector::*;
 use jiufu_e2e::nginx::Nginx;
@@ -49,6 +51,9 @@ async fn the_documented_nginx_config_serves_two_instances_and_survives_losing_on
         let page = http().get(format!("{}/transfer/{}", nginx.url, v["order_id"].as_str().unwrap())).send().await.unwrap();
         assert_eq!(page.status(), 200);
     }
+    let errors = nginx.error_log();
+    let a_addr = a.url.trim_start_matches("http://");
+    assert!(errors.contains("connect() failed") && errors.contains(a_addr), "nginx found A gone and went to B: {errors}");
     // The collector's payment reaches B through nginx; the shop hears once.
     assert_eq!(vmq_push(&col, "2", "7.77", now_ms(), PUSH_KEY).await["code"], 1);
     wait_for(Duration::from_secs(20), || async { (b.show(&first)["order"]["state"] == 9).then_some(()) })

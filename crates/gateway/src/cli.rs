@@ -268,13 +268,13 @@ impl Cli {
                     step_down: !step_up,
                     ..Default::default()
                 };
-                let shared: Vec<MerchantId> = app
+                let shared: Vec<i64> = app
                     .store
                     .merchants()
                     .await?
                     .iter()
                     .filter(|m| sign::bytes_eq(m.key.expose().as_bytes(), key.expose().as_bytes()))
-                    .map(|m| m.id)
+                    .map(|m| m.id.get())
                     .collect();
                 if !shared.is_empty() {
                     eprintln!(

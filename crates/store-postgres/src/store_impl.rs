@@ -293,7 +293,7 @@ impl Store for PgStore {
             .await
             .map_err(backend)?;
         let Some(merchant) = merchant else { return Ok(None) };
-        let merchant_id: MerchantId = merchant.get(0);
+        let merchant_id: MerchantId = merchant.try_get(0).map_err(backend)?;
         let row = tx
             .query_one(
                 &format!(
@@ -369,7 +369,7 @@ impl Store for PgStore {
     }
 
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        Some(self.changes.get_or_init(|| crate::listen::start(self.config.clone())).clone())
+        Some(self.changes.get_or_init(|| crate::listen::start(self.config.clone(), self.tls.clone())).clone())
     }
 }
 

@@ -281,6 +281,7 @@ pub(super) fn paid_body(paid: &PaidOrder<'_>, key: &str) -> Result<String, Strin
     if let Some(pid) = paid.pid {
         signed.push(("pid", pid));
     }
+    // Only GMPay names the merchant, and only GMPay v2 signs with HMAC.
     let hmac = paid.pid.is_some() && !paid.echo.md5;
     let signature = if hmac { gmpay_signature(&signed, key) } else { epusdt_signature(&signed, key) };
     let body = Paid {

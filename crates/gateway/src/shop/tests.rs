@@ -54,6 +54,20 @@ fn epusdt_notify_is_the_contracts_vector() {
 }
 
 #[test]
+fn gmpay_notify_adds_pid_and_signs_with_hmac_or_md5_as_asked() {
+    let key = "epusdt_password_xasddawqe";
+    let string = format!("actual_amount=9.99&amount=10&order_id=20220201030210321&pid=1000&status=2&trade_id={ID}");
+    let hmac = notification(&paid(Dialect::Gmpay, r#"{"amount":"10"}"#), key, 0).unwrap().json.unwrap();
+    assert!(hmac.contains(r#""pid":"1000""#), "{hmac}");
+    assert!(hmac.contains(&jiufu_protocol::sign::hmac_sha256_hex(key.as_bytes(), &[string.as_bytes()])), "{hmac}");
+    let md5 = notification(&paid(Dialect::Gmpay, r#"{"amount":"10","md5":true}"#), key, 0).unwrap().json.unwrap();
+    assert!(md5.contains(&md5_hex(&[&string, key])), "{md5}");
+    // Classic epusdt has no pid and signs with md5.
+    let classic = notification(&paid(Dialect::Epusdt, r#"{"amount":"10"}"#), key, 0).unwrap().json.unwrap();
+    assert!(!classic.contains("pid"), "{classic}");
+}
+
+#[test]
 fn epay_notify_and_return_carry_the_same_signed_parameters() {
     let order = paid(Dialect::Epay, r#"{"kind":"alipay","money":"10","param":""}"#);
     let out = notification(&order, "KEY123", 0).unwrap();
