@@ -12,11 +12,11 @@ mod migrate;
 mod orders;
 mod rows;
 mod store_impl;
+mod tls;
 mod transfer;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiufu_store::{Result, StoreError};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// How long a leased notification stays with the instance that took it
@@ -30,6 +30,7 @@ const POOL_SIZE: usize = 16;
 pub struct PgStore {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     lease_secs: i64,
     changes: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
     /// Set after a committed order change; the announcer tells the other
@@ -38,7 +39,8 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database`) and
+    /// Connects to `url` (`postgres://user:password@host:port/database`,
+    /// with libpq's `sslmode` and `sslrootcert` for TLS: see [`tls`]) and
     /// applies the migrations this program knows, refusing a database whose
     /// schema is newer.
     pub async fn connect(url: &str) -> Result<PgStore> {
@@ -47,18 +49,18 @@ impl PgStore {
 
     /// [`PgStore::connect`] with another notification lease.
     pub async fn connect_with(url: &str, lease_secs: i64) -> Result<PgStore> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::context("the PostgreSQL URL is not valid", e))?;
+        let (mut config, tls) = tls::connection(url)?;
         // READ COMMITTED whatever the server's default: an order creation
         // that lost a race must see, in its next statement, the amount the
         // winner committed; event numbering must see the previous numbering.
         let options = config.get_options().map(|o| format!("{o} ")).unwrap_or_default();
         config.options(format!("{options}-c default_transaction_isolation=read\\ committed"));
-        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config.clone(), tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool =
             Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| StoreError::context("cannot build the connection pool", e))?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         tokio::spawn(listen::announce(pool.clone(), changed.clone()));
-        let store = PgStore { pool, config, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new(), changed };
+        let store = PgStore { pool, config, tls, lease_secs: lease_secs.max(1), changes: std::sync::OnceLock::new(), changed };
         let mut client = store.client().await?;
         migrate::run(&mut client).await?;
         Ok(store)

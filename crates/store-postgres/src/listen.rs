@@ -12,7 +12,8 @@
 use futures::StreamExt;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub const CHANNEL: &str = "jiufu_orders";
 
@@ -31,19 +32,19 @@ pub async fn announce(pool: deadpool_postgres::Pool, changed: std::sync::Arc<tok
     }
 }
 
-pub fn start(config: tokio_postgres::Config) -> watch::Receiver<u64> {
+pub fn start(config: tokio_postgres::Config, tls: MakeRustlsConnect) -> watch::Receiver<u64> {
     let (tx, rx) = watch::channel(0u64);
-    tokio::spawn(run(config, tx));
+    tokio::spawn(run(config, tls, tx));
     rx
 }
 
-async fn run(config: tokio_postgres::Config, changes: watch::Sender<u64>) {
+async fn run(config: tokio_postgres::Config, tls: MakeRustlsConnect, changes: watch::Sender<u64>) {
     let bump = |changes: &watch::Sender<u64>| changes.send_modify(|v| *v = v.wrapping_add(1));
     loop {
         if changes.is_closed() {
             return;
         }
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (heard, mut hear) = mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
