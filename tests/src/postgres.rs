@@ -18,3 +18,13 @@ pub async fn fresh_database(prefix: &str) -> String {
     let base = url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(url);
     format!("{base}/{name}")
 }
+
+/// Two gateway instances on one fresh database, the notification lease
+/// `lease` seconds: A (which seeded the merchant) and B.
+pub async fn two_instances(lease: &str) -> (crate::Gateway, crate::Gateway) {
+    let db = fresh_database("inst").await;
+    let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_NOTIFY_LEASE_SECS", lease)];
+    let a = crate::Gateway::start_with(&env);
+    let b = crate::Gateway::join(&env);
+    (a, b)
+}

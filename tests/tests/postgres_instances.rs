@@ -1,21 +1,17 @@
 //! Two gateway instances on one PostgreSQL database, as behind a load
 //! balancer: each notification delivered once while both run, a lease left
-//! by a killed instance taken over, a crash under load losing no
-//! acknowledged order, and a collector on one instance hearing of orders
-//! created on the other at once.
+//! by a killed instance taken over, and a crash under load losing no
+//! acknowledged order. (The collector across instances is in
+//! `postgres_collector.rs`: its 1-second promise is timed away from this
+//! file's load.)
 
-use jiufu_e2e::collector::*;
 use jiufu_e2e::shop::*;
 use jiufu_e2e::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 async fn two(lease: &str) -> (Gateway, Gateway) {
-    let db = postgres::fresh_database("inst").await;
-    let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_NOTIFY_LEASE_SECS", lease)];
-    let a = Gateway::start_with(&env);
-    let b = Gateway::join(&env);
-    (a, b)
+    postgres::two_instances(lease).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,32 +107,4 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_order() {
     for (no, id) in &acknowledged {
         assert!(listed.contains(id.as_str()), "acknowledged order {no} ({id}) is in the database");
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_collector_on_one_instance_hears_of_orders_created_on_the_other_at_once() {
-    let (a, b) = two("60").await;
-    let sink = sink::Sink::start(0).await;
-    // The collector reaches the gateway through a balancer, on A for now.
-    let balancer = proxy::Balancer::start(&a.url).await;
-    let token = a.cli(&["collector", "pair", "--merchant", "10001"]);
-    let col = CollectorProc::paired_with_url(&balancer.url, token.trim(), &[]);
-    col.wait_code_synced(&b).await;
-    // Let the collector settle into its long poll on A.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let created = Instant::now();
-    let id = NewOrder::new(&unique("ab"), "P901", "6.66", &sink.url).create(&b).await;
-    let seen = wait_for(Duration::from_secs(5), || async { col.cli(&["orders"]).contains(&id).then(|| created.elapsed()) })
-        .await
-        .expect("the collector saw B's order");
-    println!("order created on B seen by the collector on A after {} ms", seen.as_millis());
-    assert!(seen < Duration::from_secs(1), "within 1 s: {seen:?}");
-    // The balancer fails over to B; the payment is confirmed through B.
-    balancer.switch_to(&b.url);
-    assert_eq!(vmq_push(&col, "2", "6.66", now_ms(), PUSH_KEY).await["code"], 1);
-    wait_for(Duration::from_secs(15), || async { (b.show(&id)["order"]["state"] == 9).then_some(()) }).await.expect("confirmed");
-    assert!(b.log().contains("order state changed") && b.log().contains(&id), "B applied the confirmation");
-    wait_for(Duration::from_secs(15), || async { (sink.calls().len() == 1).then_some(()) }).await.expect("notified");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(sink.calls().len(), 1, "once");
 }

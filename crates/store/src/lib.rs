@@ -139,7 +139,10 @@ pub trait Store: Send + Sync + 'static {
     /// notifications, unmatched-payment reports — and nonces past their
     /// expiry at `now`. Orders themselves are kept.
     async fn purge(&self, before: i64, now: i64) -> Result<Purged>;
-    /// Order changes after `after` for one merchant, oldest first.
+    /// Order changes after `after` for one merchant, oldest first. A change
+    /// is handed out once every writing transaction that began before its
+    /// own has ended (so a cursor never skips one committed late): with
+    /// other writers on the database server, a moment after its commit.
     async fn order_events(&self, merchant_id: MerchantId, after: i64, limit: usize) -> Result<Vec<(i64, Order)>>;
     async fn last_event_seq(&self) -> Result<i64>;
     async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>>;

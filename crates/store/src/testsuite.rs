@@ -72,6 +72,21 @@ fn order(merchant_id: i64, number: &str, fen: i64, candidates: Vec<Fen>) -> NewO
     }
 }
 
+/// A merchant's order events once `count` are handed out (or after 5 s):
+/// an event is handed out once every older writing transaction has ended,
+/// which on a database server shared with other writers (other tests) can
+/// be a moment after its own commit.
+async fn events_of<S: Store>(store: &S, merchant: MerchantId, count: usize) -> Vec<(i64, Order)> {
+    for _ in 0..250 {
+        let events = store.order_events(merchant, 0, 100).await.unwrap();
+        if events.len() >= count {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    store.order_events(merchant, 0, 100).await.unwrap()
+}
+
 fn steps(fen: i64, n: i64) -> Vec<Fen> {
     (0..n).map(|i| Fen(fen - i)).filter(|f| f.0 > 0).collect()
 }
@@ -209,7 +224,7 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
     store.expire_due(NOW + 3 + 600).await.unwrap();
     let later = created(store.create_order(order(4, "t3", 100, steps(100, 5)), NOW + 3 + 600).await.unwrap());
     assert_eq!(later.payable_fen, Fen(100), "free once the quarantine after payment is over");
-    let events = store.order_events(mid(4), 0, 100).await.unwrap();
+    let events = events_of(store, mid(4), 6).await;
     assert_eq!(events.len(), 6);
     assert!(events.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(store.last_event_seq().await.unwrap() >= events.last().unwrap().0);
