@@ -73,18 +73,32 @@ pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<(
             Command::new(loadgen).args(["loadgen", "create", urls, "10"]).stderr(Stdio::inherit()).output().context("load generator")?;
         serde_json::from_slice(&out.stdout).with_context(|| format!("loadgen output: {}", String::from_utf8_lossy(&out.stdout)))
     };
-    let version = Command::new("psql")
-        .args([server.as_str(), "-qtAc", "SHOW server_version"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    println!("\njiufu-gateway on PostgreSQL {version} (same machine, {} cores shared), same load generator", crate::bench::num_cpus());
+    let show = |setting: &str| {
+        Command::new("psql")
+            .args([server.as_str(), "-qtAc", &format!("SHOW {setting}")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "\njiufu-gateway on PostgreSQL {} (same machine, {} cores shared; server ssl = {}: the default sslmode=prefer encrypts when on), same load generator",
+        show("server_version"),
+        crate::bench::num_cpus(),
+        show("ssl")
+    );
     // Each run on its own database, so both start from the same empty state.
     let (db1, name1) = fresh(&server, gateway, "one")?;
     let (a, a_url) = start(gateway, &db1)?;
     std::thread::sleep(Duration::from_secs(1));
     let one = load(&a_url)?;
     drop(a);
+    // The same without TLS, for what encryption costs (the default,
+    // sslmode=prefer, encrypts whenever the server offers TLS).
+    let (db3, name3) = fresh(&server, gateway, "plain")?;
+    let (p, p_url) = start(gateway, &format!("{db3}?sslmode=disable"))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let plain = load(&p_url)?;
+    drop(p);
     let (db2, name2) = fresh(&server, gateway, "two")?;
     let (b, b_url) = start(gateway, &db2)?;
     let (c, c_url) = start(gateway, &db2)?;
@@ -94,8 +108,9 @@ pub fn run(gateway: &Path, loadgen: &Path, sqlite: &Figures) -> anyhow::Result<(
     report("baseline GET /health (trivial handler, SQLite phase)", &sqlite.baseline, None);
     report("signed order creations, SQLite (durable)", &sqlite.create, None);
     report("signed order creations, PostgreSQL, 1 instance", &one, Some(TARGET));
+    report("signed order creations, PostgreSQL, 1 instance, sslmode=disable", &plain, None);
     report("signed order creations, PostgreSQL, 2 instances", &two, None);
-    for name in [name1, name2] {
+    for name in [name1, name2, name3] {
         let _ = Command::new("psql").args([server.as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {name}")]).output();
     }
     Ok(())
