@@ -147,11 +147,8 @@ pub async fn transition(tx: &Transaction<'_>, id: &OrderId, change: &StateChange
 
 /// Applies a transition to an order whose row this transaction has locked.
 async fn apply(tx: &Transaction<'_>, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
-    if change.transition == Transition::Confirm && order.state == OrderState::Confirmed {
-        let same = change.payment.as_ref().map(|p| Some(&p.evidence_id) == order.evidence_id.as_ref()).unwrap_or(false);
-        if same {
-            return Ok(TransitionOutcome::AlreadyApplied(order));
-        }
+    if change.repeats(&order) {
+        return Ok(TransitionOutcome::AlreadyApplied(order));
     }
     let from = order.state;
     let next = from.apply(change.transition)?;

@@ -147,3 +147,22 @@ pub fn unmatched(row: &Row<'_>) -> rusqlite::Result<UnmatchedPayment> {
         reported_at: row.get(8)?,
     })
 }
+
+/// Records an unmatched payment once: idempotent on (device, observation id).
+pub fn insert_unmatched(conn: &rusqlite::Connection, p: &UnmatchedPayment) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "INSERT INTO unmatched_payments (device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, raw_text, \
+         reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+    )?
+    .execute(rusqlite::params![
+        p.device_id,
+        p.observation_id,
+        p.merchant_id,
+        p.channel.code(),
+        p.amount.0,
+        p.observed_at,
+        p.source,
+        p.raw_text,
+        p.reported_at
+    ])
+}

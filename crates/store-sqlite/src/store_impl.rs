@@ -364,26 +364,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_unmatched(&self, p: UnmatchedPayment) -> Result<bool> {
-        self.write(move |conn| {
-            conn.execute(
-                "INSERT INTO unmatched_payments (device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, \
-                 raw_text, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                params![
-                    p.device_id,
-                    p.observation_id,
-                    p.merchant_id,
-                    p.channel.code(),
-                    p.amount.0,
-                    p.observed_at,
-                    p.source,
-                    p.raw_text,
-                    p.reported_at
-                ],
-            )
-            .map(|n| n == 1)
-            .map_err(backend)
-        })
-        .await
+        self.write(move |conn| rows::insert_unmatched(conn, &p).map(|n| n == 1).map_err(backend)).await
     }
 
     async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>> {

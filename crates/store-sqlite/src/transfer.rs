@@ -199,21 +199,7 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
         )?;
     }
     for p in &d.unmatched {
-        c.execute(
-            "INSERT INTO unmatched_payments (device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, raw_text, \
-             reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                p.device_id,
-                p.observation_id,
-                p.merchant_id,
-                p.channel.code(),
-                p.amount.0,
-                p.observed_at,
-                p.source,
-                p.raw_text,
-                p.reported_at
-            ],
-        )?;
+        crate::rows::insert_unmatched(c, p)?;
     }
     Ok(())
 }

@@ -210,4 +210,13 @@ impl StateChange {
         self.payment = Some(payment);
         self
     }
+
+    /// True when this is the confirmation that already moved `order` to 9
+    /// (the same evidence again): every backend answers it with
+    /// [`TransitionOutcome::AlreadyApplied`] and changes nothing.
+    pub fn repeats(&self, order: &Order) -> bool {
+        self.transition == Transition::Confirm
+            && order.state == OrderState::Confirmed
+            && self.payment.as_ref().is_some_and(|p| Some(&p.evidence_id) == order.evidence_id.as_ref())
+    }
 }
