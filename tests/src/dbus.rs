@@ -283,6 +283,13 @@ impl MirrorDaemon {
     /// shown with the phone's own title and text.
     pub async fn gsconnect(&self, package: &str, phone_app: &str, title: &str, text: &str) {
         let key = format!("0|{package}|{}|null|10{}", rand_id(), rand_id() % 1000);
+        self.gsconnect_keyed(&key, package, phone_app, title, text).await;
+    }
+
+    /// [`MirrorDaemon::gsconnect`] under a given Android notification key
+    /// (`0|package|id|tag|uid`): the same key again is the same phone
+    /// notification (re-posted, or re-mirrored after a reconnect).
+    pub async fn gsconnect_keyed(&self, key: &str, package: &str, phone_app: &str, title: &str, text: &str) {
         let id = format!("0b3f8a1c7d2e4f5a9b6c1d2e3f4a5b6c|{key}");
         let (shown_title, body) = if package == "com.tencent.mm" {
             (title.to_owned(), text.to_owned())

@@ -13,6 +13,7 @@ pub mod postgres;
 pub mod proxy;
 pub mod shop;
 pub mod sink;
+pub mod smsf;
 
 use jiufu_protocol::sign;
 use serde_json::Value;

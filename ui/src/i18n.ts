@@ -156,6 +156,8 @@ const T = {
   try_not: ["不是收款：{why}", "Not a payment: {why}"],
   why_unknown_app: ["不是已知的支付应用（渠道只由发通知的应用决定，不看标题）", "no payment app recognised (only the app that notified picks the channel, never a title)"],
   why_untrusted_title: ["标题“{detail}”不是支付应用使用的标题（可能是聊天消息）", "the title “{detail}” is not one the payment app uses (a chat message?)"],
+  why_chat_line: ["“{detail}”发的聊天消息，不是支付应用自己的官方账号", "a chat line from “{detail}”, not from the payment app's own account"],
+  why_unofficial_text: ["标题“{detail}”任何群聊都能用，而正文不是支付应用自己的格式", "the title “{detail}” is one any chat group can take, and the text is not in the payment app's own form"],
   why_excluded: ["付款、退款或类似通知：“{detail}”", "an outgoing payment, refund or similar: “{detail}”"],
   why_no_phrase: ["没有带金额的收款语句", "no incoming-payment phrase with an amount"],
   why_bad_amount: ["金额“{detail}”无效", "the amount “{detail}” is not valid"],

@@ -23,6 +23,7 @@ pub use config::{Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CH
 pub use events::CoreEvent;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, Secret};
+pub use matcher::Posted;
 use matcher::{Ingested, NewObservation};
 use parser::{Notice, Parser};
 use std::net::SocketAddr;
@@ -201,32 +202,44 @@ impl Collector {
     }
 
     /// A notification's text: parsed, and if it is a payment, observed.
-    pub async fn observe_notice(
-        &self,
-        source: &str,
-        notice: Notice,
-        observed_at: i64,
-        replay_key: Option<ReplayKey>,
-    ) -> anyhow::Result<Observed> {
-        self.observe_notice_as(source, notice, observed_at, replay_key, Trust::Authenticated).await
+    pub async fn observe_notice(&self, source: &str, notice: Notice, observed_at: i64, delivery: Delivery) -> anyhow::Result<Observed> {
+        self.observe_notice_as(source, notice, observed_at, delivery, Trust::Authenticated).await
     }
 
     /// [`Collector::observe_notice`], for a source that may not have proved
     /// who it is: what it says is recorded but marks nothing online.
+    ///
+    /// The push's replay key is used up whatever the notice turns out to
+    /// be: a push that is not a payment (a forwarded chat) must not leave
+    /// its (timestamp, sign) free for someone who saw it to send again with
+    /// a payment's text. For a payment it is used up in the transaction
+    /// that records it, so a failed write leaves it free for the retry.
     pub async fn observe_notice_as(
         &self,
         source: &str,
         notice: Notice,
         observed_at: i64,
-        replay_key: Option<ReplayKey>,
+        delivery: Delivery,
         trust: Trust,
     ) -> anyhow::Result<Observed> {
         match self.parser.parse(&notice) {
-            Ok(p) => self.record(source, p.channel, p.amount, observed_at, notice, replay_key, trust).await,
+            Ok(p) => self.record(source, p.channel, p.amount, observed_at, notice, delivery, trust).await,
             Err(why) => {
                 tracing::debug!(source, ?notice, %why, "not a payment");
+                if !self.use_up(delivery.replay).await? {
+                    return Ok(Observed::Replayed);
+                }
                 Ok(Observed::NotPayment(why))
             }
+        }
+    }
+
+    /// Uses up a verified push's replay key that records nothing; false
+    /// when it was used before.
+    pub async fn use_up(&self, replay: Option<ReplayKey>) -> anyhow::Result<bool> {
+        match replay {
+            Some(key) => self.db.write(move |tx| store::first_use(tx, &key.key, key.expires_at)).await,
+            None => Ok(true),
         }
     }
 
@@ -240,9 +253,9 @@ impl Collector {
         amount: Fen,
         observed_at: i64,
         notice: Notice,
-        replay_key: Option<ReplayKey>,
+        delivery: Delivery,
     ) -> anyhow::Result<Observed> {
-        self.record(source, channel, amount, observed_at, notice, replay_key, Trust::Authenticated).await
+        self.record(source, channel, amount, observed_at, notice, delivery, Trust::Authenticated).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -253,9 +266,10 @@ impl Collector {
         amount: Fen,
         observed_at: i64,
         notice: Notice,
-        replay_key: Option<ReplayKey>,
+        delivery: Delivery,
         trust: Trust,
     ) -> anyhow::Result<Observed> {
+        let Delivery { replay: replay_key, posted } = delivery;
         // At most STORED_TEXT_BYTES of text per payment, however much was sent.
         let app = clip(notice.app, 128);
         let title = clip(notice.title, 1024);
@@ -269,6 +283,7 @@ impl Collector {
             app,
             title,
             text,
+            posted,
         };
         let now = now_ms();
         let outcome = self
@@ -377,6 +392,15 @@ async fn stored_secret(db: &Db, name: &'static str, what: Generated, generated: 
 pub struct ReplayKey {
     pub key: String,
     pub expires_at: i64,
+}
+
+/// How a notice was delivered: the push's replay key (used up whatever the
+/// notice is), and what tells the posted notification from another with
+/// the same text.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    pub replay: Option<ReplayKey>,
+    pub posted: Posted,
 }
 
 /// Whether a source proved who it is (a verified sign, the operator, the local bus).

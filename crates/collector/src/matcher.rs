@@ -25,6 +25,47 @@ pub struct NewObservation {
     pub app: String,
     pub title: String,
     pub text: String,
+    /// What tells this posted notification from another with the same text.
+    pub posted: Posted,
+}
+
+/// What a source knows of a notification beyond its text (issue 16, M4):
+/// two real payments of one amount can have identical texts, so the text
+/// alone never says "the same notice again".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Posted {
+    /// A fingerprint of this posting (a forwarder's receive time with the
+    /// app, title and text; a mirror's notification key and content; a
+    /// push's own signed fields). Seen again within 24 h: the same notice
+    /// re-posted, re-forwarded or replayed, recorded as a duplicate.
+    pub exact: Option<String>,
+    /// A fingerprint of the text alone, for layouts that carry nothing
+    /// more (KDE Connect's `Notify`). Seen again within 24 h: a replay or a
+    /// second payment, which cannot be told apart, so it is recorded
+    /// unmatched for the operator to attach by hand, never confirmed.
+    pub alike: Option<String>,
+}
+
+impl Posted {
+    /// A posting identified by `parts` (digested; the parts are joined unambiguously).
+    pub fn exact(parts: &[&str]) -> Posted {
+        Posted { exact: Some(digest(parts)), alike: None }
+    }
+
+    /// A layout that carries only the text: `parts` name it.
+    pub fn alike(parts: &[&str]) -> Posted {
+        Posted { exact: None, alike: Some(digest(parts)) }
+    }
+}
+
+/// SHA-256 of the parts, each length-prefixed (no two lists join alike).
+fn digest(parts: &[&str]) -> String {
+    let mut joined = Vec::new();
+    for p in parts {
+        joined.extend_from_slice(format!("{}:", p.len()).as_bytes());
+        joined.extend_from_slice(p.as_bytes());
+    }
+    jiufu_protocol::sign::sha256_hex(&joined)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +82,12 @@ pub enum Ingested {
         observation: String,
         of: String,
     },
+    /// The same text as `like` within 24 h, from a layout that cannot tell
+    /// a replay from a second payment: recorded unmatched, for the operator.
+    Ambiguous {
+        observation: String,
+        like: String,
+    },
 }
 
 /// Stores an observation and matches it.
@@ -49,13 +96,43 @@ pub enum Ingested {
 /// *different* source with the same channel and amount within two minutes
 /// (each source reports each payment once, so two from one source are two
 /// payments); an earlier one absorbs at most one duplicate per source.
+///
+/// Before that, the notice itself ([`Posted`]): the same posting again is a
+/// duplicate of the first; the same text again from a layout that carries
+/// nothing more is recorded unmatched (never confirmed automatically).
 pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
-    let original = store::same_payment_seen(tx, new, DEDUP_WINDOW_MS)?;
+    let exact = new.posted.exact.as_ref().map(|k| format!("exact:{k}"));
+    let alike = new.posted.alike.as_ref().map(|k| format!("alike:{k}"));
+    let reposted = match &exact {
+        Some(k) => store::notice_seen(tx, k, now_ms)?,
+        None => None,
+    };
+    let original = match &reposted {
+        Some(first) => Some(first.clone()),
+        None => store::same_payment_seen(tx, new, DEDUP_WINDOW_MS)?,
+    };
+    let like = match (&original, &alike) {
+        (None, Some(k)) => store::notice_seen(tx, k, now_ms)?,
+        _ => None,
+    };
     let status = if original.is_some() { ObservationStatus::Duplicate } else { ObservationStatus::Pending };
     store::insert_observation(tx, new, status, original.as_deref(), now_ms)?;
-    let outcome = match original {
-        Some(of) => Ingested::Duplicate { observation: new.id.clone(), of },
-        None => match try_match(tx, &new.id, new.channel, new.amount, new.observed_at, now_ms)? {
+    if reposted.is_none() {
+        for key in exact.iter().chain(alike.iter()) {
+            store::remember_notice(tx, key, &new.id, now_ms)?;
+        }
+    }
+    let outcome = match (original, like) {
+        (Some(of), _) => Ingested::Duplicate { observation: new.id.clone(), of },
+        (None, Some(like)) => {
+            let why = format!(
+                "the same notification text as {like} within 24 h: a replay or a second payment, which this source cannot tell apart; \
+                 attach it to its order by hand if it is a real payment"
+            );
+            mark_unmatched(tx, &new.id, &why, now_ms)?;
+            Ingested::Ambiguous { observation: new.id.clone(), like }
+        }
+        (None, None) => match try_match(tx, &new.id, new.channel, new.amount, new.observed_at, now_ms)? {
             Some(order) => Ingested::Matched { observation: new.id.clone(), order },
             None => Ingested::Pending { observation: new.id.clone() },
         },

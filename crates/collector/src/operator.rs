@@ -171,7 +171,7 @@ impl Collector {
     pub async fn record_payment(&self, channel: &str, amount: &str, note: &str) -> Result<Observed> {
         let (channel, amount) = (parse_channel(channel)?, parse_amount(amount)?);
         let notice = Notice { app: "operator".into(), title: String::new(), text: note.trim().chars().take(200).collect() };
-        Ok(self.observe("operator", channel, amount, now_ms(), notice, None).await?)
+        Ok(self.observe("operator", channel, amount, now_ms(), notice, crate::Delivery::default()).await?)
     }
 
     /// Attaches an unmatched payment to an order with the same channel and
@@ -371,6 +371,9 @@ pub fn describe(outcome: &Observed) -> String {
             format!("payment {observation} recorded; no order yet (it will be matched or reported)")
         }
         Observed::Recorded(Ingested::Duplicate { of, .. }) => format!("payment recorded as the same payment as {of}"),
+        Observed::Recorded(Ingested::Ambiguous { observation, like }) => {
+            format!("payment {observation} recorded unmatched: the same notification text as {like} (attach it by hand if it is real)")
+        }
         Observed::NotPayment(why) => format!("not recorded: {why}"),
         Observed::Replayed => "not recorded: seen before".into(),
     }

@@ -44,5 +44,6 @@ pub fn payment(source: &str, fen: i64, t: i64) -> NewObservation {
         app: "com.eg.android.AlipayGphone".into(),
         title: "支付宝".into(),
         text: format!("成功收款{}元", Fen(fen)),
+        posted: Default::default(),
     }
 }

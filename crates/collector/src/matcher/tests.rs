@@ -132,3 +132,49 @@ async fn two_payments_of_the_same_amount_are_two_and_the_second_is_unmatched_onc
         "one confirmation, one unmatched report"
     );
 }
+
+/// Issue 16, M4: the same posting again (after the order it paid is no
+/// longer open) is a duplicate; another posting of the same text is a
+/// second payment; the same text from a layout that carries nothing more
+/// is recorded unmatched, never matched.
+#[tokio::test]
+async fn the_same_notice_twice_is_one_payment() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let posting = |received: &str| Posted::exact(&["smsforwarder", "com.eg.android.AlipayGphone", "收钱码收款", "成功收款5.00元", received]);
+    let first = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, NOW) };
+    assert!(matches!(ingest_at(&db, &first, NOW).await, Ingested::Matched { .. }));
+    // A second order of the same amount; the same notice re-forwarded an hour later.
+    db.upsert_orders(vec![order("o2", OrderState::CodeIssued, 500, NOW / 1000 + 3_600)]).await.unwrap();
+    let later = NOW + 3_600_000;
+    let again = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, later) };
+    assert_eq!(ingest_at(&db, &again, later).await, Ingested::Duplicate { observation: again.id.clone(), of: first.id.clone() });
+    assert_eq!(stored(&db, &again.id).await.status, ObservationStatus::Duplicate);
+    // A real second payment, received at another time, takes the new order.
+    let second = NewObservation { posted: posting("11:00:02"), ..payment("smsforwarder", 500, later + 1) };
+    assert_eq!(ingest_at(&db, &second, later).await, Ingested::Matched { observation: second.id.clone(), order: "o2".into() });
+    // After 24 h the posting is forgotten.
+    let next_day = NOW + crate::store::NOTICE_MEMORY_MS + 1;
+    let much_later = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, next_day) };
+    assert!(matches!(ingest_at(&db, &much_later, next_day).await, Ingested::Pending { .. }));
+}
+
+#[tokio::test]
+async fn the_same_text_where_nothing_more_is_known_is_left_to_the_operator() {
+    let (_dir, db) = with_order(OrderState::CodeIssued).await;
+    let text = Posted::alike(&["notify", "kdeconnect/支付宝", "收钱码收款", "成功收款5.00元"]);
+    let first = NewObservation { posted: text.clone(), ..payment("dbus", 500, NOW) };
+    assert!(matches!(ingest_at(&db, &first, NOW).await, Ingested::Matched { .. }));
+    db.upsert_orders(vec![order("o2", OrderState::CodeIssued, 500, NOW / 1000 + 600)]).await.unwrap();
+    let later = NOW + 600_000;
+    let again = NewObservation { posted: text, ..payment("dbus", 500, later) };
+    assert_eq!(ingest_at(&db, &again, later).await, Ingested::Ambiguous { observation: again.id.clone(), like: first.id.clone() });
+    let obs = stored(&db, &again.id).await;
+    assert_eq!((obs.status, obs.order_id), (ObservationStatus::Unmatched, None), "never matched: {}", obs.note);
+    assert!(queued(&db).await.contains(&(OutboxKind::Unmatched, again.id.clone(), None)), "reported as unmatched");
+    // Another text (another payer) is another payment.
+    let other = NewObservation {
+        posted: Posted::alike(&["notify", "kdeconnect/支付宝", "收钱码收款", "李四通过扫码向你付款5.00元"]),
+        ..payment("dbus", 500, later + 1)
+    };
+    assert!(matches!(ingest_at(&db, &other, later).await, Ingested::Matched { .. }));
+}

@@ -37,12 +37,31 @@ pub enum AppId<'a> {
 }
 
 impl<'a> AppId<'a> {
-    /// What a forwarder's `from` names: an Android package (it has a dot and
-    /// no spaces) or else an SMS sender.
-    pub fn forwarded(from: &'a str) -> AppId<'a> {
+    /// What a forwarder's `from` names, given the notice's `title` as the
+    /// forwarder laid it out: an Android package (it has a dot and no
+    /// spaces), or else an SMS sender. A package-shaped name short enough to
+    /// be an SMS's alphanumeric sender id (`cmb.pb`, `com.icbc`: anyone can
+    /// send an SMS under one) is an app only with an app's title; an SMS
+    /// has none, or its SIM slot (`SIM1_…`), which the forwarder writes.
+    pub fn forwarded(from: &'a str, title: &str) -> AppId<'a> {
         let from = from.trim();
-        if is_android_package(from) { AppId::Package(from) } else { AppId::Sms(from) }
+        let title = title.trim();
+        let app_title = !title.is_empty() && !is_sim_slot(title);
+        if is_android_package(from) && (from.chars().count() > MAX_SENDER_ID_CHARS || app_title) {
+            AppId::Package(from)
+        } else {
+            AppId::Sms(from)
+        }
     }
+}
+
+/// The longest alphanumeric SMS sender id (GSM 03.40: 11 characters).
+pub const MAX_SENDER_ID_CHARS: usize = 11;
+
+/// SmsForwarder's title line for an SMS: the SIM slot, `SIM1_中国移动_…`.
+pub fn is_sim_slot(title: &str) -> bool {
+    let t = title.trim();
+    t.strip_prefix("SIM").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()) && rest.contains('_'))
 }
 
 /// Whether `name` has the shape of an Android package (`com.tencent.mm`):
@@ -64,6 +83,10 @@ pub enum NotPayment {
     UnknownApp,
     #[error("the title {0:?} is not one the payment app uses (a chat message?)")]
     UntrustedTitle(String),
+    #[error("a chat line from {0:?}, not from the payment app's own account")]
+    ChatLine(String),
+    #[error("the title {0:?} is one any chat group can take, and the text is not in the payment app's own form")]
+    UnofficialText(String),
     #[error("an outgoing payment, refund or similar: {0}")]
     Excluded(String),
     #[error("no incoming-payment phrase with an amount")]
@@ -78,6 +101,8 @@ impl NotPayment {
         match self {
             NotPayment::UnknownApp => "unknown_app",
             NotPayment::UntrustedTitle(_) => "untrusted_title",
+            NotPayment::ChatLine(_) => "chat_line",
+            NotPayment::UnofficialText(_) => "unofficial_text",
             NotPayment::Excluded(_) => "excluded",
             NotPayment::NoPhrase => "no_phrase",
             NotPayment::BadAmount(_) => "bad_amount",
@@ -87,7 +112,11 @@ impl NotPayment {
     /// The title, phrase or amount text the reason is about.
     pub fn detail(&self) -> &str {
         match self {
-            NotPayment::UntrustedTitle(s) | NotPayment::Excluded(s) | NotPayment::BadAmount(s) => s,
+            NotPayment::UntrustedTitle(s)
+            | NotPayment::ChatLine(s)
+            | NotPayment::UnofficialText(s)
+            | NotPayment::Excluded(s)
+            | NotPayment::BadAmount(s) => s,
             _ => "",
         }
     }
@@ -113,8 +142,57 @@ const GAP: &str = r"(?:[^0-9０-９.．。\n余]|余[^额0-9０-９]|余额宝)"
 
 pub const DEFAULT_RULES: &str = include_str!("rules.toml");
 
+/// A channel rule with its regular expressions compiled.
+struct Group {
+    rule: ChannelRule,
+    shapes: Vec<Regex>,
+    title_statements: Vec<Regex>,
+}
+
+impl Group {
+    fn new(rule: ChannelRule) -> anyhow::Result<Group> {
+        let compile = |patterns: &[String], whole: bool| {
+            patterns
+                .iter()
+                .map(|p| {
+                    let re = if whole { format!("^(?:{})$", expand(p)) } else { format!("^(?:{})", expand(p)) };
+                    Regex::new(&re).map_err(|e| anyhow::anyhow!("pattern {p:?}: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        let shapes = compile(&rule.shapes, false)?;
+        let title_statements = compile(&rule.title_statements, true)?;
+        Ok(Group { rule, shapes, title_statements })
+    }
+
+    /// An app that also carries chats.
+    fn carries_chats(&self) -> bool {
+        !self.rule.titles.is_empty()
+    }
+
+    /// `text` without the chat-line prefixes of the app's own accounts
+    /// (`[3条]微信支付: …`), and whether it had one; a chat line from
+    /// anyone else is refused.
+    fn unprefixed<'t>(&self, text: &'t str) -> Result<(&'t str, bool), NotPayment> {
+        let mut rest = strip_count(text.trim());
+        let mut official = false;
+        while let Some((name, after)) = speaker(rest) {
+            if !self.rule.accounts.iter().any(|a| a == name) {
+                return Err(NotPayment::ChatLine(name.to_owned()));
+            }
+            official = true;
+            rest = strip_count(after.trim());
+        }
+        Ok((rest, official))
+    }
+
+    fn in_shape(&self, text: &str) -> bool {
+        self.shapes.iter().any(|re| re.is_match(text))
+    }
+}
+
 pub struct Parser {
-    channels: Vec<ChannelRule>,
+    channels: Vec<Group>,
     exclude: Vec<String>,
     anywhere: Vec<Regex>,
     incoming: Vec<(Regex, Option<Channel>)>,
@@ -146,7 +224,9 @@ impl Parser {
                     "parsing rules: `keywords` no longer pick a channel and are ignored (use packages, phone_apps, senders or [[desktop]])"
                 );
             }
-            parser.channels.extend(f.channel);
+            for rule in f.channel {
+                parser.channels.push(Group::new(rule)?);
+            }
             parser.mirrors.extend(f.mirror);
             parser.desktops.extend(f.desktop);
             parser.sms_apps.packages.extend(f.sms_apps.packages);
@@ -167,24 +247,25 @@ impl Parser {
     }
 
     /// The group an app identity belongs to: exact names only.
-    fn rule(&self, app: AppId<'_>) -> Option<&ChannelRule> {
+    fn rule(&self, app: AppId<'_>) -> Option<&Group> {
+        let mut groups = self.channels.iter();
         match app {
-            AppId::Package(p) => self.channels.iter().find(|r| r.packages.iter().any(|k| k == p)),
+            AppId::Package(p) => groups.find(|g| g.rule.packages.iter().any(|k| k == p)),
             AppId::Sms(sender) => {
                 let sender = normalise_sender(sender);
-                self.channels.iter().find(|r| r.senders.contains(&sender))
+                groups.find(|g| g.rule.senders.contains(&sender))
             }
-            AppId::Phone(name) => self.channels.iter().find(|r| r.phone_apps.iter().any(|k| k == name)),
+            AppId::Phone(name) => groups.find(|g| g.rule.phone_apps.iter().any(|k| k == name)),
             AppId::Desktop(id) => {
                 let channel = self.desktops.iter().find(|d| d.ids.iter().any(|k| k == id))?.channel;
-                self.channels.iter().find(|r| r.channel == channel)
+                groups.find(|g| g.rule.channel == channel)
             }
         }
     }
 
     /// The channel of a forwarded phone notice (`notice.app` is its package or SMS sender).
     pub fn channel(&self, notice: &Notice) -> Option<Channel> {
-        self.rule(AppId::forwarded(&notice.app)).map(|r| r.channel)
+        self.rule(AppId::forwarded(&notice.app, &notice.title)).map(|g| g.rule.channel)
     }
 
     /// Whether a mirrored phone app (by package or label) is the phone's SMS app.
@@ -213,20 +294,38 @@ impl Parser {
 
     /// A forwarded phone notice (`notice.app` is its Android package or SMS sender).
     pub fn parse(&self, notice: &Notice) -> Result<Payment, NotPayment> {
-        self.parse_as(AppId::forwarded(&notice.app), notice)
+        self.parse_as(AppId::forwarded(&notice.app, &notice.title), notice)
     }
 
     /// A notice from the app its source identified: the channel is that
-    /// app's; the title must be one the app uses (or the statement itself);
-    /// the text must say money came in, and nothing before its amount may
-    /// say otherwise.
+    /// app's; for an app that carries chats, the title must be one the app
+    /// uses (or exactly the statement form it writes as a title), a
+    /// chat-line text must come from one of the app's own accounts, and a
+    /// title any group can take needs the app's own text shape; the text
+    /// must say money came in, and nothing before its amount may say
+    /// otherwise.
     pub fn parse_as(&self, app: AppId<'_>, notice: &Notice) -> Result<Payment, NotPayment> {
-        let rule = self.rule(app).ok_or(NotPayment::UnknownApp)?;
+        let group = self.rule(app).ok_or(NotPayment::UnknownApp)?;
+        let rule = &group.rule;
         let channel = rule.channel;
         // "[3条]微信收款助手" is the same title as "微信收款助手".
         // An SMS has no title (a mirrored one shows its sender there).
         let title = if matches!(app, AppId::Sms(_)) { "" } else { strip_count(notice.title.trim()) };
-        let text = format!("{title}\n{}", notice.text.trim());
+        let body = notice.text.trim();
+        if group.carries_chats() {
+            let (rest, official) = group.unprefixed(body)?;
+            let title_statement = group.title_statements.iter().any(|re| re.is_match(title));
+            if !title.is_empty() && !title_statement && !rule.titles.iter().any(|t| t == title) {
+                return Err(NotPayment::UntrustedTitle(title.to_owned()));
+            }
+            // A title any group can take, or a statement as a title (a
+            // contact may be named so): only with the app's own text.
+            let generic = title_statement || rule.generic_titles.iter().any(|t| t == title);
+            if generic && !official && !group.in_shape(rest) {
+                return Err(NotPayment::UnofficialText(title.to_owned()));
+            }
+        }
+        let text = format!("{title}\n{body}");
         if let Some(m) = self.anywhere.iter().find_map(|re| re.find(&text)) {
             return Err(NotPayment::Excluded(m.as_str().to_owned()));
         }
@@ -238,12 +337,6 @@ impl Parser {
             .filter_map(|(re, _)| re.captures(&text))
             .filter_map(|c| Some((c.get(0)?.start(), c.name("amount").or_else(|| c.name("yuan"))?)))
             .min_by_key(|(_, m)| (m.start(), m.end()));
-        // The title is checked once the statement is known: a title that is
-        // itself the statement ("你已成功收款0.05元") is the app's own.
-        let title_is_statement = found.is_some_and(|(_, m)| m.end() <= title.len());
-        if !title.is_empty() && !rule.titles.is_empty() && !title_is_statement && !rule.titles.iter().any(|t| t == title) {
-            return Err(NotPayment::UntrustedTitle(title.to_owned()));
-        }
         let (start, m) = found.ok_or(NotPayment::NoPhrase)?;
         // What the notice says up to the amount, and for the app's own
         // exclusions (a bank's 支出, 转出) up to the statement: "收入(跨行转出)"
@@ -263,6 +356,23 @@ impl Parser {
 fn normalise_sender(sender: &str) -> String {
     let s: String = sender.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     s.strip_prefix("+86").map(str::to_owned).unwrap_or(s)
+}
+
+/// A chat line's speaker: `name: text` / `name：text` → (name, text). The
+/// first colon ends the name (a name with a colon in it reads as two
+/// speakers, each checked); a colon between two digits is a clock time,
+/// not a speaker's.
+fn speaker(text: &str) -> Option<(&str, &str)> {
+    let bytes = text.as_bytes();
+    let (at, sep) = text.char_indices().find(|&(i, c)| {
+        c == '：' || (c == ':' && !(i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+    })?;
+    let name = text[..at].trim();
+    // A speaker is named on the text's first line, before anything else.
+    if name.contains('\n') {
+        return None;
+    }
+    Some((name, &text[at + sep.len_utf8()..]))
 }
 
 /// `[3条]标题` → `标题`.

@@ -45,11 +45,31 @@ pub struct ChannelRule {
     #[serde(default)]
     pub keywords: Vec<String>,
     /// For apps that also carry chats: the titles the app's payment notices
-    /// use. A notice with another title counts only when the title is
-    /// itself the payment statement ("你已成功收款0.05元"): a chat from a
+    /// use. A notice with another title counts only when the whole title is
+    /// one of `title_statements` ("你已成功收款0.05元"): a chat from a
     /// friend, whose title is the friend's name, is never a payment.
     #[serde(default)]
     pub titles: Vec<String>,
+    /// For apps that also carry chats: the app's own official accounts. A
+    /// text shaped like a chat line (`[3条]name: …`, `name：…`) counts only
+    /// when `name` is one of these: in a group, every member's line is
+    /// shown as `member: text`, under a group name anyone can set.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Titles among `titles` that any chat group or contact can take
+    /// (`收款通知`): a notice under one counts only when its text is an
+    /// official account's line or starts in one of the app's `shapes`.
+    #[serde(default)]
+    pub generic_titles: Vec<String>,
+    /// The app's own text shapes (regular expressions matched at the start
+    /// of the text, `{money}` / `{amount}` as in `[[incoming]]`).
+    #[serde(default)]
+    pub shapes: Vec<String>,
+    /// Whole titles that are themselves the payment statement, exactly as
+    /// the app writes them (regular expressions matched against the whole
+    /// title); the text must then start in one of `shapes`.
+    #[serde(default)]
+    pub title_statements: Vec<String>,
     /// Phrases that, before the payment statement, make a notice of this
     /// group not a payment received (e.g. a bank's 支出, 消费; "收入(跨行转出)"
     /// is still money in).

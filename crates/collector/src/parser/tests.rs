@@ -141,7 +141,7 @@ fn identity_decides_the_channel_for_sms_and_bank_apps() {
 #[test]
 fn the_amount_belongs_to_the_statement() {
     // in the title, with other numbers in the text
-    assert_eq!(pay(ALIPAY, "你已成功收款5.00元", "100积分兑收钱音箱").unwrap().amount, Fen(500));
+    assert_eq!(pay(ALIPAY, "你已成功收款5.00元", "已转入余额 100积分兑收钱音箱，去兑换>>").unwrap().amount, Fen(500));
     // before the phrase
     assert_eq!(pay(ALIPAY, "支付宝商家服务", "￥0.01收款到账通知，领积分兑好礼").unwrap().amount, Fen(1));
     // never the balance, a date, a card number or part of a longer number
@@ -216,4 +216,123 @@ fn hostile_texts_are_just_not_payments() {
     for text in ["", "\u{0}", "成功收款元", "成功收款¥", "成功收款99999999999999999999元"] {
         assert!(p.parse(&notice(ALIPAY, "", text)).is_err(), "{text:?}");
     }
+}
+
+const QQ: &str = "com.tencent.mobileqq";
+
+/// Issue 16, H2: a group renamed to a payment title, a member's line, or a
+/// group (or contact) named like a statement, in each chat-carrying app.
+#[test]
+fn chat_apps_cannot_speak_for_the_payment_account() {
+    let p = Parser::new(None).unwrap();
+    let attacks = [
+        (WECHAT, "微信支付", "张三: 收款8.88元"),
+        (WECHAT, "微信支付", "[3条]张三: 微信支付收款8.88元(朋友到店)"),
+        (WECHAT, "微信支付", "张三：微信支付收款8.88元"),
+        (WECHAT, "微信支付收款8.88元", "张三: hi"),
+        (WECHAT, "微信支付收款8.88元", "hi"),
+        (WECHAT, "收款通知", "张三: 收款8.88元"),
+        (WECHAT, "收款通知", "收款8.88元"),
+        (WECHAT, "微信收款", "hi 到账8.88元"),
+        // a member whose nickname carries an official name before a colon
+        (WECHAT, "微信支付", "微信支付: 张三: 收款8.88元"),
+        (WECHAT, "[2条]微信支付", "[2条]张三: 收款8.88元"),
+        (QQ, "QQ钱包", "张三: 收款8.88元"),
+        (QQ, "QQ钱包", "张三: 李四通过扫码向你付款8.88元"),
+        (QQ, "QQ钱包收款8.88元", "张三: hi"),
+        (QQ, "你已成功收款8.88元", "hi"),
+        (ALIPAY, "支付宝通知", "张三: 收款8.88元"),
+        (ALIPAY, "收款通知", "张三: 张三通过扫码向你付款8.88元"),
+        (ALIPAY, "你已成功收款8.88元", "张三: hi"),
+        (ALIPAY, "你已成功收款8.88元", "hi"),
+        (ALIPAY, "收款8.88元", "hi"),
+        (ALIPAY, "张三: 你已成功收款8.88元", "立即查看余额情况"),
+        (ALIPAY, "收款到账通知", "hi 收款8.88元"),
+        (ALIPAY, "收款通知", "收款金额: 8.88"),
+    ];
+    for (app, title, text) in attacks {
+        let got = p.parse(&notice(app, title, text));
+        assert!(got.is_err(), "{app} {title:?} {text:?} was read as {got:?}");
+    }
+    assert_eq!(p.parse(&notice(WECHAT, "微信支付", "张三: 收款8.88元")), Err(NotPayment::ChatLine("张三".into())));
+    assert_eq!(p.parse(&notice(WECHAT, "收款通知", "收款8.88元")), Err(NotPayment::UnofficialText("收款通知".into())));
+    // the same through the mirrors' identities
+    for app in [AppId::Phone("微信"), AppId::Package(WECHAT)] {
+        assert!(p.parse_as(app, &notice("x", "微信支付", "张三: 收款8.88元")).is_err());
+    }
+    assert!(p.parse_as(AppId::Phone("QQ"), &notice("x", "QQ钱包", "张三: 收款8.88元")).is_err());
+    assert!(p.parse_as(AppId::Phone("支付宝"), &notice("x", "你已成功收款8.88元", "张三: hi")).is_err());
+    // the app's own accounts' lines, and its own whole-title statements, still count
+    let real = [
+        (WECHAT, "微信支付", "[3条]微信支付: 微信支付收款1.17元(朋友到店)", 117),
+        (WECHAT, "收款通知", "微信收款商业版: 收款66.00元", 6600),
+        (WECHAT, "微信支付", "微信支付：微信支付收款25.00元", 2500),
+        (WECHAT, "收款通知", "微信支付收款8.88元(朋友到店)", 888),
+        (ALIPAY, "收到一笔转账", "支付助手: ￥0.01 收到一笔转账", 1),
+        (ALIPAY, "你已成功收款800.00元（老顾客消费）", "已转入余额 收钱1笔兑2包纸巾>>", 80_000),
+        (ALIPAY, "收款通知", "卢云通过扫码向你付款0.01元", 1),
+        (ALIPAY, "收款通知", "成功收款8.88元，时间 12:30", 888),
+    ];
+    for (app, title, text, fen) in real {
+        assert_eq!(p.parse(&notice(app, title, text)).map(|p| p.amount), Ok(Fen(fen)), "{title:?} {text:?}");
+    }
+}
+
+/// Issue 16, L6: an SMS whose alphanumeric sender id looks like a bank
+/// app's package is an SMS from an unknown sender.
+#[test]
+fn a_package_shaped_sms_sender_is_not_a_bank_app() {
+    let p = Parser::new(None).unwrap();
+    let text = "您尾号6598的账户入账人民币8.88元";
+    for sender in ["cmb.pb", "com.icbc", "com.icbc.im"] {
+        for title in ["", "SIM1_", "SIM2_中国移动_"] {
+            assert_eq!(p.parse(&notice(sender, title, text)), Err(NotPayment::UnknownApp), "{sender} {title:?}");
+        }
+        assert_eq!(p.parse(&notice(sender, "招商银行", text)).map(|p| p.channel), Ok(Channel::P904), "the app, with its title");
+    }
+    // a package too long to be a sender id is the app whatever its title
+    assert_eq!(p.parse(&notice("com.android.bankabc", "", "您尾号2473的农行借记卡发生一笔收入8.88元")).map(|p| p.amount), Ok(Fen(888)));
+    assert!(matches!(AppId::forwarded("cmb.pb", "SIM1_"), AppId::Sms("cmb.pb")));
+    assert!(matches!(AppId::forwarded("cmb.pb", "招商银行"), AppId::Package("cmb.pb")));
+}
+
+/// The real corpus (tests/data), as forwarded (package, title, text): every
+/// incoming case recognised with its channel and amount, no look-alike.
+#[test]
+fn the_real_corpus_is_recognised_and_no_look_alike_is() {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        id: String,
+        app: String,
+        title: String,
+        text: String,
+        expect: String,
+        channel: Option<String>,
+        amount: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        case: Vec<Case>,
+    }
+    let p = Parser::new(None).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    let mut failures = Vec::new();
+    let mut incoming = 0;
+    for name in ["notifications-dev.toml", "notifications-collected.toml", "notifications-holdout.toml"] {
+        let file: File = toml::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
+        for c in file.case {
+            let got = p.parse(&notice(&c.app, &c.title, &c.text));
+            if c.expect == "incoming" {
+                incoming += 1;
+                let want = (c.channel.clone().unwrap(), Fen::parse_yuan(c.amount.as_deref().unwrap()).unwrap());
+                if got.as_ref().map(|p| (p.channel.code().to_owned(), p.amount)) != Ok(want) {
+                    failures.push(format!("missed {}: {got:?}", c.id));
+                }
+            } else if got.is_ok() {
+                failures.push(format!("look-alike {} read as {got:?}", c.id));
+            }
+        }
+    }
+    assert!(incoming > 100);
+    assert!(failures.is_empty(), "{failures:#?}");
 }

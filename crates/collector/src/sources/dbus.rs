@@ -15,7 +15,7 @@
 use super::mirror::{self, Mirrored};
 use super::sender::{self, Senders};
 use crate::parser::{AppId, MirrorFormat, Notice, Parser, Payment};
-use crate::{Collector, now_ms};
+use crate::{Collector, Delivery, Posted, now_ms};
 use futures::StreamExt;
 use std::sync::Arc;
 use zbus::zvariant::{Dict, Structure, Value};
@@ -85,11 +85,32 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
             c.touch("dbus", Some(format!("refused a payment notification: {why}")));
             continue;
         }
-        if let Err(e) = c.observe("dbus", payment.channel, payment.amount, now_ms(), claim.into_notice(), None).await {
+        let delivery = Delivery { replay: None, posted: posted(&call, claim.notice(), payment) };
+        if let Err(e) = c.observe("dbus", payment.channel, payment.amount, now_ms(), claim.into_notice(), delivery).await {
             tracing::error!(error = %e, "cannot store a notification");
         }
     }
     anyhow::bail!("the session bus closed")
+}
+
+/// What tells this notification from another with the same text (issue
+/// 16, M4). A GTK notification has its id (GSConnect's: the phone's
+/// device and Android notification key): the same id and content again is
+/// the same notice (GSConnect re-mirroring the phone's shade after a
+/// reconnect, an Android re-post), and the same id with another text of
+/// the same amount is an update that cannot be told from a second payment.
+/// A freedesktop `Notify` (KDE Connect) carries neither key nor post time:
+/// only its text.
+fn posted(call: &Call, notice: &Notice, payment: Payment) -> Posted {
+    match (&call.notification_id, call.gtk) {
+        (Some(id), true) => {
+            let amount = payment.amount.0.to_string();
+            let exact = Posted::exact(&["gtk", &call.app_name, id, &call.summary, &call.body]);
+            let update = Posted::alike(&["gtk", &call.app_name, id, payment.channel.code(), &amount]);
+            Posted { exact: exact.exact, alike: update.alike }
+        }
+        _ => Posted::alike(&["notify", &notice.app, &notice.title, &notice.text]),
+    }
 }
 
 /// A notification call as sent.
@@ -344,6 +365,32 @@ mod tests {
         // a KDE Connect format is never read from the GTK interface
         let gtk_kde = Call { gtk: true, ..notify("kdeconnect", "支付宝", "成功收款0.01元") };
         assert!(identify(&p, &gtk_kde).is_none());
+    }
+
+    /// Issue 16, M4: what tells one mirrored notification from another.
+    #[test]
+    fn a_notification_id_seen_again_is_the_same_notice_or_its_update() {
+        const GSC: &str = "org.gnome.Shell.Extensions.GSConnect";
+        let gtk = |id: &str, body: &str| Call {
+            gtk: true,
+            notification_id: Some(format!("0b3f8a1c7d2e4f5a9b6c1d2e3f4a5b6c|{id}")),
+            ..notify(GSC, "支付宝", body)
+        };
+        let pay = |fen| Payment { channel: Channel::P901, amount: Fen(fen) };
+        let n = Notice::default();
+        let key = "0|com.eg.android.AlipayGphone|7|null|10123";
+        let first = posted(&gtk(key, "收钱码收款: 成功收款1.00元"), &n, pay(100));
+        assert_eq!(first, posted(&gtk(key, "收钱码收款: 成功收款1.00元"), &n, pay(100)), "re-mirrored: the same");
+        let update = posted(&gtk(key, "收钱码收款: 你已成功收款1.00元"), &n, pay(100));
+        assert!(update.exact != first.exact && update.alike == first.alike, "an update of the same amount: ambiguous");
+        let other_key = posted(&gtk("0|com.eg.android.AlipayGphone|8|null|10123", "收钱码收款: 成功收款1.00元"), &n, pay(100));
+        assert!(other_key.exact != first.exact && other_key.alike != first.alike, "another notification: another payment");
+        let other_amount = posted(&gtk(key, "收钱码收款: 成功收款2.00元"), &n, pay(200));
+        assert!(other_amount.alike != first.alike, "a new line of another amount under the same id");
+        // KDE Connect's Notify carries the text only
+        let kde = Notice { app: "kdeconnect/支付宝".into(), title: "收钱码收款".into(), text: "成功收款1.00元".into() };
+        let p = posted(&notify("KDE Connect", "收钱码收款", "成功收款1.00元"), &kde, pay(100));
+        assert!(p.exact.is_none() && p.alike.is_some());
     }
 
     #[test]

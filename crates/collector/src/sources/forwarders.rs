@@ -5,7 +5,7 @@
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shape, Shared, canonical_time, fresh};
 use crate::parser::Notice;
-use crate::{Observed, ReplayKey, now_ms};
+use crate::{Delivery, Observed, Posted, ReplayKey, now_ms};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,17 +56,29 @@ pub async fn generic(State(lan): State<Shared>, push: Push) -> Response {
     if !fresh(t_s.saturating_mul(1000)) {
         return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
     }
-    let push_body: GenericPush = match serde_json::from_slice(&push.body) {
+    // What was signed, canonically: the time and the exact body. Used up
+    // whatever the body turns out to be.
+    let digest = sign::sha256_hex(&push.body);
+    let replay = ReplayKey { key: format!("generic:{t_s}:{digest}"), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
+    let parsed = serde_json::from_slice::<GenericPush>(&push.body)
+        .map_err(|e| format!("bad body: {e}"))
+        .and_then(|p| Fen::parse_yuan(&p.amount).map(|a| (p, a)).map_err(|_| "bad amount".to_owned()));
+    let (push_body, amount) = match parsed {
         Ok(p) => p,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
-    };
-    let Ok(amount) = Fen::parse_yuan(&push_body.amount) else {
-        return refuse(StatusCode::BAD_REQUEST, "bad amount");
+        Err(why) => {
+            return match c.use_up(Some(replay)).await {
+                Ok(true) => refuse(StatusCode::BAD_REQUEST, &why),
+                Ok(false) => refuse(StatusCode::CONFLICT, "replayed"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot store a replay key");
+                    refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                }
+            };
+        }
     };
     let notice = Notice { app: "generic".into(), title: String::new(), text: push_body.text };
-    // What was signed, canonically: the time and the exact body.
-    let replay = ReplayKey { key: format!("generic:{t_s}:{}", sign::sha256_hex(&push.body)), expires_at: t_s * 1000 + 2 * MAX_SKEW_MS };
-    match c.observe("generic", push_body.channel, amount, now_ms(), notice, Some(replay)).await {
+    let posted = Posted::exact(&["generic", &t_s.to_string(), &digest]);
+    match c.observe("generic", push_body.channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted }).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => accepted(),
         Err(e) => {

@@ -78,12 +78,40 @@ pub fn gsconnect(title: &str, body: &str, id: Option<&str>) -> Option<Mirrored> 
     Some(Mirrored { phone_app: shown_app, package: Some(package), title: t, text })
 }
 
-/// "<device id>|<user id>|<package>|<id>|<tag>|<uid>" → the package.
+/// "<device id>|<user id>|<package>|<id>|<tag>|<uid>" (and a reply id
+/// GSConnect may append) → the package. Every part is checked, from both
+/// ends: the device id in KDE Connect's shape (`[A-Za-z0-9_-]`, 16 to 38
+/// characters, so never one with a `|` in it), then Android's notification
+/// key `user|package|id|tag|uid` (`StatusBarNotification.getKey()`):
+/// digits, a package, a whole number, any tag, digits. GSConnect's own
+/// notifications (a pair request: `<device>|pair-request`, whose device id
+/// an unpaired device chooses) have no such key.
 fn android_package(id: &str) -> Option<String> {
-    let mut parts = id.split('|');
-    let (_device, user, package) = (parts.next()?, parts.next()?, parts.next()?);
-    let user_ok = !user.is_empty() && user.chars().all(|c| c.is_ascii_digit());
-    (user_ok && crate::parser::is_android_package(package) && parts.next().is_some()).then(|| package.to_owned())
+    let parts: Vec<&str> = id.split('|').collect();
+    let mut end = parts.len();
+    if end > 6 && is_uuid(parts[end - 1]) {
+        end -= 1;
+    }
+    if end < 6 {
+        return None;
+    }
+    let (device, user, package, number, uid) = (parts[0], parts[1], parts[2], parts[3], parts[end - 1]);
+    let digits = |s: &str| !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    let number_ok = digits(number.strip_prefix('-').unwrap_or(number));
+    let ok = is_device_id(device) && digits(user) && crate::parser::is_android_package(package) && number_ok && digits(uid);
+    ok.then(|| package.to_owned())
+}
+
+/// A KDE Connect / GSConnect device id: a UUID with `_` for `-` (and
+/// around it), 32 hex digits, or an older 16-digit Android id.
+fn is_device_id(s: &str) -> bool {
+    (16..=38).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `6c1b2a3e-0000-4000-8000-000000000000`.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// "title: text" → (title, text); a body without ": " is all text. The
@@ -168,6 +196,9 @@ mod tests {
         // a reply id appended by GSConnect does not matter
         let reply = format!("{alipay}|6c1b2a3e-0000-4000-8000-000000000000");
         assert_eq!(gsconnect("支付宝", "x: y", Some(&reply)).unwrap().package.as_deref(), Some("com.eg.android.AlipayGphone"));
+        // a tag with a '|' in it, a negative notification id, a 32-digit device id
+        let tagged = "0b3f8a1c7d2e4f5a9b6c1d2e3f4a5b6c|0|com.tencent.mm|-7|a|b|10234";
+        assert_eq!(gsconnect("微信支付", "x", Some(tagged)).unwrap().package.as_deref(), Some("com.tencent.mm"));
     }
 
     #[test]
@@ -180,6 +211,15 @@ mod tests {
             &format!("{DEVICE}|pair-request"),
             &format!("{DEVICE}|x|com.eg.android.AlipayGphone|1"),
             &format!("{DEVICE}|0|支付宝|1"),
+            // M5: the key cut short, or the device part not a device id
+            &format!("{DEVICE}|0|com.eg.android.AlipayGphone|1"),
+            &format!("{DEVICE}|0|com.eg.android.AlipayGphone|1|null"),
+            &format!("{DEVICE}|0|com.eg.android.AlipayGphone|x|null|10123"),
+            &format!("{DEVICE}|0|com.eg.android.AlipayGphone|1|null|u10123"),
+            "x|0|com.eg.android.AlipayGphone|1|null|10123",
+            "支付宝的手机一二三四五六七八九十一二三四五六|0|com.eg.android.AlipayGphone|1|null|10123",
+            // an unpaired device whose chosen id carries a key, in a pair request
+            &format!("{DEVICE}|0|com.eg.android.AlipayGphone|1|null|10123|pair-request"),
         ] {
             assert_eq!(gsconnect("支付宝", "成功收款8.88元", Some(id)), None, "{id}");
         }

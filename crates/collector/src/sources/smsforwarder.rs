@@ -19,8 +19,8 @@
 
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shape, Shared, canonical_time, fresh, url};
-use crate::parser::{AppId, Notice};
-use crate::{Observed, ReplayKey, Trust, now_ms};
+use crate::parser::{AppId, Notice, is_android_package, is_sim_slot};
+use crate::{Delivery, Observed, Posted, ReplayKey, Trust, now_ms};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,10 +75,12 @@ pub async fn webhook(State(lan): State<Shared>, push: Push) -> Response {
         }
         Trust::Unauthenticated => "smsforwarder:unsigned",
     };
-    let notice = unfold(f);
-    // The sign covers only the timestamp, so each timestamp (each sign) is used once.
+    let (notice, received) = unfold_timed(f);
+    // The sign covers only the timestamp, so each timestamp (each sign) is
+    // used once, whatever the push turns out to be.
     let replay = ReplayKey { key: format!("smsf:{t_ms}"), expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe_notice_as(source, notice, now_ms(), Some(replay), trust).await {
+    let posted = posted(&notice, received.as_deref());
+    match c.observe_notice_as(source, notice, now_ms(), Delivery { replay: Some(replay), posted }, trust).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(e) => {
@@ -88,32 +90,59 @@ pub async fn webhook(State(lan): State<Shared>, push: Push) -> Response {
     }
 }
 
+/// What tells this forwarded notification from another with the same text:
+/// the phone's receive time (the default template's time line, or a
+/// `receive_time` field) with the app, title and text. SmsForwarder
+/// re-forwarding a notice (its retry, or a resend from its log) sends the
+/// same receive time under a new timestamp. A template without the time
+/// carries the text alone.
+fn posted(notice: &Notice, received: Option<&str>) -> Posted {
+    let parts = [notice.app.as_str(), notice.title.as_str(), notice.text.as_str()];
+    match received {
+        Some(time) => Posted::exact(&["smsforwarder", parts[0], parts[1], parts[2], time]),
+        None => Posted::alike(&["smsforwarder", parts[0], parts[1], parts[2]]),
+    }
+}
+
 /// The notice a webhook's fields describe, whichever template made them.
-/// `app` is the `from` field: a package, or an SMS sender (see [`AppId::forwarded`]).
+/// `app` is the `from` field: a package, or an SMS sender (see
+/// [`AppId::forwarded`], which the title the template gives decides for a
+/// package-shaped sender; an SMS's title is its SIM slot).
 pub fn unfold(f: &HashMap<String, String>) -> Notice {
+    unfold_timed(f).0
+}
+
+/// [`unfold`], and the notification's receive time when the layout carries
+/// one (the default template's time line, or a `receive_time` field).
+pub fn unfold_timed(f: &HashMap<String, String>) -> (Notice, Option<String>) {
     let from = f.get("from").map(|s| s.trim()).unwrap_or_default().to_owned();
-    let sms = matches!(AppId::forwarded(&from), AppId::Sms(_));
+    let sms = |title: &str| matches!(AppId::forwarded(&from, title), AppId::Sms(_));
     let field = |names: &[&str]| names.iter().find_map(|n| f.get(*n)).map(|s| s.trim().to_owned());
+    let named_time = field(&["receive_time", "receiveTime"]).filter(|t| is_time(t));
     // A custom template that names its parts.
     if let (Some(title), Some(text)) = (field(&["title"]), field(&["org_content", "text"])) {
-        let title = if sms { String::new() } else { title };
-        return Notice { app: from, title, text };
+        let title = if sms(&title) { String::new() } else { title };
+        return (Notice { app: from, title, text }, named_time);
     }
     let content = field(&["content", "msg"]).unwrap_or_default().replace("\r\n", "\n");
-    let (title, text) = match default_layout(&from, &content) {
-        Some(found) => found,
-        None if sms => (String::new(), without_slot(&content).to_owned()),
+    let (title, text, time) = match default_layout(&from, &content) {
+        Some((title, text, time)) => (title, text, Some(time)),
         None => match content.split_once('\n') {
-            Some((title, text)) => (title.trim().to_owned(), text.trim().to_owned()),
-            None => (String::new(), content.trim().to_owned()),
+            // `[title]\n[content]`; an SMS's title is its SIM slot.
+            Some((title, text)) if is_android_package(&from) && !is_sim_slot(title) => {
+                (title.trim().to_owned(), text.trim().to_owned(), None)
+            }
+            _ => (String::new(), without_slot(&content).to_owned(), None),
         },
     };
-    Notice { app: from, title: if sms { String::new() } else { title }, text }
+    let title = if sms(&title) { String::new() } else { title };
+    (Notice { app: from, title, text }, time.or(named_time))
 }
 
 /// The default template: `from`, text (any lines), title or SIM slot,
-/// `UID：…`/`SubId：…` (3.3+ / 3.0+), `yyyy-MM-dd HH:mm:ss`, device name (if set).
-fn default_layout(from: &str, content: &str) -> Option<(String, String)> {
+/// `UID：…`/`SubId：…` (3.3+ / 3.0+), `yyyy-MM-dd HH:mm:ss`, device name
+/// (if set). Returns the title, the text and the receive time.
+fn default_layout(from: &str, content: &str) -> Option<(String, String, String)> {
     let lines: Vec<&str> = content.split('\n').map(str::trim).collect();
     if lines.len() < 4 || lines[0] != from {
         return None;
@@ -126,6 +155,7 @@ fn default_layout(from: &str, content: &str) -> Option<(String, String)> {
     if end < 4 || !is_time(lines[end - 1]) {
         return None;
     }
+    let time = lines[end - 1].to_owned();
     end -= 1;
     if is_id_line(lines[end - 1]) {
         end -= 1;
@@ -135,7 +165,7 @@ fn default_layout(from: &str, content: &str) -> Option<(String, String)> {
     }
     let title = lines[end - 1].to_owned();
     let text = lines[1..end - 1].join("\n").trim().to_owned();
-    Some((title, text))
+    Some((title, text, time))
 }
 
 /// `2024-05-01 12:34:56`.
@@ -162,7 +192,7 @@ fn is_id_line(line: &str) -> bool {
 /// An SMS custom template may start with the SIM slot line (`SIM1_…`).
 fn without_slot(content: &str) -> &str {
     match content.split_once('\n') {
-        Some((first, rest)) if first.trim().starts_with("SIM") && first.contains('_') => rest.trim(),
+        Some((first, rest)) if is_sim_slot(first) => rest.trim(),
         _ => content.trim(),
     }
 }
@@ -220,6 +250,46 @@ mod tests {
         // an SMS never has a title
         assert_eq!(unfold(&fields(&[("from", "95588"), ("content", "SIM1_\n收入100元")])), n("95588", "", "收入100元"));
         assert_eq!(unfold(&fields(&[("from", "95588"), ("title", "SIM1_"), ("text", "收入100元")])), n("95588", "", "收入100元"));
+    }
+
+    /// Issue 16, L6: an SMS whose alphanumeric sender id is shaped like a
+    /// bank app's package stays an SMS in every layout that says so.
+    #[test]
+    fn a_package_shaped_sms_sender_stays_an_sms() {
+        let body = "您尾号6598的账户入账人民币8.88元";
+        let default = format!("cmb.pb\n{body}\nSIM1_中国移动_\nSubId：1\n2024-05-01 12:34:56");
+        let parser = crate::parser::Parser::new(None).unwrap();
+        for f in [
+            fields(&[("from", "cmb.pb"), ("content", &default)]),
+            fields(&[("from", "cmb.pb"), ("content", &format!("SIM1_\n{body}"))]),
+            fields(&[("from", "cmb.pb"), ("content", body)]),
+            fields(&[("from", "cmb.pb"), ("title", "SIM2_"), ("org_content", body)]),
+        ] {
+            let got = unfold(&f);
+            assert_eq!(got, n("cmb.pb", "", body), "{f:?}");
+            assert_eq!(parser.parse(&got), Err(crate::parser::NotPayment::UnknownApp), "{f:?}");
+        }
+        // the bank app itself, with its title, in the same layouts
+        let app = format!("cmb.pb\n{body}\n招商银行\nUID：10234\n2024-05-01 12:34:56");
+        assert_eq!(unfold(&fields(&[("from", "cmb.pb"), ("content", &app)])), n("cmb.pb", "招商银行", body));
+        assert_eq!(unfold(&fields(&[("from", "cmb.pb"), ("content", &format!("招商银行\n{body}"))])), n("cmb.pb", "招商银行", body));
+    }
+
+    /// Issue 16, M4: the receive time comes with the notice where the layout carries it.
+    #[test]
+    fn the_receive_time_where_the_layout_carries_it() {
+        let content = format!("{ALIPAY}\n成功收款1.00元\n收钱码收款\nUID：1\n2024-05-01 12:34:56\n我的手机");
+        assert_eq!(unfold_timed(&fields(&[("from", ALIPAY), ("content", &content)])).1.as_deref(), Some("2024-05-01 12:34:56"));
+        let named = fields(&[("from", ALIPAY), ("title", "收钱码收款"), ("text", "成功收款1.00元"), ("receive_time", "2024-05-01 12:34:57")]);
+        assert_eq!(unfold_timed(&named).1.as_deref(), Some("2024-05-01 12:34:57"));
+        let bad = fields(&[("from", ALIPAY), ("title", "收钱码收款"), ("text", "成功收款1.00元"), ("receive_time", "soon")]);
+        assert_eq!(unfold_timed(&bad).1, None);
+        assert_eq!(unfold_timed(&fields(&[("from", ALIPAY), ("content", "收钱码收款\n成功收款1.00元")])).1, None);
+        // the same notice forwarded twice is one posting; another receive time is another
+        let notice = n(ALIPAY, "收钱码收款", "成功收款1.00元");
+        assert_eq!(posted(&notice, Some("2024-05-01 12:34:56")), posted(&notice, Some("2024-05-01 12:34:56")));
+        assert_ne!(posted(&notice, Some("2024-05-01 12:34:56")).exact, posted(&notice, Some("2024-05-01 12:34:57")).exact);
+        assert!(posted(&notice, None).exact.is_none() && posted(&notice, None).alike.is_some());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shared, canonical_time, fresh, vmq_reply};
 use crate::parser::Notice;
-use crate::{Observed, ReplayKey, now_ms, store};
+use crate::{Delivery, Observed, Posted, ReplayKey, now_ms, store};
 use axum::Json;
 use axum::extract::State;
 use jiufu_protocol::{Channel, Fen, sign};
@@ -78,7 +78,9 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     let notice = Notice { app: "V免签".into(), title: String::new(), text: format!("type={kind} price={price}") };
     // Canonical values only: "10.0" and "10.00", or "t" and "0t", are one push.
     let replay = ReplayKey { key: format!("vmq:{kind}:{}:{t_ms}", amount.0), expires_at: t_ms + 2 * MAX_SKEW_MS };
-    match c.observe("vmq", channel, amount, now_ms(), notice, Some(replay)).await {
+    // The push's own fields are all it tells of the notification.
+    let posted = Posted::exact(&["vmq", kind, &amount.0.to_string(), &t_ms.to_string()]);
+    match c.observe("vmq", channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted }).await {
         Ok(Observed::Replayed) => vmq_reply(-1, "重复推送 replayed push"),
         Ok(_) => vmq_reply(1, "成功"),
         Err(e) => {

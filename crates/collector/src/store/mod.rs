@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_reject.sql")),
     (3, include_str!("../../migrations/0003_dialect.sql")),
+    (4, include_str!("../../migrations/0004_notices.sql")),
 ];
 
 /// Writes go through one writer thread with group commit (many
@@ -222,6 +223,7 @@ impl Db {
             n += tx.execute("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?1", [cutoff])?;
             n += tx.execute("DELETE FROM events WHERE at < ?1", [cutoff])?;
             n += tx.execute("DELETE FROM replay WHERE expires_at < ?1", [now])?;
+            n += tx.execute("DELETE FROM notices WHERE expires_at < ?1", [now])?;
             Ok(n)
         })
         .await
@@ -284,6 +286,29 @@ pub(crate) fn put_setting(tx: &Connection, key: &str, value: &str) -> anyhow::Re
 /// The collector's event log, written in the same transaction as what it tells of.
 pub(crate) fn log_event(tx: &Connection, kind: &str, message: &str, now_ms: i64) -> anyhow::Result<()> {
     tx.execute("INSERT INTO events (at, kind, message) VALUES (?1, ?2, ?3)", params![now_ms, kind, message])?;
+    Ok(())
+}
+
+/// How long a posted notification is remembered (issue 16, M4).
+pub const NOTICE_MEMORY_MS: i64 = 24 * 3_600_000;
+
+/// The observation an unexpired notice key was first recorded with, if any.
+pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT observation_id FROM notices WHERE key = ?1 AND expires_at >= ?2", params![key, now_ms], |r| r.get(0))
+        .optional()?)
+}
+
+/// Remembers a notice key for [`NOTICE_MEMORY_MS`] from `now_ms`; an
+/// expired one is replaced, a live one kept with its first observation and
+/// its memory extended.
+pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &str, now_ms: i64) -> anyhow::Result<()> {
+    tx.execute("DELETE FROM notices WHERE expires_at < ?1", [now_ms])?;
+    tx.execute(
+        "INSERT INTO notices (key, observation_id, expires_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at",
+        params![key, observation_id, now_ms + NOTICE_MEMORY_MS],
+    )?;
     Ok(())
 }
 
