@@ -51,11 +51,8 @@ impl Forwarded<'_> {
         let url = format!("{}/forward/smsforwarder", col.url);
         let req = match layout {
             Layout::FormDefault | Layout::FormTitleText => {
-                let content = if layout == Layout::FormDefault {
-                    self.default_template(true)
-                } else {
-                    format!("{}\n{}", self.title, self.text)
-                };
+                let content =
+                    if layout == Layout::FormDefault { self.default_template(true) } else { format!("{}\n{}", self.title, self.text) };
                 let body = smsforwarder_body(self.app, &content, t, Some(secret));
                 http().post(url).header("content-type", "application/x-www-form-urlencoded").body(body)
             }
@@ -68,7 +65,8 @@ impl Forwarded<'_> {
             Layout::Multipart2x => {
                 let boundary = "----SmsForwarderBoundary7MA4YWxkTrZu0gW";
                 let mut body = String::new();
-                for (k, v) in [("from", self.app.to_owned()), ("content", self.default_template(false)), ("timestamp", ts), ("sign", sign)] {
+                for (k, v) in [("from", self.app.to_owned()), ("content", self.default_template(false)), ("timestamp", ts), ("sign", sign)]
+                {
                     body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
                 }
                 body.push_str(&format!("--{boundary}--\r\n"));

@@ -75,8 +75,12 @@ async fn h1_a_sign_is_used_up_by_whatever_it_carried() {
     assert_eq!(payable(&gw, &order).await, "5.00");
 
     let chat = Forwarded { app: WECHAT, title: "张三", text: "今晚一起吃饭吗", received: "2026-12-07 12:00:00" };
-    let payment =
-        Forwarded { app: ALIPAY, title: "收钱码到账通知", text: "成功收款5.00元。享免费提现等更多专属服务，点击查看", received: "2026-12-07 12:00:01" };
+    let payment = Forwarded {
+        app: ALIPAY,
+        title: "收钱码到账通知",
+        text: "成功收款5.00元。享免费提现等更多专属服务，点击查看",
+        received: "2026-12-07 12:00:01",
+    };
     let t0 = now_ms();
     for (i, layout) in LAYOUTS.into_iter().enumerate() {
         let t = t0 + i as i64;
@@ -208,8 +212,12 @@ async fn m4_a_reforwarded_notice_is_a_duplicate_and_a_second_payment_still_count
     let (gw, col) = short_quarantine(&[]);
     let sink = sink::Sink::start(0).await;
     let first = order_at(&gw, &col, "5.00", &sink.url).await;
-    let notice =
-        Forwarded { app: ALIPAY, title: "收钱码到账通知", text: "成功收款5.00元。享免费提现等更多专属服务，点击查看", received: "2026-12-07 10:00:01" };
+    let notice = Forwarded {
+        app: ALIPAY,
+        title: "收钱码到账通知",
+        text: "成功收款5.00元。享免费提现等更多专属服务，点击查看",
+        received: "2026-12-07 10:00:01",
+    };
     assert_eq!(notice.send(&col, LAYOUTS[0], now_ms(), SMSF_SECRET).await, 200);
     wait_state(&gw, &first, 9).await;
 

@@ -140,7 +140,8 @@ async fn two_payments_of_the_same_amount_are_two_and_the_second_is_unmatched_onc
 #[tokio::test]
 async fn the_same_notice_twice_is_one_payment() {
     let (_dir, db) = with_order(OrderState::CodeIssued).await;
-    let posting = |received: &str| Posted::exact(&["smsforwarder", "com.eg.android.AlipayGphone", "收钱码收款", "成功收款5.00元", received]);
+    let posting =
+        |received: &str| Posted::exact(&["smsforwarder", "com.eg.android.AlipayGphone", "收钱码收款", "成功收款5.00元", received]);
     let first = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, NOW) };
     assert!(matches!(ingest_at(&db, &first, NOW).await, Ingested::Matched { .. }));
     // A second order of the same amount; the same notice re-forwarded an hour later.

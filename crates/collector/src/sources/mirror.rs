@@ -110,8 +110,7 @@ fn is_device_id(s: &str) -> bool {
 
 /// `6c1b2a3e-0000-4000-8000-000000000000`.
 fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
+    s.len() == 36 && s.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// "title: text" → (title, text); a body without ": " is all text. The

@@ -280,7 +280,8 @@ mod tests {
     fn the_receive_time_where_the_layout_carries_it() {
         let content = format!("{ALIPAY}\n成功收款1.00元\n收钱码收款\nUID：1\n2024-05-01 12:34:56\n我的手机");
         assert_eq!(unfold_timed(&fields(&[("from", ALIPAY), ("content", &content)])).1.as_deref(), Some("2024-05-01 12:34:56"));
-        let named = fields(&[("from", ALIPAY), ("title", "收钱码收款"), ("text", "成功收款1.00元"), ("receive_time", "2024-05-01 12:34:57")]);
+        let named =
+            fields(&[("from", ALIPAY), ("title", "收钱码收款"), ("text", "成功收款1.00元"), ("receive_time", "2024-05-01 12:34:57")]);
         assert_eq!(unfold_timed(&named).1.as_deref(), Some("2024-05-01 12:34:57"));
         let bad = fields(&[("from", ALIPAY), ("title", "收钱码收款"), ("text", "成功收款1.00元"), ("receive_time", "soon")]);
         assert_eq!(unfold_timed(&bad).1, None);
