@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod collector;
 pub mod dbus;
+pub mod fake_gateway;
 pub mod desktop;
 pub mod device;
 pub mod nginx;

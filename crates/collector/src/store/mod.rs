@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_reject.sql")),
     (3, include_str!("../../migrations/0003_dialect.sql")),
+    (5, include_str!("../../migrations/0005_wire_unknown.sql")),
 ];
 
 /// Writes go through one writer thread with group commit (many
@@ -65,7 +66,7 @@ pub struct SourceHealth {
     pub last_error: String,
 }
 
-pub(crate) use jiufu_sqlite_writer::columns::{ChannelCol, StateCol};
+pub(crate) use jiufu_sqlite_writer::columns::ChannelCol;
 
 /// Every row `sql` selects with `params`, read by `row`.
 fn rows<T, P: rusqlite::Params>(
