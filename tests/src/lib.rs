@@ -6,9 +6,9 @@
 pub mod browser;
 pub mod collector;
 pub mod dbus;
-pub mod fake_gateway;
 pub mod desktop;
 pub mod device;
+pub mod fake_gateway;
 pub mod nginx;
 pub mod postgres;
 pub mod proxy;
