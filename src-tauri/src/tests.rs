@@ -226,16 +226,16 @@ fn order(id: &str, state: jiufu_protocol::OrderState, fen: i64) -> jiufu_protoco
     jiufu_protocol::collector::OrderWire {
         order_id: id.into(),
         order_no: format!("no-{id}"),
-        channel: jiufu_protocol::Channel::P901,
-        state,
-        order_amount: jiufu_protocol::Fen(fen),
-        payable_amount: jiufu_protocol::Fen(fen),
+        channel: jiufu_protocol::Channel::P901.into(),
+        state: state.into(),
+        order_amount: jiufu_protocol::Fen(fen).into(),
+        payable_amount: jiufu_protocol::Fen(fen).into(),
         subject: "测试".into(),
         created_at: now,
         expire_at: now + 300,
         quarantine_until: now + 900,
         claimed_at: None,
-        dialect: jiufu_protocol::Dialect::Jiufu,
+        dialect: jiufu_protocol::Dialect::Jiufu.into(),
     }
 }
 
@@ -249,6 +249,12 @@ fn claims_are_confirmed_or_rejected_once_through_the_queue() {
         order("claimed2", OrderState::Claimed, 2000),
         order("paid", OrderState::Confirmed, 3000),
         order("late", OrderState::Expired, 4000),
+        // From a newer gateway: a state and a dialect this build does not know.
+        jiufu_protocol::collector::OrderWire {
+            state: jiufu_protocol::Wire::Unknown("10".into()),
+            dialect: jiufu_protocol::Wire::Unknown("usdt".into()),
+            ..order("newer", OrderState::Claimed, 5000)
+        },
     ];
     tauri::async_runtime::block_on(core.db.upsert_orders(orders)).unwrap();
     let queued = || tauri::async_runtime::block_on(core.db.pending_outbox()).unwrap();
@@ -261,6 +267,12 @@ fn claims_are_confirmed_or_rejected_once_through_the_queue() {
     assert_eq!(flags("claimed1"), (json!(true), json!(true), json!(8)));
     assert_eq!(flags("paid"), (json!(false), json!(false), json!(9)));
     assert_eq!(flags("late"), (json!(false), json!(true), json!(-1)), "expired, but a late payment can still be confirmed");
+    // Shown as the gateway sent it, marked unknown, and nothing can be done to it here.
+    assert_eq!(flags("newer"), (json!(false), json!(false), Value::Null));
+    let newer = rows.as_array().unwrap().iter().find(|o| o["order_id"] == "newer").unwrap();
+    assert_eq!((&newer["state"], &newer["dialect"], &newer["unknown"]), (&json!("10"), &json!("usdt"), &json!(["state", "dialect"])));
+    assert_eq!(w.refused("confirm_order", json!({"order_id": "newer"})), "unknown_order");
+    assert_eq!(w.refused("reject_order", json!({"order_id": "newer", "reason": "no"})), "unknown_order");
 
     w.ok("reject_order", json!({"order_id": "claimed1", "reason": "没有到账"}));
     assert_eq!(w.refused("reject_order", json!({"order_id": "claimed1", "reason": "again"})), "already_rejected");

@@ -63,17 +63,30 @@ pub struct Overview {
 pub struct OrderRow {
     #[serde(flatten)]
     pub order: OrderWire,
-    pub state_code: i32,
+    /// `null` for a state this build does not know.
+    pub state_code: Option<i32>,
     /// Waiting for money ([`OrderState::OPEN`]): it has a countdown.
     pub open: bool,
     /// Can still take a payment ([`OrderState::PAYABLE`]): it can be
-    /// confirmed, and an unmatched payment attached to it.
+    /// confirmed, and an unmatched payment attached to it. Never for an
+    /// order with an unknown value.
     pub payable: bool,
+    /// The fields a newer gateway sent that this build does not know
+    /// (`state`, `channel`, `dialect`, `order_amount`, `payable_amount`):
+    /// the order is shown as unknown and nothing can be done to it here.
+    pub unknown: Vec<&'static str>,
 }
 
 impl From<OrderWire> for OrderRow {
     fn from(order: OrderWire) -> OrderRow {
-        OrderRow { state_code: order.state.code(), open: order.state.is_open(), payable: order.state.is_payable(), order }
+        let terms = order.terms();
+        OrderRow {
+            state_code: order.state.get().map(OrderState::code),
+            open: order.state.get().is_some_and(OrderState::is_open),
+            payable: terms.is_some_and(|t| t.state.is_payable()),
+            unknown: order.unknown_fields(),
+            order,
+        }
     }
 }
 

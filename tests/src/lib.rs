@@ -8,6 +8,7 @@ pub mod collector;
 pub mod dbus;
 pub mod desktop;
 pub mod device;
+pub mod fake_gateway;
 pub mod nginx;
 pub mod postgres;
 pub mod proxy;

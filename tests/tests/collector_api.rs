@@ -103,7 +103,7 @@ async fn pair_sync_see_confirm_and_notify() {
     assert!(latency < Duration::from_millis(250), "seen after {latency:?}");
     let batch: EventBatch = serde_json::from_value(events.body.clone()).unwrap();
     let ev = batch.events.iter().find(|e| e.order.order_id == id).expect("the new order");
-    assert_eq!(ev.order.state.code(), 5);
+    assert_eq!(ev.order.state.get().map(|s| s.code()), Some(5));
     assert_eq!(ev.order.payable_amount.to_string(), "25.00");
     assert!(get_json(&format!("{}/query/{id}", gw.url)).await["order"]["qrcode"].as_str().unwrap().contains("qianbao"));
 
@@ -212,4 +212,27 @@ async fn replayed_forged_and_stale_requests_are_refused() {
         .await;
     assert_eq!(r.status, 404);
     assert_eq!(get_json(&format!("{}/query/{foreign}", gw.url)).await["state"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_collector_version_of_the_last_heartbeat_is_listed_and_checked() {
+    let gw = Gateway::start();
+    let dev = Device::pair(&gw).await;
+    let listed =
+        || -> Value { serde_json::from_str(gw.cli(&["collector", "list", "--merchant", "10001"]).lines().next().unwrap()).unwrap() };
+    assert_eq!(listed()["version"], Value::Null, "no heartbeat yet");
+    let beat = |version: Value| json!({"version": version, "sources": []});
+    assert_eq!(dev.send("POST", "/collector/v1/heartbeat", &beat(json!("0.1.0"))).await.status, 200);
+    assert_eq!(listed()["version"], "0.1.0");
+    assert_eq!(dev.send("POST", "/collector/v1/heartbeat", &beat(json!("0.2.0-beta.1+git.5"))).await.status, 200);
+    assert_eq!(listed()["version"], "0.2.0-beta.1+git.5", "the latest heartbeat's");
+    // Hostile or broken versions are refused and change nothing.
+    for bad in [json!("9".repeat(33)), json!("1.0\u{1b}[2J"), json!("1.0 <script>"), json!("1.0\n"), json!(7)] {
+        let r = dev.send("POST", "/collector/v1/heartbeat", &beat(bad.clone())).await;
+        assert_eq!((r.status, r.body["error"]["code"].as_str()), (400, Some("bad_request")), "{bad}");
+    }
+    assert_eq!(listed()["version"], "0.2.0-beta.1+git.5");
+    // An older collector that sends no version still beats.
+    assert_eq!(dev.send("POST", "/collector/v1/heartbeat", &json!({"sources": []})).await.status, 200);
+    assert_eq!(listed()["online"], true);
 }

@@ -97,6 +97,9 @@ const T = {
   state_9: ["已支付", "Paid"],
   "state_-1": ["已过期", "Expired"],
   "state_-2": ["已关闭", "Closed"],
+  state_unknown: ["未知状态（{raw}）", "Unknown state ({raw})"],
+  unknown_value: ["未知：{raw}", "Unknown: {raw}"],
+  order_unknown: ["网关较新：此版本不认识该订单的部分内容，不会为它确认收款。请更新收款助手。", "The gateway is newer: this version does not know part of this order and will not confirm payments for it. Update the collector."],
   // payments
   filter_unmatched: ["未匹配", "Unmatched"],
   filter_matched: ["已匹配", "Matched"],
@@ -238,6 +241,7 @@ const T = {
   err_autostart_failed: ["无法设置自动启动：{msg}", "Cannot set up start at login: {msg}"],
   err_bad_filter: ["无效的筛选。", "Invalid filter."],
   err_no_shell: ["请在就付收款助手应用中打开。", "Open this inside the Jiufu Collector app."],
+  err_unknown_order: ["此版本的收款助手不认识该订单的部分内容，不能在此处理；请更新收款助手，或在网关上处理该订单。", "This collector version does not know part of this order and cannot act on it; update the collector, or act on the order at the gateway."],
   err_unknown: ["操作失败：{msg}", "The action failed: {msg}"],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -173,7 +173,9 @@ impl Cli {
             }
             Command::Orders => {
                 for o in c.db.orders().await? {
-                    writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}", o.order_id, o.order_no, o.state, o.channel, o.payable_amount, o.subject)?;
+                    // A value from a newer gateway prints as `unknown(…)`, and the order as not payable here.
+                    let note = if o.terms().is_some() { String::new() } else { format!("\tunknown: {}", o.unknown_fields().join(",")) };
+                    writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}{note}", o.order_id, o.order_no, o.state, o.channel, o.payable_amount, o.subject)?;
                 }
             }
             Command::Payments { unmatched } => {

@@ -7,6 +7,7 @@ use crate::matcher::Ingested;
 use crate::parser::Notice;
 use crate::store::{self, Code, ObservationStatus, OutboxKind};
 use crate::{Collector, CoreEvent, Observed, link, now_ms, setting};
+use jiufu_protocol::collector::{OrderTerms, OrderWire};
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, OrderState};
 use serde::Serialize;
@@ -46,6 +47,22 @@ pub fn parse_amount(text: &str) -> Result<Fen> {
         Ok(_) => Err(OperatorError::new("bad_amount", "the amount must be more than 0")),
         Err(e) => Err(OperatorError::new("bad_amount", format!("{text:?} is not an amount in yuan: {e}"))),
     }
+}
+
+/// An order's terms when this build knows all of them. An order with a
+/// value from a newer gateway (a state, channel, dialect or amount this
+/// build does not know) is not acted on here: not confirmed, attached to or
+/// rejected; the gateway's own tools, or a newer collector, can.
+fn known_terms(order: &OrderWire) -> Result<OrderTerms> {
+    order.terms().ok_or_else(|| {
+        OperatorError::new(
+            "unknown_order",
+            format!(
+                "this collector does not know the order's {}; update the collector, or act on the order at the gateway",
+                order.unknown_fields().join(", ")
+            ),
+        )
+    })
 }
 
 /// Where a receiving code's text comes from.
@@ -185,17 +202,18 @@ impl Collector {
             ));
         }
         let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
-        if order.channel != obs.channel || order.payable_amount != obs.amount {
+        let terms = known_terms(&order)?;
+        if terms.channel != obs.channel || terms.payable_amount != obs.amount {
             return Err(OperatorError::new(
                 "amount_mismatch",
                 format!(
                     "the payment ({} {}) is not this order's payable amount ({} {}); confirm the order directly instead",
-                    obs.channel, obs.amount, order.channel, order.payable_amount
+                    obs.channel, obs.amount, terms.channel, terms.payable_amount
                 ),
             ));
         }
-        if !order.state.is_payable() {
-            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot take a payment", order.state.code())));
+        if !terms.state.is_payable() {
+            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot take a payment", terms.state.code())));
         }
         let (obs_id, oid, now) = (obs.id.clone(), order.order_id.clone(), now_ms());
         let attached = self
@@ -233,8 +251,9 @@ impl Collector {
     /// confirmation. Returns the new observation's id.
     pub async fn confirm_order(&self, order_id: &str) -> Result<String> {
         let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
-        if !order.state.is_payable() {
-            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", order.state.code())));
+        let terms = known_terms(&order)?;
+        if !terms.state.is_payable() {
+            return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", terms.state.code())));
         }
         let (id, now) = (format!("obs_{}", random_token(12)), now_ms());
         let (obs_id, oid) = (id.clone(), order.order_id.clone());
@@ -244,7 +263,7 @@ impl Collector {
                 if store::order_taken(tx, &oid)? {
                     return Ok(false);
                 }
-                store::insert_confirmed_by_hand(tx, &obs_id, order.channel, order.payable_amount, &oid, now)?;
+                store::insert_confirmed_by_hand(tx, &obs_id, terms.channel, terms.payable_amount, &oid, now)?;
                 store::log_event(tx, "confirmed_by_hand", &oid, now)?;
                 store::enqueue(tx, OutboxKind::Confirm, &obs_id, Some(&oid), now)?;
                 Ok(true)
@@ -256,8 +275,8 @@ impl Collector {
         self.after_queue(CoreEvent::PaymentMatched {
             observation: id.clone(),
             order_id: order.order_id,
-            channel: order.channel,
-            amount: order.payable_amount,
+            channel: terms.channel,
+            amount: terms.payable_amount,
         });
         Ok(id)
     }
@@ -270,7 +289,7 @@ impl Collector {
             return Err(OperatorError::new("reason_required", "say why the claim is rejected"));
         }
         let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
-        if order.state != OrderState::Claimed {
+        if known_terms(&order)?.state != OrderState::Claimed {
             return Err(OperatorError::new("not_claimed", "only an order whose customer said they paid (state 8) can be rejected"));
         }
         let (oid, now) = (order.order_id.clone(), now_ms());

@@ -233,7 +233,10 @@ async fn orders_loop(c: Arc<Collector>) {
 
 fn orders_arrived(c: &Collector, claimed: Vec<OrderWire>) {
     for o in claimed {
-        c.emit(CoreEvent::OrderClaimed { order_id: o.order_id, order_no: o.order_no, channel: o.channel, amount: o.payable_amount });
+        // The store hands back only orders this build knows.
+        if let Some(t) = o.terms() {
+            c.emit(CoreEvent::OrderClaimed { order_id: o.order_id, order_no: o.order_no, channel: t.channel, amount: t.payable_amount });
+        }
     }
     c.emit(CoreEvent::OrdersChanged);
 }

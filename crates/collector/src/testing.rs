@@ -20,16 +20,16 @@ pub fn order(id: &str, state: OrderState, fen: i64, created_s: i64) -> OrderWire
     OrderWire {
         order_id: id.into(),
         order_no: format!("no-{id}"),
-        channel: Channel::P901,
-        state,
-        order_amount: Fen(fen),
-        payable_amount: Fen(fen),
+        channel: Channel::P901.into(),
+        state: state.into(),
+        order_amount: Fen(fen).into(),
+        payable_amount: Fen(fen).into(),
         subject: "测试".into(),
         created_at: created_s,
         expire_at: created_s + 300,
         quarantine_until: created_s + 900,
         claimed_at: None,
-        dialect: jiufu_protocol::Dialect::Jiufu,
+        dialect: jiufu_protocol::Dialect::Jiufu.into(),
     }
 }
 

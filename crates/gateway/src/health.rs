@@ -13,6 +13,9 @@ pub struct DeviceHealth {
     pub name: String,
     pub online: bool,
     pub last_seen: Option<i64>,
+    /// The collector version of its last heartbeat; `None` before the first
+    /// (or from a collector too old to say).
+    pub version: Option<String>,
     pub sources: Vec<SourceStatus>,
 }
 
@@ -25,6 +28,7 @@ pub fn device_health(device: &Device, now: i64, window: i64) -> DeviceHealth {
         name: device.name.clone(),
         online,
         last_seen: device.last_seen,
+        version: Some(device.version.clone()).filter(|v| !v.is_empty()),
         // A source of an offline collector is offline too.
         sources: sources.into_iter().map(|s| SourceStatus { online: s.online && online, ..s }).collect(),
     }

@@ -2,7 +2,7 @@
 //! `docs/collector-protocol.md`). The collector only dials out; every
 //! request after pairing is signed per device.
 
-use crate::{Channel, Fen, OrderState, sign};
+use crate::{Channel, Dialect, Fen, OrderState, Wire, sign};
 use serde::{Deserialize, Serialize};
 
 pub const HEADER_DEVICE: &str = "x-jiufu-device";
@@ -72,14 +72,20 @@ pub struct CodeSyncResponse {
 }
 
 /// An order as the collector needs to see it to match payments.
+///
+/// The values a newer gateway may grow (channel, state, amounts, dialect)
+/// are [`Wire`]: one this build does not know reads as unknown instead of
+/// failing the snapshot or batch, and such an order is never payable here
+/// ([`OrderWire::terms`]). The other fields are the order's fixed skeleton:
+/// a gateway never drops them or changes their type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderWire {
     pub order_id: String,
     pub order_no: String,
-    pub channel: Channel,
-    pub state: OrderState,
-    pub order_amount: Fen,
-    pub payable_amount: Fen,
+    pub channel: Wire<Channel>,
+    pub state: Wire<OrderState>,
+    pub order_amount: Wire<Fen>,
+    pub payable_amount: Wire<Fen>,
     pub subject: String,
     /// Epoch seconds.
     pub created_at: i64,
@@ -90,7 +96,45 @@ pub struct OrderWire {
     pub claimed_at: Option<i64>,
     /// The merchant protocol the order came through (absent from older gateways).
     #[serde(default)]
-    pub dialect: crate::Dialect,
+    pub dialect: Wire<Dialect>,
+}
+
+/// Everything of an order a collector acts on, all known to this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderTerms {
+    pub channel: Channel,
+    pub state: OrderState,
+    pub order_amount: Fen,
+    pub payable_amount: Fen,
+    pub dialect: Dialect,
+}
+
+impl OrderWire {
+    /// The order's terms when this build knows every one of them; `None`
+    /// (not payable, not confirmable, not rejectable here) otherwise.
+    pub fn terms(&self) -> Option<OrderTerms> {
+        Some(OrderTerms {
+            channel: self.channel.get()?,
+            state: self.state.get()?,
+            order_amount: self.order_amount.get()?,
+            payable_amount: self.payable_amount.get()?,
+            dialect: self.dialect.get()?,
+        })
+    }
+
+    /// The fields whose value this build does not know, by wire name.
+    pub fn unknown_fields(&self) -> Vec<&'static str> {
+        [
+            ("channel", self.channel.is_known()),
+            ("state", self.state.is_known()),
+            ("order_amount", self.order_amount.is_known()),
+            ("payable_amount", self.payable_amount.is_known()),
+            ("dialect", self.dialect.is_known()),
+        ]
+        .into_iter()
+        .filter_map(|(name, known)| (!known).then_some(name))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,7 +181,8 @@ pub struct ConfirmRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfirmResponse {
     pub order_id: String,
-    pub state: OrderState,
+    /// The order's state now (a newer gateway's state reads as unknown).
+    pub state: Wire<OrderState>,
     /// True when this confirmation had already been accepted before.
     pub duplicate: bool,
 }
@@ -207,5 +252,80 @@ mod tests {
         assert_ne!(base, request_signature("s", "POST", "/x", 1, "m", b"{}"));
         assert_ne!(base, request_signature("s", "POST", "/x", 1, "n", b"[]"));
         assert_ne!(base, request_signature("t", "POST", "/x", 1, "n", b"{}"));
+    }
+
+    /// One order of `json`'s fields over a plain known order.
+    fn order_json(id: &str, over: serde_json::Value) -> serde_json::Value {
+        let mut o = serde_json::json!({"order_id": id, "order_no": format!("no-{id}"), "channel": "P902", "state": 5,
+            "order_amount": "8.88", "payable_amount": "8.88", "subject": "VIP", "created_at": 1_700_000_000,
+            "expire_at": 1_700_000_300, "quarantine_until": 1_700_001_200, "claimed_at": null, "dialect": "epay"});
+        for (k, v) in over.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        o
+    }
+
+    #[test]
+    fn a_batch_with_every_unknown_kind_decodes_and_only_the_known_order_has_terms() {
+        use serde_json::json;
+        let cases = [
+            ("known", json!({})),
+            ("dialect", json!({"dialect": "alipay_f2f"})),
+            ("state", json!({"state": 10})),
+            ("state_text", json!({"state": "refunded"})),
+            ("channel", json!({"channel": "P905"})),
+            ("negative", json!({"payable_amount": "-8.88"})),
+            ("zero", json!({"payable_amount": "0.00"})),
+            ("overflow", json!({"payable_amount": "99999999999999999999999.00", "order_amount": "10000000.01"})),
+            ("fraction", json!({"order_amount": "8.885"})),
+            ("number", json!({"payable_amount": 8.88})),
+            ("no_dialect", json!({"dialect": null})),
+        ];
+        let events: Vec<_> =
+            cases.iter().enumerate().map(|(i, (id, over))| json!({"seq": i + 1, "order": order_json(id, over.clone())})).collect();
+        let batch: EventBatch =
+            serde_json::from_value(json!({"events": events, "cursor": cases.len()})).expect("one batch, whatever it holds");
+        assert_eq!(batch.events.len(), cases.len());
+        let by_id = |id: &str| batch.events.iter().find(|e| e.order.order_id == id).map(|e| e.order.clone()).unwrap();
+        let known = by_id("known");
+        assert_eq!(
+            known.terms(),
+            Some(OrderTerms {
+                channel: Channel::P902,
+                state: OrderState::CodeIssued,
+                order_amount: Fen(888),
+                payable_amount: Fen(888),
+                dialect: crate::Dialect::Epay
+            })
+        );
+        assert!(known.unknown_fields().is_empty());
+        let expect: [(&str, &[&str]); 10] = [
+            ("dialect", &["dialect"]),
+            ("state", &["state"]),
+            ("state_text", &["state"]),
+            ("channel", &["channel"]),
+            ("negative", &["payable_amount"]),
+            ("zero", &["payable_amount"]),
+            ("overflow", &["order_amount", "payable_amount"]),
+            ("fraction", &["order_amount"]),
+            ("number", &["payable_amount"]),
+            ("no_dialect", &["dialect"]),
+        ];
+        for (id, fields) in expect {
+            let o = by_id(id);
+            assert_eq!(o.terms(), None, "{id} is not payable here");
+            assert_eq!(o.unknown_fields(), fields, "{id}");
+        }
+        assert_eq!(by_id("state").state, Wire::Unknown("10".into()));
+        assert_eq!(by_id("channel").channel.unknown(), Some("P905"));
+        assert_eq!(by_id("negative").payable_amount.unknown(), Some("-8.88"));
+        // An older gateway's order without a dialect is the native API's.
+        let mut old = order_json("old", json!({}));
+        old.as_object_mut().unwrap().remove("dialect");
+        let snap: OrdersSnapshot = serde_json::from_value(json!({"cursor": 1, "orders": [old]})).unwrap();
+        assert_eq!(snap.orders[0].terms().map(|t| t.dialect), Some(crate::Dialect::Jiufu));
+        // A newer gateway's answer to a confirmation with a state this build does not know.
+        let r: ConfirmResponse = serde_json::from_value(json!({"order_id": "x", "state": 11, "duplicate": false})).unwrap();
+        assert_eq!(r.state.unknown(), Some("11"));
     }
 }

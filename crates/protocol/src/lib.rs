@@ -17,6 +17,7 @@ pub mod secret;
 pub mod shop_sign;
 pub mod sign;
 pub mod state;
+pub mod wire;
 
 pub use amount::{AmountError, Fen};
 pub use channel::Channel;
@@ -25,3 +26,4 @@ pub use error_code::ErrorCode;
 pub use ids::{MerchantId, OrderId, OrderNo};
 pub use secret::Secret;
 pub use state::{OrderState, Transition, TransitionError};
+pub use wire::Wire;

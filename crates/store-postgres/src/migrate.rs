@@ -5,7 +5,8 @@ use crate::backend;
 use jiufu_store::{Result, StoreError};
 use tokio_postgres::Client;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/0001_initial.sql")), (3, include_str!("../migrations/0003_device_version.sql"))];
 
 /// Any fixed number: the lock that serialises migrations between instances.
 const MIGRATION_LOCK: i64 = 0x6a69_7566_7500;
@@ -34,7 +35,7 @@ async fn apply(client: &mut Client) -> Result<()> {
         .map(|r| r.get(0))
         .collect();
     let current = applied.last().copied().unwrap_or(0);
-    let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    let newest = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
     if current > newest {
         return Err(StoreError::failure(format!("database schema {current} is newer than this program ({newest})")));
     }

@@ -140,7 +140,7 @@ pub fn attempt(row: &Row) -> Result<NotifyAttempt> {
     })
 }
 
-pub const DEVICE_COLUMNS: &str = "id, merchant_id, name, secret, created_at, last_seen, sources_json";
+pub const DEVICE_COLUMNS: &str = "id, merchant_id, name, secret, created_at, last_seen, sources_json, version";
 
 pub fn device(row: &Row) -> Result<Device> {
     Ok(Device {
@@ -151,6 +151,7 @@ pub fn device(row: &Row) -> Result<Device> {
         created_at: get(row, "created_at")?,
         last_seen: get(row, "last_seen")?,
         sources_json: get(row, "sources_json")?,
+        version: get(row, "version")?,
     })
 }
 

@@ -332,10 +332,13 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
-    async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()> {
+    async fn heartbeat(&self, device_id: &str, sources_json: &str, version: &str, now: i64) -> Result<()> {
         let client = self.client().await?;
         client
-            .execute("UPDATE devices SET last_seen = $1, sources_json = $2 WHERE id = $3", &[&now, &sources_json, &device_id])
+            .execute(
+                "UPDATE devices SET last_seen = $1, sources_json = $2, version = $3 WHERE id = $4",
+                &[&now, &sources_json, &version, &device_id],
+            )
             .await
             .map_err(backend)?;
         Ok(())

@@ -229,9 +229,10 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
     for t in &d.pairing_tokens {
         tx.execute(&st, &[&t.token_hash, &t.merchant_id, &t.created_at, &t.expires_at, &t.used_at, &t.device_id]).await.map_err(backend)?;
     }
-    let st = tx.prepare(&format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)")).await.map_err(backend)?;
+    let st =
+        tx.prepare(&format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")).await.map_err(backend)?;
     for v in &d.devices {
-        tx.execute(&st, &[&v.id, &v.merchant_id, &v.name, &v.secret.expose(), &v.created_at, &v.last_seen, &v.sources_json])
+        tx.execute(&st, &[&v.id, &v.merchant_id, &v.name, &v.secret.expose(), &v.created_at, &v.last_seen, &v.sources_json, &v.version])
             .await
             .map_err(backend)?;
     }

@@ -120,7 +120,7 @@ pub fn attempt(row: &Row<'_>) -> rusqlite::Result<NotifyAttempt> {
     })
 }
 
-pub const DEVICE_COLUMNS: &str = "id, merchant_id, name, secret, created_at, last_seen, sources_json";
+pub const DEVICE_COLUMNS: &str = "id, merchant_id, name, secret, created_at, last_seen, sources_json, version";
 
 pub fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -131,6 +131,7 @@ pub fn device(row: &Row<'_>) -> rusqlite::Result<Device> {
         created_at: row.get(4)?,
         last_seen: row.get(5)?,
         sources_json: row.get(6)?,
+        version: row.get(7)?,
     })
 }
 

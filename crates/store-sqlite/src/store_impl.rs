@@ -353,11 +353,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()> {
-        let (device_id, sources) = (device_id.to_owned(), sources_json.to_owned());
+    async fn heartbeat(&self, device_id: &str, sources_json: &str, version: &str, now: i64) -> Result<()> {
+        let (device_id, sources, version) = (device_id.to_owned(), sources_json.to_owned(), version.to_owned());
         self.write(move |conn| {
-            conn.execute("UPDATE devices SET last_seen = ?1, sources_json = ?2 WHERE id = ?3", params![now, sources, device_id])
-                .map_err(backend)?;
+            conn.execute(
+                "UPDATE devices SET last_seen = ?1, sources_json = ?2, version = ?3 WHERE id = ?4",
+                params![now, sources, version, device_id],
+            )
+            .map_err(backend)?;
             Ok(())
         })
         .await

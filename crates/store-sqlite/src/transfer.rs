@@ -188,8 +188,8 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
     }
     for v in &d.devices {
         c.execute(
-            &format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-            params![v.id, v.merchant_id, v.name, v.secret.expose(), v.created_at, v.last_seen, v.sources_json],
+            &format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![v.id, v.merchant_id, v.name, v.secret.expose(), v.created_at, v.last_seen, v.sources_json, v.version],
         )?;
     }
     for n in &d.nonces {

@@ -166,7 +166,9 @@ pub trait Store: Send + Sync + 'static {
     async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>>;
     /// Records a request nonce; false when it was seen before (a replay).
     async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
-    async fn heartbeat(&self, device_id: &str, sources_json: &str, now: i64) -> Result<()>;
+    /// Marks the device seen at `now` with its sources and the collector
+    /// version it reported (already checked by the caller: short, printable).
+    async fn heartbeat(&self, device_id: &str, sources_json: &str, version: &str, now: i64) -> Result<()>;
     /// Idempotent on (device, observation id).
     async fn record_unmatched(&self, payment: UnmatchedPayment) -> Result<bool>;
     async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>>;

@@ -351,6 +351,8 @@ pub struct Device {
     pub created_at: i64,
     pub last_seen: Option<i64>,
     pub sources_json: String,
+    /// The collector version of its last heartbeat; '' before the first.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

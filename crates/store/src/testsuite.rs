@@ -301,9 +301,14 @@ async fn collectors<S: Store>(store: &S) {
     assert!(store.redeem_pairing_token("hash2", dev("d3"), NOW + 2).await.unwrap().is_none(), "used twice");
     assert!(store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
     assert!(!store.use_nonce("d2", "n1", NOW + 300, NOW).await.unwrap());
-    store.heartbeat("d2", "[1]", NOW + 5).await.unwrap();
+    assert_eq!(store.device("d2").await.unwrap().unwrap().version, "", "no heartbeat yet");
+    store.heartbeat("d2", "[1]", "0.1.0", NOW + 5).await.unwrap();
     let d = store.device("d2").await.unwrap().unwrap();
-    assert_eq!((d.last_seen, d.sources_json.as_str()), (Some(NOW + 5), "[1]"));
+    assert_eq!((d.last_seen, d.sources_json.as_str(), d.version.as_str()), (Some(NOW + 5), "[1]", "0.1.0"));
+    // The version of the latest heartbeat wins (a collector upgraded in place).
+    store.heartbeat("d2", "[]", "0.2.0-beta.1", NOW + 6).await.unwrap();
+    assert_eq!(store.devices(mid(7)).await.unwrap()[0].version, "0.2.0-beta.1");
+    store.heartbeat("d2", "[1]", "0.1.0", NOW + 5).await.unwrap();
     assert_eq!(store.devices(mid(7)).await.unwrap().len(), 1);
     let code = |uid: &str| NewCode {
         merchant_id: mid(7),

@@ -12,7 +12,10 @@ export interface Order {
   order_id: string;
   order_no: string;
   channel: string;
-  state_code: number;
+  /** The state as the gateway sent it: its code, or the text of a state this version does not know. */
+  state: number | string;
+  /** null for a state this version does not know. */
+  state_code: number | null;
   /** Waiting for money: it has a countdown. */
   open: boolean;
   /** Can still take a payment: it can be confirmed, and a payment attached to it. */
@@ -25,6 +28,12 @@ export interface Order {
   claimed_at: number | null;
   /** The shop protocol the order came through: jiufu, epay, epusdt, gmpay or vmq. */
   dialect: string;
+  /**
+   * Fields a newer gateway sent that this version does not know (state,
+   * channel, dialect, order_amount, payable_amount); their text is in the
+   * field itself. Such an order is shown as unknown and cannot be acted on.
+   */
+  unknown: string[];
 }
 
 const FILTERS = [["open", "filter_open"], ["claimed", "filter_claimed"], ["history", "filter_history"], ["all", "filter_all"]] as const;
@@ -49,23 +58,34 @@ async function rejectOrder(o: Order): Promise<void> {
   }
 }
 
+/** A field's value, or "unknown: <text>" when this version does not know it. */
+function known(o: Order, field: string, raw: string, shown: (raw: string) => string): string {
+  return o.unknown.includes(field) ? t("unknown_value", { raw }) : shown(raw);
+}
+
 function row(o: Order): HTMLElement {
   const left = h("td", { "data-expire": o.expire_at }, o.open ? countdown(o.expire_at) : "");
   left.addEventListener("tick", () => (left.textContent = o.open ? countdown(o.expire_at) : ""));
   const actions = h("div", { class: "actions" });
+  const unknown = o.unknown.length > 0;
   if (o.payable) {
     actions.append(h("button", { type: "button", class: "primary small", "aria-label": t("confirm_label", { no: o.order_no }), onclick: () => void confirmOrder(o) }, t("confirm")));
   }
-  if (o.state_code === 8) {
+  if (o.state_code === 8 && !unknown) {
     actions.append(h("button", { type: "button", class: "danger small", "aria-label": t("reject_label", { no: o.order_no }), onclick: () => void rejectOrder(o) }, t("reject")));
   }
-  return h("tr", { class: o.state_code === 8 ? "claimed" : "", "data-order": o.order_id, "data-state": o.state_code },
+  const state = o.state_code === null
+    ? h("span", { class: "state unknown" }, t("state_unknown", { raw: String(o.state) }))
+    : h("span", { class: `state s${o.state_code}` }, stateName(o.state_code));
+  const status = h("td", {}, state);
+  if (unknown) status.append(h("div", { class: "muted small unknown-order" }, t("order_unknown")));
+  return h("tr", { class: o.state_code === 8 && !unknown ? "claimed" : unknown ? "unknown" : "", "data-order": o.order_id, "data-state": o.state_code ?? "unknown" },
     h("td", {}, h("div", {}, o.order_no), h("div", { class: "muted small" }, when(o.created_at * 1000)),
-      h("div", { class: "muted small dialect", "data-dialect": o.dialect }, dialectName(o.dialect))),
+      h("div", { class: "muted small dialect", "data-dialect": o.dialect }, known(o, "dialect", o.dialect, dialectName))),
     h("td", { class: "subject" }, o.subject),
-    h("td", {}, channelName(o.channel)),
-    h("td", { class: "money" }, money(o.payable_amount)),
-    h("td", {}, h("span", { class: `state s${o.state_code}` }, stateName(o.state_code))),
+    h("td", {}, known(o, "channel", o.channel, channelName)),
+    h("td", { class: "money" }, known(o, "payable_amount", o.payable_amount, money)),
+    status,
     left,
     h("td", {}, actions));
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_reject.sql")),
     (3, include_str!("../../migrations/0003_dialect.sql")),
     (4, include_str!("../../migrations/0004_notices.sql")),
+    (5, include_str!("../../migrations/0005_wire_unknown.sql")),
 ];
 
 /// Writes go through one writer thread with group commit (many
@@ -66,7 +67,7 @@ pub struct SourceHealth {
     pub last_error: String,
 }
 
-pub(crate) use jiufu_sqlite_writer::columns::{ChannelCol, StateCol};
+pub(crate) use jiufu_sqlite_writer::columns::ChannelCol;
 
 /// Every row `sql` selects with `params`, read by `row`.
 fn rows<T, P: rusqlite::Params>(

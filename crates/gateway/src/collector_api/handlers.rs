@@ -25,16 +25,16 @@ pub fn wire(order: &Order) -> OrderWire {
     OrderWire {
         order_id: order.id.to_string(),
         order_no: order.order_no.to_string(),
-        channel: order.channel,
-        state: order.state,
-        order_amount: order.order_fen,
-        payable_amount: order.payable_fen,
+        channel: order.channel.into(),
+        state: order.state.into(),
+        order_amount: order.order_fen.into(),
+        payable_amount: order.payable_fen.into(),
         subject: order.subject.clone(),
         created_at: order.created_at,
         expire_at: order.expire_at,
         quarantine_until: order.quarantine_until,
         claimed_at: order.claimed_at,
-        dialect: order.dialect,
+        dialect: order.dialect.into(),
     }
 }
 
@@ -162,7 +162,7 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
         e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
         PaymentRefused::Store(e) => e.into(),
     })?;
-    Ok(Json(ConfirmResponse { order_id: order.id.to_string(), state: order.state, duplicate }))
+    Ok(Json(ConfirmResponse { order_id: order.id.to_string(), state: order.state.into(), duplicate }))
 }
 
 pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
@@ -172,7 +172,7 @@ pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { 
     let change = StateChange::new(Transition::RejectClaim, format!("device:{}", device.id)).reason(reason);
     match order::change(&app, &order.id, change).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => {
-            Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state, duplicate: false }))
+            Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state.into(), duplicate: false }))
         }
     }
 }
@@ -203,13 +203,44 @@ pub async fn unmatched(State(app): State<Shared>, Signed { device, body }: Signe
     Ok(Json(serde_json::json!({"recorded": recorded})))
 }
 
+/// The longest collector version a heartbeat may report.
+pub const MAX_VERSION_LEN: usize = 32;
+
+/// A version as a collector reports it (`0.1.0`, `1.2.0-beta.1+git.5`):
+/// empty (an older collector sends none), or up to [`MAX_VERSION_LEN`]
+/// letters, digits and `. + - _`. Nothing else reaches the store, the CLI
+/// or a log: no spaces, controls, escapes or markup.
+pub fn valid_version(v: &str) -> bool {
+    v.len() <= MAX_VERSION_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'_'))
+}
+
 pub async fn heartbeat(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<HeartbeatResponse> {
     let beat: Heartbeat = parse(&body)?;
     if beat.sources.len() > 32 {
         return Err(CollectorError::bad_request("at most 32 sources"));
     }
+    if !valid_version(&beat.version) {
+        return Err(CollectorError::bad_request(format!(
+            "version: at most {MAX_VERSION_LEN} printable ASCII characters without spaces (letters, digits, . + - _)"
+        )));
+    }
     let sources = serde_json::to_string(&beat.sources).unwrap_or_else(|_| "[]".into());
     let now = clock::now();
-    app.store.heartbeat(&device.id, &sources, now).await?;
+    app.store.heartbeat(&device.id, &sources, &beat.version, now).await?;
     Ok(Json(HeartbeatResponse { server_time: now }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_version;
+
+    #[test]
+    fn a_reported_version_is_short_and_plain() {
+        for ok in ["", "0.1.0", "1.2.0-beta.1+git.5", "0.1.0_rc", &"9".repeat(32)] {
+            assert!(valid_version(ok), "{ok:?}");
+        }
+        for bad in [&"9".repeat(33), "0.1.0 ", "0.1\n0", "\u{1b}[31m1.0", "<b>1</b>", "1.0;rm", "版本1", "1.0\u{0}", "1.0\u{202e}"] {
+            assert!(!valid_version(bad), "{bad:?}");
+        }
+    }
 }
