@@ -131,6 +131,24 @@ impl Proc {
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
+    /// The running server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU time (user + system) the running server has used so far,
+    /// from `/proc/PID/stat` (Linux).
+    pub fn cpu_time(&self) -> Duration {
+        let pid = self.pid().expect("running");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+        // The fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let rest = stat.rsplit_once(')').expect("stat format").1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        // USER_HZ is 100 on every Linux the tests run on.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// A variable of the environment this process runs with.
     pub fn env_var(&self, name: &str) -> Option<String> {
         self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())

@@ -204,3 +204,26 @@ async fn bad_input_table() {
     }
     assert!(!gw.log().contains("panicked"), "the gateway panicked");
 }
+
+/// L2: a refusal page never shows a field name the client chose: the
+/// gateway's own domain would be saying it.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusal_pages_do_not_echo_chosen_field_names() {
+    let gw = Gateway::start();
+    let chosen = "请致电4001234567领取退款";
+    let encoded: String = url::form_urlencoded::byte_serialize(chosen.as_bytes()).collect();
+    for (path, query) in [
+        ("/submit.php", format!("{encoded}=1&{encoded}=2")),
+        ("/payments/epay/v1/order/create-transaction/submit.php", format!("{encoded}=1&{encoded}=2")),
+    ] {
+        let resp = http().get(format!("{}{path}?{query}", gw.url)).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{path}");
+        let page = resp.text().await.unwrap();
+        assert!(!page.contains("4001234567") && !page.contains("请致电"), "{path}: {page}");
+    }
+    // The JSON APIs do not either.
+    let v = post_raw(&gw, "application/json", format!(r#"{{"{chosen}":1,"{chosen}":2}}"#).into_bytes()).await;
+    assert!(!v["errorMsg"].as_str().unwrap().contains("4001234567"), "{v}");
+    let v = post_raw(&gw, "application/x-www-form-urlencoded", format!("{encoded}=1&{encoded}=2").into_bytes()).await;
+    assert!(!v["errorMsg"].as_str().unwrap().contains("4001234567"), "{v}");
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
     let db = postgres::fresh_database("gw").await;
     // A short lease: an attempt the crash cut off is taken up again soon.
-    let mut gw = Gateway::start_with(&[("JIUFU_DATABASE_URL", &db), ("JIUFU_NOTIFY_LEASE_SECS", "2")]);
+    let mut gw = Gateway::start_with(&[("JIUFU_DATABASE_URL", &db), ("JIUFU_NOTIFY_LEASE_SECS", "10")]);
     let sink = sink::Sink::start(0).await;
     let no = unique("pg");
     let id = NewOrder::new(&no, "P901", "12.30", &sink.url).create(&gw).await;
@@ -37,7 +37,7 @@ async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
     // Acknowledged: crash before or after delivery, it is not lost.
     gw.kill9();
     gw.restart();
-    wait_for(Duration::from_secs(20), || async { (gw.show(&id)["notification"]["status"] == "delivered").then_some(()) })
+    wait_for(Duration::from_secs(30), || async { (gw.show(&id)["notification"]["status"] == "delivered").then_some(()) })
         .await
         .expect("delivered after the restart");
     // Never lost; repeated at most once, when the crash came mid-attempt.

@@ -44,7 +44,7 @@ async fn with_both_workers_running_each_notification_is_delivered_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lease_left_by_a_killed_instance_is_taken_over() {
     let db = postgres::fresh_database("lease").await;
-    let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_NOTIFY_LEASE_SECS", "3")];
+    let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_NOTIFY_LEASE_SECS", "10")];
     let mut a = Gateway::start_with(&env);
     // The merchant's server hangs on the first call: A is mid-attempt when it dies.
     let shop = ShopSink::start_hanging_first((200, "success")).await;
@@ -56,7 +56,8 @@ async fn a_lease_left_by_a_killed_instance_is_taken_over() {
     // The CLI still reads the database: the notification waits, leased to a dead instance.
     assert_eq!(a.show(&id)["notification"]["status"], "pending");
     let b = Gateway::join(&env);
-    wait_for(Duration::from_secs(20), || async { (b.show(&id)["notification"]["status"] == "delivered").then_some(()) })
+    // The shortest lease the gateway takes is 10 s.
+    wait_for(Duration::from_secs(30), || async { (b.show(&id)["notification"]["status"] == "delivered").then_some(()) })
         .await
         .expect("B delivered after the lease ran out");
     println!("taken over after {} ms", started.elapsed().as_millis());

@@ -294,3 +294,29 @@ async fn collector_timestamps_at_the_ends_of_i64_are_a_401() {
     let r = dev.send_with("POST", path, &body, dev.headers("POST", path, &body, now())).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// A callback to a literal address is checked again when it is sent, not
+/// only when the order was made: here the order was made while private
+/// addresses were allowed, and the gateway now runs without that.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_literal_private_callback_is_checked_again_at_delivery() {
+    let mut first = Gateway::start();
+    let sink = sink::Sink::start(0).await;
+    let id = NewOrder::new(&unique("lit"), "P901", "10.00", &sink.url).create(&first).await;
+    first.kill9();
+    let db = format!("sqlite://{}", first.dir.join("gateway.db").display());
+    let strict = Gateway::join(&[("JIUFU_DATABASE_URL", &db), ("JIUFU_ALLOW_PRIVATE_NOTIFY", "false")]);
+    strict.cli(&["order", "confirm", &id]);
+    let attempts = wait_for(Duration::from_secs(15), || async {
+        let a = strict.show(&id)["notify_attempts"].as_array().cloned().unwrap_or_default();
+        (!a.is_empty()).then_some(a)
+    })
+    .await
+    .expect("an attempt is recorded");
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(error.contains("not sent") && error.contains("non-public"), "{error}");
+    assert!(!error.contains("sign="), "no URL (it carries a sign) in the record: {error}");
+    assert_eq!(attempts[0]["delivered"], false);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sink.calls().is_empty(), "nothing reached 127.0.0.1");
+}

@@ -62,6 +62,10 @@ async fn s4_merchant_keys_are_long_and_can_stay_out_of_argv() {
     let gw = Gateway::start();
     let (ok, _, err) = gw.try_cli(&["merchant", "add", "--id", "20001", "--name", "weak", "--key", "12345678"]);
     assert!(!ok && err.contains("16"), "an 8-character key is refused: {err}");
+    for weak in ["aaaaaaaaaaaaaaaaaaaa", "12345678901234567890", "abcdefghijklmnopqrst"] {
+        let (ok, _, err) = gw.try_cli(&["merchant", "add", "--id", "20001", "--name", "weak", "--key", weak]);
+        assert!(!ok && err.contains("too easy to guess"), "{weak}: {err}");
+    }
     let generated = gw.cli(&["merchant", "add", "--id", "20002", "--name", "generated"]);
     assert_eq!(generated.trim().len(), 32, "a generated key has 32 characters: {generated}");
     let file = gw.dir.join("key.txt");

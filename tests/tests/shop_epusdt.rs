@@ -152,12 +152,19 @@ async fn gmpay_hmac_with_pid_and_a_retried_notify() {
         assert_eq!((field(&got, "pid"), field(&got, "amount"), field(&got, "status")), (Some("10001"), Some("12.5"), Some("2")));
     }
 
-    // A pre-v2 client signs with md5 (form body here): accepted, answered in md5.
+    // A pre-v2 client signs with md5 (form body here): refused (401) unless
+    // the merchant allows it — a 32-digit signature is no reason to drop
+    // to md5 — then accepted, answered in md5.
     let no2 = unique("gm5");
     let old = [("pid", "10001"), ("order_id", no2.as_str()), ("currency", "CNY"), ("amount", "3"), ("notify_url", &sink.url)];
     let sig = epusdt_sign(&old, KEY);
     let mut fields = old.to_vec();
     fields.push(("signature", &sig));
+    let v = post_raw(&gw, GMPAY, "application/x-www-form-urlencoded", form(&fields)).await;
+    assert_eq!((v["status_code"].as_i64(), v["data"].is_null()), (Some(401), true), "no md5 by default: {v}");
+    gw.cli(&["merchant", "set", "--id", "10001", "--gmpay-md5", "true"]);
+    // (the gateway's merchant cache forgets within 3 s)
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let v = post_raw(&gw, GMPAY, "application/x-www-form-urlencoded", form(&fields)).await;
     assert_eq!(v["status_code"], 200, "{v}");
     let id2 = v["data"]["trade_id"].as_str().unwrap().to_owned();
@@ -189,6 +196,11 @@ async fn refusals_have_epusdts_shape_and_store_nothing() {
         ("order_id over 32", sign_with(&[("order_id", &"x".repeat(33)), ("amount", "1"), ("notify_url", &sink.url)]), 400),
         ("not JSON", "{\"order_id\":".to_owned(), 400),
         ("nested value", r#"{"order_id":{"a":1},"amount":1,"notify_url":"x","signature":"y"}"#.to_owned(), 400),
+        // epusdt's middleware refuses a missing signature like a wrong one.
+        ("no signature", format!(r#"{{"order_id":"{no}","amount":1,"notify_url":"{}"}}"#, sink.url), 401),
+        ("empty signature", classic_body(&no, &sink, ""), 401),
+        ("a signature that is no digest", classic_body(&no, &sink, "not-hex"), 401),
+        ("an HMAC-long signature on the md5 path", classic_body(&no, &sink, &"a".repeat(64)), 401),
     ];
     for (what, body, code) in cases {
         let v = post_raw(&gw, CLASSIC, "application/json", body).await;
@@ -286,6 +298,8 @@ async fn the_merchant_is_the_one_whose_key_verifies() {
     // A third merchant given the same key: the key no longer names one merchant, so it is refused.
     let (ok, _, err) = gw.try_cli(&["merchant", "add", "--id", "30003", "--name", "同钥", "--key", OTHER]);
     assert!(ok && err.contains("warning") && err.contains("20002"), "{err}");
+    // (the gateway reads its merchants again within 3 s)
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let v =
         post_raw(&gw, CLASSIC, "application/json", body(&[("order_id", "k-3"), ("amount", "5"), ("notify_url", &sink.url)], OTHER)).await;
     assert_eq!(v["status_code"], 401, "{v}");

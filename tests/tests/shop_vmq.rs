@@ -49,6 +49,10 @@ fn verify(got: &[(String, String)]) {
 async fn create_pay_through_the_collector_and_notify_with_really_price() {
     let gw = Gateway::start();
     let sink = ShopSink::start(&[], (200, "success")).await;
+    // 0.1 may take 0.10 or 0.09 by default, and orders from a shop's server
+    // (no payer address) hold at most half of those: widen the offset so
+    // that two of them fit.
+    gw.cli(&["merchant", "set", "--id", "10001", "--max-offset", "50"]);
     let col = CollectorProc::paired(&gw, &[]);
     col.wait_code_synced(&gw).await;
     // Another 0.1 order first, so this one's payable amount is adjusted.
@@ -165,4 +169,123 @@ async fn refusals_have_vmqs_shape_and_store_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sink.calls().is_empty(), "an unpaid order is never notified");
     assert_eq!(order_count(&gw), 1);
+}
+
+/// `params` with `name` set to `value` (added when absent).
+fn with(params: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = params.iter().filter(|(k, _)| k != name).cloned().collect();
+    out.push((name.to_owned(), value.to_owned()));
+    out
+}
+
+/// A browser's createOrder (isHtml=1): the order id from the 302, or the refusal.
+async fn browser_create(gw: &Gateway, params: &[(String, String)]) -> Result<String, Value> {
+    let resp = no_redirects().get(format!("{}/createOrder?{}", gw.url, form_owned(&with(params, "isHtml", "1")))).send().await.unwrap();
+    match resp.status().as_u16() {
+        302 => Ok(resp.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned()),
+        _ => Err(resp.json().await.unwrap()),
+    }
+}
+
+/// M1: V免签 signs `payId + param + type + price` as one plain string, so a
+/// payer holding an isHtml=1 URL can move characters between the fields
+/// and keep the sign. Leading zeros are refused; a re-split order is what
+/// it says (its price and payId are in the notification, for the shop to
+/// compare with its own order), only one of the two splits can exist; and
+/// with `vmq_server_only` no browser creates orders at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn resplit_signs_and_leading_zeros_are_refused_or_carry_their_own_price() {
+    let gw = Gateway::start();
+    let sink = ShopSink::start(&[], (200, "success")).await;
+    for price in ["050", "08.00", "00.5", "0128.00"] {
+        let v = call(&gw, "/createOrder", &create_params(&unique("z"), "", "2", price, &sink)).await;
+        assert_eq!(v["code"], -1, "leading zeros in {price}: {v}");
+    }
+    assert_eq!(order_count(&gw), 0);
+
+    // The issue's example: the shop signed (payId, "", 2, 128.00) for the payer's browser…
+    let pay_id = unique("A");
+    let original = create_params(&pay_id, "", "2", "128.00", &sink);
+    // …who moves "21" from the price into param: the same signed text, 8.00.
+    let resplit = with(&with(&original, "param", "21"), "price", "8.00");
+    assert_eq!(field(&resplit, "sign").unwrap(), md5(&format!("{pay_id}2128.00{KEY}")), "the same sign");
+    let id = browser_create(&gw, &resplit).await.expect("the sign verifies: the gateway cannot tell the splits apart");
+    let got = call(&gw, "/getOrder", &p(&[("orderId", &id)])).await;
+    assert_eq!((got["data"]["payId"].as_str(), got["data"]["price"].to_string()), (Some(pay_id.as_str()), "8".to_owned()), "{got}");
+    // Only one split of a payId exists: the shop's own request is now refused.
+    let refused = browser_create(&gw, &original).await.expect_err("payId taken with other fields");
+    assert_eq!(refused["code"], -1, "{refused}");
+    // Paid: the notification carries the price the order was made with, so a
+    // shop comparing it with its own order (128.00) refuses to fulfil.
+    gw.cli(&["order", "confirm", &id]);
+    wait_for(Duration::from_secs(20), || async { (!sink.calls().is_empty()).then_some(()) }).await.expect("notified");
+    let notified = pairs(&sink.calls()[0].query);
+    verify(&notified);
+    assert_eq!((field(&notified, "payId"), field(&notified, "price")), (Some(pay_id.as_str()), Some("8.00")), "{notified:?}");
+
+    // A payId re-split (`B1` + `23x` → `B12` + `3x`) is another payId, at the signed price.
+    let b = unique("B");
+    let signed = create_params(&format!("{b}1"), "23x", "2", "9.00", &sink);
+    let moved = with(&with(&signed, "payId", &format!("{b}12")), "param", "3x");
+    let id = browser_create(&gw, &moved).await.expect("created");
+    let got = call(&gw, "/getOrder", &p(&[("orderId", &id)])).await;
+    assert_eq!((got["data"]["payId"].as_str(), got["data"]["price"].to_string()), (Some(format!("{b}12").as_str()), "9".to_owned()));
+
+    // vmq_server_only: browsers create nothing, so no payer holds a signed create URL.
+    gw.cli(&["merchant", "set", "--id", "10001", "--vmq-server-only", "true"]);
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let fresh = create_params(&unique("s"), "", "2", "128.00", &sink);
+    let v = browser_create(&gw, &fresh).await.expect_err("isHtml=1 refused");
+    assert!(v["code"] == -1 && v["msg"].as_str().unwrap().contains("vmq_server_only"), "{v}");
+    let from_server = call(&gw, "/createOrder", &fresh).await;
+    assert_eq!(from_server["code"], 1, "the shop's server still creates: {from_server}");
+}
+
+/// L5: with allowed hosts, notifyUrl and returnUrl (which V免签 does not
+/// sign) must name one of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_and_return_urls_stay_on_the_merchants_hosts() {
+    let gw = Gateway::start();
+    let sink = ShopSink::start(&[], (200, "success")).await;
+    gw.cli(&["merchant", "set", "--id", "10001", "--callback-hosts", "127.0.0.1, shop.example.com"]);
+    let ok = call(&gw, "/createOrder", &create_params(&unique("h"), "", "2", "3", &sink)).await;
+    assert_eq!(ok["code"], 1, "{ok}");
+    let good = create_params(&unique("h"), "", "2", "4", &sink);
+    for (name, url) in [("notifyUrl", "http://collect.evil.example/n"), ("returnUrl", "https://evil.example/r")] {
+        let v = call(&gw, "/createOrder", &with(&good, name, url)).await;
+        assert!(v["code"] == -1 && v["msg"].as_str().unwrap().contains("host"), "{name}: {v}");
+    }
+    assert_eq!(order_count(&gw), 1);
+}
+
+/// L1: getState's `t` is a current epoch time, so no sign a payer sees (a
+/// return link's, an isHtml=1 URL's) is a getState credential.
+#[tokio::test(flavor = "multi_thread")]
+async fn get_state_takes_only_a_current_epoch_t() {
+    let gw = Gateway::start();
+    let sink = ShopSink::start(&[], (200, "success")).await;
+    let state = |t: String, sign: String| {
+        let gw = &gw;
+        async move { call(gw, "/getState", &p(&[("t", &t), ("sign", &sign)])).await }
+    };
+    let now = now_ms() / 1000;
+    assert_eq!(state(now.to_string(), md5(&format!("{now}{KEY}"))).await["code"], 1, "seconds");
+    let ms = now_ms().to_string();
+    assert_eq!(state(ms.clone(), md5(&format!("{ms}{KEY}"))).await["code"], 1, "milliseconds");
+    let stale = (now - 3600).to_string();
+    assert_eq!(state(stale.clone(), md5(&format!("{stale}{KEY}"))).await["code"], -1, "an hour old");
+    let padded = format!("0{now}");
+    assert_eq!(state(padded.clone(), md5(&format!("{padded}{KEY}"))).await["code"], -1, "not canonical");
+    // A paid order's return link, which the payer's browser is sent to.
+    let v = call(&gw, "/createOrder", &create_params(&unique("r"), "p", "2", "5", &sink)).await;
+    let id = v["data"]["orderId"].as_str().unwrap().to_owned();
+    gw.cli(&["order", "confirm", &id]);
+    let back = call(&gw, "/checkOrder", &p(&[("orderId", &id)])).await;
+    let link = pairs(back["data"].as_str().unwrap().split_once('?').unwrap().1);
+    let f = |k| field(&link, k).unwrap().to_owned();
+    let text = format!("{}{}{}{}{}", f("payId"), f("param"), f("type"), f("price"), f("reallyPrice"));
+    assert_eq!(md5(&format!("{text}{KEY}")), f("sign"), "the link's sign signs that text");
+    let v = state(text, f("sign")).await;
+    assert_eq!(v["code"], -1, "a return link's sign is no getState credential: {v}");
+    assert!(v.get("data").is_none(), "{v}");
 }

@@ -5,10 +5,13 @@ use crate::{App, Shared, clock, health, order, qr};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, MerchantId, OrderState, Secret, Transition, sign};
-use jiufu_store::{MerchantSettings, NewCode, NewMerchant, OrderFilter, PaymentRecord, StateChange};
+use jiufu_protocol::{Channel, Fen, MerchantId, OrderState, Transition, sign};
+use jiufu_store::{NewCode, OrderFilter, PaymentRecord, StateChange};
 use std::io::Write;
 use std::path::PathBuf;
+
+mod merchant;
+use merchant::MerchantCmd;
 
 #[derive(Parser)]
 #[command(name = "jiufu-gateway", version, about = "就付 Jiufu gateway: the merchant API, checkout pages and the collector link")]
@@ -57,51 +60,6 @@ enum Command {
         /// The empty database to fill: postgres://… or sqlite://PATH
         #[arg(long)]
         to: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum MerchantCmd {
-    /// Add a merchant; prints its key (generated when not given).
-    Add {
-        #[arg(long)]
-        id: MerchantId,
-        #[arg(long)]
-        name: String,
-        /// The merchant key (at least 16 characters; 32 random ones are generated when no key is given).
-        /// Prefer --key-file: a command line is visible to other local users.
-        #[arg(long, conflicts_with = "key_file")]
-        key: Option<String>,
-        /// Read the key from this file (`-`: standard input).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
-        /// Refuse new orders (1009) when no collector can confirm the channel.
-        #[arg(long)]
-        require_collector: bool,
-        /// How long an order may be paid, in seconds.
-        #[arg(long, default_value_t = MerchantSettings::default().order_ttl_secs)]
-        order_ttl: i64,
-        /// How long an expired order's amount stays reserved, in seconds.
-        #[arg(long, default_value_t = MerchantSettings::default().quarantine_secs)]
-        quarantine: i64,
-        /// How many 0.01 steps a payable amount may move from the order amount.
-        #[arg(long, default_value_t = MerchantSettings::default().step_count)]
-        steps: i64,
-        /// Step payable amounts up instead of down.
-        #[arg(long)]
-        step_up: bool,
-        /// The most a payable amount may differ from the order amount, in percent (at least one step).
-        #[arg(long, default_value = "2")]
-        max_offset: String,
-        /// At most this many open orders per payer ip (0: no limit).
-        #[arg(long, default_value_t = MerchantSettings::default().max_open_per_payer)]
-        payer_limit: i64,
-    },
-    List,
-    /// Print what to paste into a shop's payment settings, for every protocol (易支付, epusdt/GMPay, V免签, 就付).
-    Show {
-        #[arg(long)]
-        id: MerchantId,
     },
 }
 
@@ -183,27 +141,6 @@ enum NotifyCmd {
     },
 }
 
-/// A key from a file, or from standard input for `-`: its first line.
-fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
-    let text = if path.as_os_str() == "-" {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("cannot read the key from standard input")?;
-        line
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
-    };
-    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
-}
-
-/// `2` or `0.5` (percent) → basis points (200, 50); 0.01 % to 100 %.
-fn percent_bp(text: &str) -> anyhow::Result<i64> {
-    let bp = Fen::parse_yuan(text.trim().trim_end_matches('%')).map_err(|e| anyhow::anyhow!("is not a percentage: {e}"))?.0;
-    if !(1..=10_000).contains(&bp) {
-        bail!("must be between 0.01 and 100 (percent)");
-    }
-    Ok(bp)
-}
-
 fn channel(text: &str) -> anyhow::Result<Channel> {
     text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
 }
@@ -231,72 +168,7 @@ impl Cli {
         let mut out = std::io::stdout().lock();
         match self.command {
             Command::Serve { .. } | Command::MigrateData { .. } | Command::Backup { .. } => unreachable!("handled above"),
-            Command::Merchant(MerchantCmd::Add {
-                id,
-                name,
-                key,
-                key_file,
-                require_collector,
-                order_ttl,
-                quarantine,
-                steps,
-                step_up,
-                max_offset,
-                payer_limit,
-            }) => {
-                if !(1..=86_400).contains(&order_ttl) || !(0..=86_400).contains(&quarantine) || !(0..=999).contains(&steps) {
-                    bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
-                }
-                if !(0..=1000).contains(&payer_limit) {
-                    bail!("--payer-limit must be 0-1000");
-                }
-                let max_offset_bp = percent_bp(&max_offset).with_context(|| format!("--max-offset {max_offset:?}"))?;
-                let key = match (key, key_file) {
-                    (Some(k), _) => Secret::parse(&k).map_err(|e| anyhow::anyhow!("--key {e}"))?,
-                    (None, Some(path)) => {
-                        Secret::parse(&read_key_file(&path)?).map_err(|e| anyhow::anyhow!("the key in {} {e}", path.display()))?
-                    }
-                    (None, None) => Secret::generate(),
-                };
-                let settings = MerchantSettings {
-                    max_offset_bp,
-                    max_open_per_payer: payer_limit,
-                    require_collector,
-                    order_ttl_secs: order_ttl,
-                    quarantine_secs: quarantine,
-                    step_count: steps,
-                    step_down: !step_up,
-                    ..Default::default()
-                };
-                let shared: Vec<i64> = app
-                    .store
-                    .merchants()
-                    .await?
-                    .iter()
-                    .filter(|m| sign::bytes_eq(m.key.expose().as_bytes(), key.expose().as_bytes()))
-                    .map(|m| m.id.get())
-                    .collect();
-                if !shared.is_empty() {
-                    eprintln!(
-                        "warning: merchant {shared:?} has the same key. epusdt (without pid) and V免签 find the merchant by its key, \
-                         so their requests signed with it will be refused; give each merchant its own key to use them."
-                    );
-                }
-                let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
-                // The key alone on standard output (scripts read it); the
-                // settings for a person, on standard error.
-                writeln!(out, "{}", m.key.expose())?;
-                eprint!("\n{}", crate::shop::settings::text(&app.config.public_url, &m));
-            }
-            Command::Merchant(MerchantCmd::Show { id }) => {
-                let m = app.store.merchant(id).await?.with_context(|| format!("no merchant {id}"))?;
-                write!(out, "{}", crate::shop::settings::text(&app.config.public_url, &m))?;
-            }
-            Command::Merchant(MerchantCmd::List) => {
-                for m in app.store.merchants().await? {
-                    writeln!(out, "{}\t{}\t{}", m.id, m.name, if m.enabled { "enabled" } else { "disabled" })?;
-                }
-            }
+            Command::Merchant(cmd) => merchant::run(&app, cmd, now, &mut out).await?,
             Command::Code(CodeCmd::Add { merchant, channel: ch, qr: text, image, amount, name }) => {
                 let channel = channel(&ch)?;
                 app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;

@@ -24,7 +24,19 @@ pub struct Config {
     /// PostgreSQL: how long a notification taken by one instance stays
     /// its own before another may attempt it (an instance killed mid-attempt).
     pub notify_lease_secs: i64,
+    /// Proxies whose `X-Forwarded-For` names the client (`JIUFU_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::net::client::TrustedProxies,
+    /// Wrong signatures an address may send per minute before it is
+    /// refused for the rest of that minute (`JIUFU_BAD_SIGN_LIMIT`; 0: off).
+    pub bad_sign_limit: u32,
 }
+
+/// The shortest notification lease: a lease shorter than an attempt (up
+/// to the 10 s notify timeout, and more with a slow database) lets another
+/// instance send the same notification again meanwhile.
+pub const MIN_NOTIFY_LEASE_SECS: u64 = 10;
+/// The default of `JIUFU_BAD_SIGN_LIMIT`.
+pub const DEFAULT_BAD_SIGN_LIMIT: u32 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -133,7 +145,15 @@ impl Config {
             bail!("JIUFU_REQUEST_TIMEOUT_SECS must be more than 30: a collector's long poll waits up to 30 s");
         }
         let retention_days = positive(env("JIUFU_RETENTION_DAYS"), "JIUFU_RETENTION_DAYS", 90)?;
-        let notify_lease_secs = positive(env("JIUFU_NOTIFY_LEASE_SECS"), "JIUFU_NOTIFY_LEASE_SECS", 60)? as i64;
+        let notify_lease_secs = notify_lease(env("JIUFU_NOTIFY_LEASE_SECS"))?;
+        let trusted_proxies = crate::net::client::TrustedProxies::parse(&env("JIUFU_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("JIUFU_TRUSTED_PROXIES: {e}"))?;
+        let bad_sign_limit = match env("JIUFU_BAD_SIGN_LIMIT") {
+            Some(v) => {
+                v.trim().parse::<u32>().ok().filter(|n| *n <= 1_000_000).context("JIUFU_BAD_SIGN_LIMIT must be a whole number (0: off)")?
+            }
+            None => DEFAULT_BAD_SIGN_LIMIT,
+        };
         Ok(Config {
             bind,
             database,
@@ -145,6 +165,8 @@ impl Config {
             limits,
             retention_secs: i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX),
             notify_lease_secs,
+            trusted_proxies,
+            bad_sign_limit,
         })
     }
 }
@@ -181,6 +203,18 @@ impl Database {
     }
 }
 
+/// `JIUFU_NOTIFY_LEASE_SECS`: 60 by default, never below [`MIN_NOTIFY_LEASE_SECS`].
+fn notify_lease(value: Option<String>) -> anyhow::Result<i64> {
+    let secs = positive(value, "JIUFU_NOTIFY_LEASE_SECS", 60)?;
+    if secs < MIN_NOTIFY_LEASE_SECS {
+        bail!(
+            "JIUFU_NOTIFY_LEASE_SECS must be at least {MIN_NOTIFY_LEASE_SECS} (60 is the default; keep it above the 20 s one \
+             attempt may take): a lease shorter than an attempt lets another instance send the same notification again meanwhile"
+        );
+    }
+    Ok(secs as i64)
+}
+
 /// A positive whole number from the environment, or `default`.
 fn positive(value: Option<String>, name: &str, default: u64) -> anyhow::Result<u64> {
     match value {
@@ -212,6 +246,16 @@ mod tests {
         assert!(total >= 24 * 3600, "{total}");
         assert_eq!(RetrySchedule::default().after(1), Some(Duration::from_secs(15)));
         assert_eq!(RetrySchedule::default().after(10), None);
+    }
+
+    #[test]
+    fn a_notification_lease_shorter_than_an_attempt_is_refused() {
+        assert_eq!(notify_lease(None).unwrap(), 60);
+        assert_eq!(notify_lease(Some("10".into())).unwrap(), 10);
+        for short in ["1", "9"] {
+            let e = notify_lease(Some(short.into())).unwrap_err().to_string();
+            assert!(e.contains("at least 10"), "{e}");
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ impl From<crate::order::CreateRefused> for ApiError {
             R::OrderNoReused => ApiError::new(ErrorCode::OrderNoReused),
             e @ R::NoCode => ApiError::field(ErrorCode::ChannelUnavailable, e),
             R::NoFreeAmount => ApiError::new(ErrorCode::NoFreeAmount),
+            e @ R::PayerlessLimit => ApiError::field(ErrorCode::NoFreeAmount, e),
             e @ R::PayerLimit(_) => ApiError::field(ErrorCode::TooManyOpenOrders, e),
             R::Store(e) => ApiError::internal(ErrorCode::CreateFailed, e),
         }

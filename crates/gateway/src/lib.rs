@@ -38,6 +38,8 @@ pub struct App {
     pub notify_wake: Notify,
     pub http: reqwest::Client,
     merchants: merchant_cache::MerchantCache,
+    /// Wrong signatures per client address (the bad-signature throttle).
+    pub bad_signs: net::throttle::BadSigns,
 }
 
 pub type Shared = Arc<App>;
@@ -49,6 +51,7 @@ impl App {
     pub async fn open(config: Config) -> anyhow::Result<Shared> {
         let store = open_store(&config).await?;
         let http = net::notify_client(config.allow_private_notify)?;
+        let bad_signs = net::throttle::BadSigns::new(config.bad_sign_limit);
         Ok(Arc::new(App {
             store,
             config,
@@ -57,6 +60,7 @@ impl App {
             notify_wake: Notify::new(),
             http,
             merchants: merchant_cache::MerchantCache::default(),
+            bad_signs,
         }))
     }
 
@@ -64,6 +68,35 @@ impl App {
     /// (merchants change rarely, and possibly from another process: the CLI).
     pub async fn merchant(&self, id: jiufu_protocol::MerchantId) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
         self.merchants.get(self.store.as_ref(), id).await
+    }
+
+    /// Every enabled merchant, from the same short-lived cache: the by-key
+    /// protocols (epusdt classic, V免签) try each one's key.
+    pub async fn enabled_merchants(&self) -> Result<Arc<Vec<jiufu_store::Merchant>>, jiufu_store::StoreError> {
+        self.merchants.enabled(self.store.as_ref()).await
+    }
+
+    /// Runs `check`, a request's authentication, for `client` under the
+    /// bad-signature throttle: refused at once while the address is over
+    /// its limit, and a wrong signature counted against it.
+    pub async fn authenticate<T>(
+        &self,
+        client: net::client::ClientAddr,
+        check: impl std::future::Future<Output = error::ApiResult<T>>,
+    ) -> error::ApiResult<T> {
+        if !self.bad_signs.allows(client.0) {
+            return Err(error::ApiError::field(
+                jiufu_protocol::ErrorCode::BadSignature,
+                "too many wrong signatures from this address; wait a minute",
+            ));
+        }
+        let result = check.await;
+        if let Err(e) = &result
+            && e.code == jiufu_protocol::ErrorCode::BadSignature
+        {
+            self.bad_signs.failed(client.0);
+        }
+        result
     }
 
     /// Tells waiting collectors and the notifier that orders changed.

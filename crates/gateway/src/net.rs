@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::{Host, Url};
 
+pub mod client;
 pub mod special;
+pub mod throttle;
 
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 

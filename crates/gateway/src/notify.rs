@@ -50,15 +50,16 @@ pub struct Outgoing {
 pub enum Ack {
     /// The trimmed body is one of these words, in any case.
     OneOf(&'static [&'static str]),
-    /// The body contains this word, in any case.
-    Contains(&'static str),
 }
 
 impl Ack {
     pub fn accepts(self, body: &str) -> bool {
         match self {
-            Ack::OneOf(words) => words.iter().any(|w| body.trim().eq_ignore_ascii_case(w)),
-            Ack::Contains(word) => body.to_ascii_lowercase().contains(word),
+            // A byte-order mark (PHP files saved by Windows editors) is not text.
+            Ack::OneOf(words) => {
+                let body = body.trim().trim_start_matches('\u{feff}').trim();
+                words.iter().any(|w| body.eq_ignore_ascii_case(w))
+            }
         }
     }
 }
@@ -86,7 +87,9 @@ pub fn notify_url(order: &Order, key: &str) -> String {
 /// The `X-Jiufu-Signature` of a notification sent as `url` at `t`: an
 /// HMAC over everything after the `?`, so amount and state are covered.
 pub fn notify_signature(url: &str, key: &str, t: i64) -> String {
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    // What the server receives: the query, never a `#fragment`.
+    let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+    let query = without_fragment.split_once('?').map(|(_, q)| q).unwrap_or("");
     sign::jiufu_signature(key.as_bytes(), t, query.as_bytes())
 }
 
@@ -143,6 +146,13 @@ async fn deliver(app: &Shared, n: Notification) {
 }
 
 async fn send(app: &Shared, out: Outgoing, attempt: &mut NotifyAttempt) {
+    // Checked again now, not only at creation: a literal address never
+    // meets the resolver that keeps names off private networks, and the
+    // operator may have withdrawn JIUFU_ALLOW_PRIVATE_NOTIFY since.
+    if let Err(why) = crate::net::check_callback_url(&out.url, app.config.allow_private_notify) {
+        attempt.error = format!("not sent: the notify URL {why}").chars().take(EXCERPT).collect();
+        return;
+    }
     let mut request = match &out.json {
         Some(body) => app.http.post(&out.url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone()),
         None => app.http.get(&out.url),
@@ -271,8 +281,13 @@ mod tests {
         assert_eq!(header, format!("t=1700000000,v1={expected}"));
         let returned = Order { return_url: "https://shop.example.com/r?x=1".into(), ..order.clone() };
         assert_eq!(return_url(&returned), "https://shop.example.com/r?x=1&order_no=20191118123424&amount=300.00&state=9");
-        let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order };
+        let with_query = Order { notify_url: "https://shop.example.com/n?a=1".into(), ..order.clone() };
         assert!(notify_url(&with_query, "k").starts_with("https://shop.example.com/n?a=1&order_no="));
+        // A fragment stays last, and the signed query is what the server receives.
+        let with_fragment = Order { notify_url: "https://shop.example.com/n#x".into(), ..order };
+        let url = notify_url(&with_fragment, "k");
+        assert!(url.starts_with("https://shop.example.com/n?order_no=") && url.ends_with("#x"), "{url}");
+        assert_eq!(notify_signature(&url, "k", 1), notify_signature(url.trim_end_matches("#x"), "k", 1));
     }
 
     #[test]
@@ -284,9 +299,12 @@ mod tests {
         for body in ["", "okay", "not ok", "fail", "success!"] {
             assert!(!exact.accepts(body), "{body:?}");
         }
-        let contains = Ack::Contains("success");
-        assert!(contains.accepts("<html>SUCCESS</html>") && contains.accepts("success"));
-        assert!(!contains.accepts("fail") && !contains.accepts("succes"));
+        // 易支付's acknowledgement is the word itself: never a page or a sentence holding it.
+        let epay = Ack::OneOf(&["success"]);
+        assert!(epay.accepts("success") && epay.accepts("SUCCESS\r\n") && epay.accepts("\u{feff}success"));
+        for body in ["unsuccessful", "<html><body>success</body></html>", "Fatal error: … success", "no success"] {
+            assert!(!epay.accepts(body), "{body:?}");
+        }
     }
 
     #[test]

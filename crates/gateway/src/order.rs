@@ -4,7 +4,7 @@
 
 use crate::merchant_api::CreateRequest;
 use crate::{Shared, amount, clock, health};
-use jiufu_protocol::{Channel, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
+use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, PaymentRecord, StateChange, StoreError, TransitionOutcome, Unique};
 
 /// Looks an order up by its public id; anything malformed is simply not there.
@@ -37,6 +37,10 @@ pub enum CreateRefused {
     NoFreeAmount,
     #[error("ip already has {0} unpaid orders open")]
     PayerLimit(i64),
+    #[error(
+        "orders without a payer address already hold half of this price's payable amounts; the rest is kept for payers (send clientip, or try later)"
+    )]
+    PayerlessLimit,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,6 +51,10 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
     if settings.require_collector && !health::can_confirm(app, req.merchant.id, req.channel, now).await? {
         return Err(CreateRefused::NoCollectorOnline);
     }
+    let candidates = amount::candidates(req.amount, settings);
+    // Shop orders without a payer hold at most half of a price's amounts;
+    // the native API leaves `ip` to the merchant, as before.
+    let payerless_cap = if req.dialect == Dialect::Jiufu { 0 } else { jiufu_store::payerless_cap(candidates.len()) };
     let new = NewOrder {
         id: OrderId::generate(),
         merchant_id: req.merchant.id,
@@ -54,7 +62,7 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
         subject: req.subject,
         channel: req.channel,
         order_fen: req.amount,
-        candidates: amount::candidates(req.amount, settings),
+        candidates,
         notify_url: req.notify_url,
         return_url: req.return_url,
         ip: req.ip,
@@ -62,6 +70,7 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
         ttl_secs: settings.order_ttl_secs,
         quarantine_secs: settings.quarantine_secs,
         max_open_per_payer: settings.max_open_per_payer,
+        payerless_cap,
         dialect: req.dialect,
         shop_data: req.shop_data,
     };
@@ -81,6 +90,7 @@ pub async fn create(app: &Shared, req: CreateRequest) -> Result<Order, CreateRef
         CreateOutcome::NoCode => Err(CreateRefused::NoCode),
         CreateOutcome::NoFreeAmount => Err(CreateRefused::NoFreeAmount),
         CreateOutcome::PayerLimit => Err(CreateRefused::PayerLimit(settings.max_open_per_payer)),
+        CreateOutcome::PayerlessLimit => Err(CreateRefused::PayerlessLimit),
     }
 }
 

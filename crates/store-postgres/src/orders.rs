@@ -50,7 +50,7 @@ pub async fn create(tx: &impl GenericClient, new: NewOrder, now: i64) -> Result<
     let call = stmt(
         tx,
         "SELECT outcome, payable, code, qr, existing FROM jiufu_create_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20)",
+         $15, $16, $17, $18, $19, $20, $21)",
     )
     .await?;
     let candidates: Vec<i64> = new.candidates.iter().map(|f| f.0).collect();
@@ -78,6 +78,7 @@ pub async fn create(tx: &impl GenericClient, new: NewOrder, now: i64) -> Result<
                 &new.shop_data,
                 &"merchant",
                 &"created; code assigned and issued",
+                &new.payerless_cap,
             ],
         )
         .await
@@ -92,6 +93,7 @@ pub async fn create(tx: &impl GenericClient, new: NewOrder, now: i64) -> Result<
         }
         "no_code" => CreateOutcome::NoCode,
         "payer_limit" => CreateOutcome::PayerLimit,
+        "payerless_limit" => CreateOutcome::PayerlessLimit,
         "no_free_amount" => CreateOutcome::NoFreeAmount,
         other => return Err(StoreError::failure(format!("jiufu_create_order answered {other:?}"))),
     })

@@ -26,7 +26,7 @@ fn state(code: i32, col: &str) -> Result<OrderState> {
 }
 
 pub const MERCHANT_COLUMNS: &str = "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, \
-     require_collector, max_offset_bp, max_open_per_payer, created_at";
+     require_collector, max_offset_bp, max_open_per_payer, created_at, vmq_server_only, gmpay_md5, callback_hosts";
 
 pub fn merchant(row: &Row) -> Result<Merchant> {
     Ok(Merchant {
@@ -44,6 +44,9 @@ pub fn merchant(row: &Row) -> Result<Merchant> {
             order_ttl_secs: get(row, "order_ttl_secs")?,
             quarantine_secs: get(row, "quarantine_secs")?,
             require_collector: get(row, "require_collector")?,
+            vmq_server_only: get(row, "vmq_server_only")?,
+            gmpay_md5: get(row, "gmpay_md5")?,
+            callback_hosts: MerchantSettings::parse_callback_hosts(get(row, "callback_hosts")?),
         },
         created_at: get(row, "created_at")?,
     })

@@ -17,8 +17,9 @@ impl Store for PgStore {
             .query_one(
                 &format!(
                     "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, \
-                     quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer) \
-                     VALUES ($1, $2, $3, TRUE, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {MERCHANT_COLUMNS}"
+                     quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer, vmq_server_only, gmpay_md5, \
+                     callback_hosts) VALUES ($1, $2, $3, TRUE, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     RETURNING {MERCHANT_COLUMNS}"
                 ),
                 &[
                     &new.id,
@@ -34,11 +35,45 @@ impl Store for PgStore {
                     &now,
                     &s.max_offset_bp,
                     &s.max_open_per_payer,
+                    &s.vmq_server_only,
+                    &s.gmpay_md5,
+                    &s.callback_hosts_text(),
                 ],
             )
             .await
             .map_err(backend)?;
         rows::merchant(&row)
+    }
+
+    async fn set_merchant_settings(&self, id: MerchantId, settings: MerchantSettings) -> Result<Merchant> {
+        let client = self.client().await?;
+        let s = &settings;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE merchants SET min_fen = $2, max_fen = $3, step_down = $4, step_count = $5, order_ttl_secs = $6, \
+                     quarantine_secs = $7, require_collector = $8, max_offset_bp = $9, max_open_per_payer = $10, vmq_server_only = $11, \
+                     gmpay_md5 = $12, callback_hosts = $13 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
+                ),
+                &[
+                    &id,
+                    &s.min_fen,
+                    &s.max_fen,
+                    &s.step_down,
+                    &s.step_count,
+                    &s.order_ttl_secs,
+                    &s.quarantine_secs,
+                    &s.require_collector,
+                    &s.max_offset_bp,
+                    &s.max_open_per_payer,
+                    &s.vmq_server_only,
+                    &s.gmpay_md5,
+                    &s.callback_hosts_text(),
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(rows::merchant).transpose()?.ok_or(StoreError::NotFound)
     }
 
     async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {

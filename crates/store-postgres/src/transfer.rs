@@ -92,7 +92,8 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
     let st = tx
         .prepare(
             "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, \
-             require_collector, max_offset_bp, max_open_per_payer, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             require_collector, max_offset_bp, max_open_per_payer, created_at, vmq_server_only, gmpay_md5, callback_hosts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .await
         .map_err(backend)?;
@@ -115,6 +116,9 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
                 &s.max_offset_bp,
                 &s.max_open_per_payer,
                 &m.created_at,
+                &s.vmq_server_only,
+                &s.gmpay_md5,
+                &s.callback_hosts_text(),
             ],
         )
         .await

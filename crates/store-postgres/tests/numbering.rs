@@ -32,6 +32,7 @@ fn order(no: &str, fen: i64) -> NewOrder {
         ttl_secs: 300,
         quarantine_secs: 600,
         max_open_per_payer: 0,
+        payerless_cap: 0,
         dialect: Dialect::Jiufu,
         shop_data: String::new(),
     }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_evidence_once.sql")),
     (3, include_str!("../migrations/0003_no_discounts.sql")),
     (4, include_str!("../migrations/0004_shop_dialects.sql")),
+    (5, include_str!("../migrations/0005_payers_and_shop_settings.sql")),
     (6, include_str!("../migrations/0006_device_version.sql")),
 ];
 

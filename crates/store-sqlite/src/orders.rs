@@ -60,6 +60,19 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
             return Ok(CreateOutcome::PayerLimit);
         }
     }
+    if new.ip.is_empty() && new.payerless_cap > 0 {
+        // No payer to cap: such orders hold at most so many of this price's amounts.
+        let held: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM orders INDEXED BY orders_payerless_by_price \
+                 WHERE merchant_id = ?1 AND channel = ?2 AND order_fen = ?3 AND slot_held = 1 AND ip = ''",
+            )
+            .and_then(|mut st| st.query_row(params![new.merchant_id, new.channel.code(), new.order_fen.0], |r| r.get(0)))
+            .map_err(backend)?;
+        if held >= new.payerless_cap {
+            return Ok(CreateOutcome::PayerlessLimit);
+        }
+    }
     let Some((payable, code)) = choose_amount(conn, &new, &codes)? else {
         return Ok(CreateOutcome::NoFreeAmount);
     };

@@ -17,7 +17,7 @@ impl FromSql for DialectCol {
 }
 
 pub const MERCHANT_COLUMNS: &str = "id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, require_collector, created_at, \
-     max_offset_bp, max_open_per_payer";
+     max_offset_bp, max_open_per_payer, vmq_server_only, gmpay_md5, callback_hosts";
 
 pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
     Ok(Merchant {
@@ -35,6 +35,9 @@ pub fn merchant(row: &Row<'_>) -> rusqlite::Result<Merchant> {
             require_collector: row.get(10)?,
             max_offset_bp: row.get(12)?,
             max_open_per_payer: row.get(13)?,
+            vmq_server_only: row.get(14)?,
+            gmpay_md5: row.get(15)?,
+            callback_hosts: MerchantSettings::parse_callback_hosts(&row.get::<_, String>(16)?),
         },
         created_at: row.get(11)?,
     })

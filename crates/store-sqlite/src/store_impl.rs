@@ -15,8 +15,8 @@ impl Store for SqliteStore {
             let s = &new.settings;
             conn.execute(
                 "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, \
-                 quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer) \
-                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer, vmq_server_only, gmpay_md5, \
+                 callback_hosts) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     new.id,
                     new.name,
@@ -30,7 +30,10 @@ impl Store for SqliteStore {
                     s.require_collector,
                     now,
                     s.max_offset_bp,
-                    s.max_open_per_payer
+                    s.max_open_per_payer,
+                    s.vmq_server_only,
+                    s.gmpay_md5,
+                    s.callback_hosts_text()
                 ],
             )
             .map_err(|e| match e {
@@ -54,6 +57,39 @@ impl Store for SqliteStore {
     async fn merchants(&self) -> Result<Vec<Merchant>> {
         self.read(|c| c.prepare(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY id"))?.query_map([], rows::merchant)?.collect())
             .await
+    }
+
+    async fn set_merchant_settings(&self, id: MerchantId, settings: MerchantSettings) -> Result<Merchant> {
+        self.write(move |conn| {
+            let s = &settings;
+            let n = conn
+                .execute(
+                    "UPDATE merchants SET min_fen = ?2, max_fen = ?3, step_down = ?4, step_count = ?5, order_ttl_secs = ?6, \
+                     quarantine_secs = ?7, require_collector = ?8, max_offset_bp = ?9, max_open_per_payer = ?10, vmq_server_only = ?11, \
+                     gmpay_md5 = ?12, callback_hosts = ?13 WHERE id = ?1",
+                    params![
+                        id,
+                        s.min_fen,
+                        s.max_fen,
+                        s.step_down,
+                        s.step_count,
+                        s.order_ttl_secs,
+                        s.quarantine_secs,
+                        s.require_collector,
+                        s.max_offset_bp,
+                        s.max_open_per_payer,
+                        s.vmq_server_only,
+                        s.gmpay_md5,
+                        s.callback_hosts_text()
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [id], rows::merchant).map_err(backend)
+        })
+        .await
     }
 
     async fn add_code(&self, new: NewCode, now: i64) -> Result<Code> {

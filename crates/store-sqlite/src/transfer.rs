@@ -88,7 +88,9 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
     for m in &d.merchants {
         let s = &m.settings;
         c.execute(
-            &format!("INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+            &format!(
+                "INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+            ),
             params![
                 m.id,
                 m.name,
@@ -103,7 +105,10 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
                 s.require_collector,
                 m.created_at,
                 s.max_offset_bp,
-                s.max_open_per_payer
+                s.max_open_per_payer,
+                s.vmq_server_only,
+                s.gmpay_md5,
+                s.callback_hosts_text()
             ],
         )?;
     }

@@ -17,5 +17,5 @@ async fn reopening_keeps_data_and_schema() {
     }
     let store = SqliteStore::open(&path).unwrap();
     use jiufu_store::Store;
-    assert_eq!(store.merchants().await.unwrap().len(), 10);
+    assert_eq!(store.merchants().await.unwrap().len(), 13);
 }

@@ -110,6 +110,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_merchant(&self, new: NewMerchant, now: i64) -> Result<Merchant>;
     async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>>;
     async fn merchants(&self) -> Result<Vec<Merchant>>;
+    /// Replaces a merchant's settings; [`StoreError::NotFound`] for no such merchant.
+    async fn set_merchant_settings(&self, id: MerchantId, settings: MerchantSettings) -> Result<Merchant>;
 
     // --- receiving codes -------------------------------------------------
     async fn add_code(&self, new: NewCode, now: i64) -> Result<Code>;

@@ -29,6 +29,28 @@ pub struct MerchantSettings {
     pub quarantine_secs: i64,
     /// Refuse new orders (1009) when no collector can confirm the channel.
     pub require_collector: bool,
+    /// V免签: refuse `createOrder` from a browser (`isHtml=1`), whose payer
+    /// holds the signed URL; only the shop's server creates orders.
+    pub vmq_server_only: bool,
+    /// GMPay: also take a pre-v2 client's md5 signature (and answer it in
+    /// md5). Off: the GMPay path takes HMAC-SHA256 only.
+    pub gmpay_md5: bool,
+    /// Hosts the notify and return URLs may name (lowercase; empty: any
+    /// public host). V免签 does not sign them, so a payer holding a signed
+    /// link could otherwise aim them anywhere.
+    pub callback_hosts: Vec<String>,
+}
+
+impl MerchantSettings {
+    /// [`MerchantSettings::callback_hosts`] as one column's text.
+    pub fn callback_hosts_text(&self) -> String {
+        self.callback_hosts.join(",")
+    }
+
+    /// A column's text back into hosts.
+    pub fn parse_callback_hosts(text: &str) -> Vec<String> {
+        text.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()
+    }
 }
 
 impl Default for MerchantSettings {
@@ -43,6 +65,9 @@ impl Default for MerchantSettings {
             order_ttl_secs: 300,
             quarantine_secs: 600,
             require_collector: false,
+            vmq_server_only: false,
+            gmpay_md5: false,
+            callback_hosts: Vec::new(),
         }
     }
 }
@@ -104,6 +129,10 @@ pub struct NewOrder {
     /// Refuse the order when its non-empty `ip` already has this many open
     /// orders with the merchant (0: no limit).
     pub max_open_per_payer: i64,
+    /// With an empty `ip`: refuse the order when orders without a payer
+    /// already hold this many amounts of the same merchant, channel and
+    /// order amount (0: no limit). See [`payerless_cap`].
+    pub payerless_cap: i64,
     /// The merchant protocol the order came through.
     pub dialect: Dialect,
     /// What that protocol must echo back in its notification (its own
@@ -215,6 +244,19 @@ pub enum CreateOutcome {
     NoFreeAmount,
     /// The payer (`ip`) already has the most open orders allowed.
     PayerLimit,
+    /// The order names no payer (`ip` empty), and such orders already hold
+    /// [`NewOrder::payerless_cap`] of this price's payable amounts.
+    PayerlessLimit,
+}
+
+/// How many of a price's payable amounts (its `candidates`) shop orders
+/// without a payer address may hold at once, per merchant, channel and
+/// price: half, rounded down, and at least one. The rest stays free for
+/// orders that name their payer (who are capped per payer instead), so a
+/// competitor having a shop create orders server-side cannot take every
+/// amount.
+pub fn payerless_cap(candidates: usize) -> i64 {
+    i64::try_from(candidates / 2).unwrap_or(i64::MAX).max(1)
 }
 
 /// What a retention pass deleted.
@@ -390,6 +432,7 @@ mod tests {
             ttl_secs: 300,
             quarantine_secs: 600,
             max_open_per_payer: 0,
+            payerless_cap: 0,
             dialect: Dialect::Epay,
             shop_data: "{}".into(),
         };

@@ -23,6 +23,8 @@ pub async fn run_all<S: Store>(store: &S) {
     payer_limit(store).await;
     retention(store).await;
     evidence_confirms_one_order(store).await;
+    payerless_orders_hold_half_a_prices_amounts(store).await;
+    merchant_settings_change(store).await;
 }
 
 const NOW: i64 = 1_700_000_000;
@@ -67,6 +69,7 @@ fn order(merchant_id: i64, number: &str, fen: i64, candidates: Vec<Fen>) -> NewO
         ttl_secs: 300,
         quarantine_secs: 600,
         max_open_per_payer: 0,
+        payerless_cap: 0,
         dialect: Dialect::Jiufu,
         shop_data: String::new(),
     }
@@ -406,4 +409,63 @@ async fn evidence_confirms_one_order<S: Store>(store: &S) {
     // another merchant's evidence ids are its own
     let other = created(store.create_order(order(7, "e3", 300, steps(300, 1)), NOW).await.unwrap());
     assert!(matches!(store.transition(&other.id, confirm(300), NOW + 4).await.unwrap(), TransitionOutcome::Applied(_)));
+}
+
+/// Orders that name no payer (`ip` empty) hold at most half of a price's
+/// payable amounts, per merchant, channel and price; orders naming a payer
+/// find the rest.
+async fn payerless_orders_hold_half_a_prices_amounts<S: Store>(store: &S) {
+    merchant(store, 11, MerchantSettings::default()).await;
+    let anonymous = |no: &str, fen: i64, n: i64| NewOrder {
+        ip: String::new(),
+        payerless_cap: payerless_cap(steps(fen, n).len()),
+        dialect: Dialect::Epusdt,
+        ..order(11, no, fen, steps(fen, n))
+    };
+    assert_eq!(payerless_cap(6), 3);
+    assert_eq!((payerless_cap(1), payerless_cap(2), payerless_cap(21)), (1, 1, 10));
+    for i in 0..3 {
+        created(store.create_order(anonymous(&format!("a{i}"), 1000, 6), NOW).await.unwrap());
+    }
+    assert!(matches!(store.create_order(anonymous("a3", 1000, 6), NOW).await.unwrap(), CreateOutcome::PayerlessLimit));
+    // The same request again is still its order.
+    assert!(matches!(store.create_order(anonymous("a0", 1000, 6), NOW).await.unwrap(), CreateOutcome::Existing(_)));
+    // Payers find the other half.
+    let payer = |no: &str, ip: &str| NewOrder { ip: ip.into(), max_open_per_payer: 3, ..order(11, no, 1000, steps(1000, 6)) };
+    for i in 0..3 {
+        created(store.create_order(payer(&format!("p{i}"), &format!("203.0.113.{i}")), NOW).await.unwrap());
+    }
+    assert!(matches!(store.create_order(payer("p3", "203.0.113.9"), NOW).await.unwrap(), CreateOutcome::NoFreeAmount));
+    // Another price has its own half; without a cap (the native API) nothing is counted.
+    created(store.create_order(anonymous("b0", 2000, 6), NOW).await.unwrap());
+    created(store.create_order(NewOrder { payerless_cap: 0, ..anonymous("b1", 1000, 7) }, NOW).await.unwrap());
+    // An expired order still holds its amount through quarantine, and still counts.
+    assert!(matches!(store.create_order(anonymous("a4", 1000, 6), NOW + 301).await.unwrap(), CreateOutcome::PayerlessLimit));
+    // Once its quarantine is over, it no longer does.
+    store.expire_due(NOW + 300 + 600).await.unwrap();
+    created(store.create_order(anonymous("a5", 1000, 6), NOW + 901).await.unwrap());
+}
+
+async fn merchant_settings_change<S: Store>(store: &S) {
+    let m = merchant(store, 12, MerchantSettings::default()).await;
+    assert_eq!((m.settings.vmq_server_only, m.settings.gmpay_md5, m.settings.callback_hosts.len()), (false, false, 0));
+    let changed = MerchantSettings {
+        vmq_server_only: true,
+        gmpay_md5: true,
+        callback_hosts: vec!["shop.example.com".into(), "pay.example.net".into()],
+        max_open_per_payer: 5,
+        ..MerchantSettings::default()
+    };
+    let m = store.set_merchant_settings(mid(12), changed.clone()).await.unwrap();
+    assert_eq!(m.settings, changed);
+    assert_eq!(store.merchant(mid(12)).await.unwrap().unwrap().settings, changed);
+    assert_eq!(m.key.expose(), "key12", "the key is not a setting");
+    assert!(matches!(store.set_merchant_settings(mid(999), changed).await, Err(StoreError::NotFound)));
+    // Created with them, too.
+    let new = MerchantSettings { callback_hosts: vec!["a.example".into()], vmq_server_only: true, ..MerchantSettings::default() };
+    let m = store
+        .create_merchant(NewMerchant { id: mid(13), name: "s".into(), key: Secret::new("key13"), settings: new.clone() }, NOW)
+        .await
+        .unwrap();
+    assert_eq!(m.settings, new);
 }

@@ -2,6 +2,7 @@
 
 use super::fields::Fields;
 use crate::error::{ApiError, ApiResult};
+use crate::net::client::ClientAddr;
 use crate::{Shared, net, order};
 use axum::Json;
 use axum::extract::{Request, State};
@@ -26,9 +27,9 @@ pub struct CreateRequest {
     pub shop_data: String,
 }
 
-pub async fn handle(State(app): State<Shared>, req: Request) -> ApiResult<Json<Value>> {
+pub async fn handle(State(app): State<Shared>, client: ClientAddr, req: Request) -> ApiResult<Json<Value>> {
     let fields = Fields::read(req).await?;
-    let request = CreateRequest::parse(&app, &fields).await?;
+    let request = app.authenticate(client, CreateRequest::parse(&app, &fields)).await?;
     let order = order::create(&app, request).await?;
     Ok(Json(json!({"success": true, "errorCode": 0, "errorMsg": null, "order_id": order.id})))
 }
@@ -81,11 +82,14 @@ impl CreateRequest {
         let order_no = OrderNo::parse(d.order_no).map_err(|why| ApiError::field(ErrorCode::MalformedField, why))?;
         let subject = text_field("subject", d.subject, 128)?;
         let allow_private = app.config.allow_private_notify;
-        net::check_callback_url(d.notify_url, allow_private)
+        let hosts = &merchant.settings.callback_hosts;
+        let notify = net::check_callback_url(d.notify_url, allow_private)
             .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("notify_url {why}")))?;
+        allowed_host("notify_url", &notify, hosts)?;
         if !d.return_url.is_empty() {
-            net::check_callback_url(d.return_url, allow_private)
+            let back = net::check_callback_url(d.return_url, allow_private)
                 .map_err(|why| ApiError::field(ErrorCode::MalformedField, format!("return_url {why}")))?;
+            allowed_host("return_url", &back, hosts)?;
         }
         let ip = text_field("ip", d.ip, 64)?;
         let order_time = text_field("order_time", d.order_time, 64)?;
@@ -130,6 +134,18 @@ pub struct Draft<'a> {
     pub shop_data: String,
 }
 
+/// With a merchant's list of callback hosts, `url` must name one of them
+/// (V免签 does not sign its URLs: a payer holding a signed link could aim
+/// the paid notification and the return anywhere public otherwise).
+fn allowed_host(field: &str, url: &url::Url, hosts: &[String]) -> ApiResult<()> {
+    let host = url.host_str().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
+    if hosts.is_empty() || hosts.iter().any(|h| *h == host) {
+        Ok(())
+    } else {
+        Err(ApiError::field(ErrorCode::MalformedField, format!("{field} names a host this merchant does not allow")))
+    }
+}
+
 pub fn parse_userid(text: &str) -> ApiResult<MerchantId> {
     MerchantId::parse(text).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "userid must be a positive whole number"))
 }
@@ -143,4 +159,23 @@ pub fn text_field(name: &str, value: &str, max: usize) -> ApiResult<String> {
         return Err(ApiError::field(ErrorCode::MalformedField, format!("{name} contains control characters")));
     }
     Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_hosts_when_the_merchant_lists_them() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let hosts = vec!["shop.example.com".to_owned(), "[::1]".to_owned(), "203.0.113.5".to_owned()];
+        for ok in ["https://shop.example.com/n", "http://SHOP.example.com./n?x=1", "http://[::1]:8080/n", "http://203.0.113.5/n"] {
+            assert!(allowed_host("notify_url", &url(ok), &hosts).is_ok(), "{ok}");
+        }
+        for bad in ["https://evil.example/n", "https://shop.example.com.evil.example/n", "https://x.shop.example.com/n"] {
+            let e = allowed_host("notify_url", &url(bad), &hosts).unwrap_err();
+            assert!(e.message.contains("notify_url names a host"), "{bad}: {}", e.message);
+        }
+        assert!(allowed_host("return_url", &url("https://anywhere.example/"), &[]).is_ok(), "no list: any public host");
+    }
 }

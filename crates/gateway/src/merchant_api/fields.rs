@@ -74,8 +74,10 @@ impl Fields {
     /// refused like a repeated form field, also when one of the values is
     /// `null` (a map would silently keep the last one).
     fn json(bytes: &[u8]) -> ApiResult<Fields> {
-        let members =
-            jiufu_protocol::json::members(bytes).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"))?;
+        let members = jiufu_protocol::json::members(bytes, MAX_FIELDS).map_err(|e| match e {
+            jiufu_protocol::json::MembersError::NotAnObject => ApiError::field(ErrorCode::MalformedField, "body is not a JSON object"),
+            jiufu_protocol::json::MembersError::TooMany(_) => ApiError::field(ErrorCode::MalformedField, "too many fields"),
+        })?;
         let mut seen = HashSet::with_capacity(members.len());
         for (k, _) in &members {
             if !seen.insert(k.as_str()) {
@@ -87,14 +89,14 @@ impl Fields {
             let text = raw.get();
             let value = if text.starts_with('"') {
                 serde_json::from_str::<String>(text)
-                    .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{k} is not a string")))?
+                    .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{} is not a string", shown(&k))))?
             } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
                 // A number is signed as the text the client sent.
                 text.to_owned()
             } else if text == "null" {
                 continue;
             } else {
-                return Err(ApiError::field(ErrorCode::MalformedField, format!("{k} must be a string or a number")));
+                return Err(ApiError::field(ErrorCode::MalformedField, format!("{} must be a string or a number", shown(&k))));
             };
             fields.insert(k, value)?;
         }
@@ -115,8 +117,10 @@ impl Fields {
                 }
             };
             let name = field.name().unwrap_or_default().to_owned();
-            let value =
-                field.text().await.map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{name} is not valid UTF-8 text")))?;
+            let value = field
+                .text()
+                .await
+                .map_err(|_| ApiError::field(ErrorCode::MalformedField, format!("{} is not valid UTF-8 text", shown(&name))))?;
             total += value.len();
             if total > MAX_BODY {
                 return Err(ApiError::field(ErrorCode::MalformedField, "request body too large"));
@@ -137,7 +141,58 @@ impl Fields {
 }
 
 fn given_twice(name: &str) -> ApiError {
-    ApiError::field(ErrorCode::MalformedField, format!("{name} given more than once"))
+    ApiError::field(ErrorCode::MalformedField, format!("{} given more than once", shown(name)))
+}
+
+/// Every field name a protocol the gateway speaks defines. A refusal names
+/// a field only when it is one of these: anything else the client chose
+/// (`请致电400…`) would be its text on the gateway's own pages.
+const KNOWN_FIELDS: &[&str] = &[
+    // 就付
+    "userid",
+    "order_no",
+    "order_type",
+    "amount",
+    "subject",
+    "notify_url",
+    "return_url",
+    "sign",
+    "ip",
+    "order_time",
+    // 易支付
+    "pid",
+    "type",
+    "out_trade_no",
+    "name",
+    "money",
+    "sign_type",
+    "param",
+    "clientip",
+    "device",
+    "sitename",
+    "act",
+    "key",
+    "trade_no",
+    // epusdt / GMPay
+    "order_id",
+    "redirect_url",
+    "signature",
+    "currency",
+    "token",
+    "timestamp",
+    // V免签
+    "payId",
+    "price",
+    "notifyUrl",
+    "returnUrl",
+    "isHtml",
+    "orderId",
+    "t",
+];
+
+/// `name` if the protocols define it, else a neutral word.
+pub fn shown(name: &str) -> &str {
+    if KNOWN_FIELDS.contains(&name) { name } else { "a field" }
 }
 
 /// Reads the body, refusing more than [`MAX_BODY`] bytes. A larger body is
@@ -184,7 +239,33 @@ mod tests {
         let f = Fields::json(br#"{"amount":"1.00","userid":10001,"return_url":null}"#).unwrap();
         assert_eq!((f.get("amount"), f.get("userid"), f.get("return_url")), (Some("1.00"), Some("10001"), None));
         assert!(refusal("[1]").contains("not a JSON object"));
-        assert!(refusal(r#"{"a":true}"#).contains("a must be a string or a number"));
+        assert!(refusal(r#"{"amount":true}"#).contains("amount must be a string or a number"));
+    }
+
+    #[test]
+    fn refusals_never_echo_a_field_name_the_client_chose() {
+        let chosen = "请致电4001234567退款";
+        let form = format!("{chosen}=1&{chosen}=2");
+        for e in [
+            Fields::form(form.as_bytes()).unwrap_err(),
+            Fields::json(format!(r#"{{"{chosen}":true}}"#).as_bytes()).unwrap_err(),
+            Fields::json(format!(r#"{{"{chosen}":1,"{chosen}":2}}"#).as_bytes()).unwrap_err(),
+        ] {
+            assert!(!e.message.contains("4001234567"), "{}", e.message);
+            assert!(e.message.contains("a field"), "{}", e.message);
+        }
+        // The protocols' own names are still named.
+        assert!(Fields::form(b"amount=1&amount=2").unwrap_err().message.contains("amount given more than once"));
+    }
+
+    #[test]
+    fn json_members_past_the_field_cap_are_refused_unread() {
+        let mut body = String::from("{");
+        for i in 0..40 {
+            body.push_str(&format!(r#""k{i}":1,"#));
+        }
+        body.push_str(r#""tail": [[[ never parsed"#);
+        assert!(refusal(&body).contains("too many fields"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::create::parse_userid;
 use crate::error::{ApiError, ApiResult};
+use crate::net::client::ClientAddr;
 use crate::{Shared, clock, order};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -66,19 +67,24 @@ pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiRes
 
 pub async fn merchant_lookup(
     State(app): State<Shared>,
+    client: ClientAddr,
     Path((userid, order_no, given)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     // The seed prints the path as `/order/:{商户ID}/…`; tolerate the colon.
     let userid = userid.strip_prefix(':').unwrap_or(&userid);
     let merchant_id = parse_userid(userid)?;
-    let merchant = match app.merchant(merchant_id).await? {
-        Some(m) if m.enabled => m,
-        _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
-    };
-    let expected = sign::order_sign(userid, &order_no, merchant.key.expose());
-    if !sign::hex_digest_eq(&expected, &given) {
-        return Err(ApiError::new(ErrorCode::BadSignature));
-    }
+    app.authenticate(client, async {
+        let merchant = match app.merchant(merchant_id).await? {
+            Some(m) if m.enabled => m,
+            _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
+        };
+        let expected = sign::order_sign(userid, &order_no, merchant.key.expose());
+        if !sign::hex_digest_eq(&expected, &given) {
+            return Err(ApiError::new(ErrorCode::BadSignature));
+        }
+        Ok(())
+    })
+    .await?;
     let order = order::get_by_no(&app, merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
     let state = order.state_at(clock::now());
     let (qrcode, imgtext) = qr_fields(&app, &order, state);

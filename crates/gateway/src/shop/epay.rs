@@ -9,6 +9,7 @@ use crate::checkout::refused_page;
 use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::Draft;
 use crate::merchant_api::fields::Fields;
+use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
 use crate::{Shared, clock};
 use axum::Json;
@@ -55,16 +56,21 @@ async fn params(req: Request) -> ApiResult<Fields> {
 /// Authenticates a create request and creates (or finds again) its order.
 /// Required fields first, then the merchant and the sign, then each
 /// field's rules: nothing about the content is said before the sign holds.
-async fn create(app: &Shared, f: &Fields, ip: &str) -> ApiResult<Order> {
+async fn create(app: &Shared, f: &Fields, client: ClientAddr, ip: &str) -> ApiResult<Order> {
     let pid = f.required("pid")?;
     let kind = f.required("type")?;
     let out_trade_no = f.required("out_trade_no")?;
     let notify_url = f.required("notify_url")?;
     let name = f.required("name")?;
     let money = f.required("money")?;
-    let given = f.required("sign")?;
-    let merchant = merchant_by_pid(app, pid).await?;
-    verify(f, &merchant, given)?;
+    let given = super::hex_signature(f.required("sign")?)?;
+    let merchant = app
+        .authenticate(client, async {
+            let merchant = merchant_by_pid(app, pid).await?;
+            verify(f, &merchant, given)?;
+            Ok(merchant)
+        })
+        .await?;
     let channel =
         channel_by_name(kind).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay or bank"))?;
     let param = f.get("param").unwrap_or("");
@@ -97,9 +103,11 @@ fn verify(f: &Fields, merchant: &Merchant, given: &str) -> ApiResult<()> {
 
 /// `/submit.php`: the payer's browser arrives with the shop's form; a good
 /// one goes on to the checkout, a bad one gets a page saying why.
-async fn submit(State(app): State<Shared>, headers: HeaderMap, req: Request) -> Response {
+/// The payer is the browser asking: its address (through the trusted
+/// proxies) is the payer's for the per-payer cap, whatever `clientip` says.
+async fn submit(State(app): State<Shared>, client: ClientAddr, headers: HeaderMap, req: Request) -> Response {
     let result = match params(req).await {
-        Ok(f) => create(&app, &f, f.get("clientip").unwrap_or("")).await,
+        Ok(f) => create(&app, &f, client, &client.payer()).await,
         Err(e) => Err(e),
     };
     match result {
@@ -113,9 +121,14 @@ async fn submit(State(app): State<Shared>, headers: HeaderMap, req: Request) -> 
 
 /// `/mapi.php`: the shop's server asks, and sends the payer to `payurl`.
 /// No bare `qrcode` is answered: it would hide the payable amount.
-async fn mapi(State(app): State<Shared>, req: Request) -> Json<Value> {
+/// The payer's address is the signed `clientip` the shop's server sends
+/// (an IP address; anything else counts as none).
+async fn mapi(State(app): State<Shared>, client: ClientAddr, req: Request) -> Json<Value> {
     let result = match params(req).await {
-        Ok(f) => create(&app, &f, f.get("clientip").unwrap_or("")).await,
+        Ok(f) => {
+            let payer = f.get("clientip").and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok()).map(|ip| ip.to_string());
+            create(&app, &f, client, payer.as_deref().unwrap_or("")).await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -130,27 +143,41 @@ fn refusal(code: i32, msg: &str) -> Json<Value> {
 
 /// `/api.php?act=order`: the shop's server looks an order up, authenticated
 /// by the plain `key` (as the PHP SDK sends it) or by a `sign` over the query.
-async fn api(State(app): State<Shared>, req: Request) -> Json<Value> {
-    match lookup(&app, req).await {
+async fn api(State(app): State<Shared>, client: ClientAddr, req: Request) -> Json<Value> {
+    match lookup(&app, client, req).await {
         Ok(v) => Json(v),
         Err((code, msg)) => refusal(code, &msg),
     }
 }
 
-async fn lookup(app: &Shared, req: Request) -> Result<Value, (i32, String)> {
+/// The plain `key` of `api.php` against the merchant's: both hashed first,
+/// so the constant-time comparison is of two equally long digests and its
+/// time says nothing of the key's length.
+fn key_matches(expected: &str, given: &str) -> bool {
+    sign::bytes_eq(sign::sha256_hex(expected.as_bytes()).as_bytes(), sign::sha256_hex(given.as_bytes()).as_bytes())
+}
+
+async fn lookup(app: &Shared, client: ClientAddr, req: Request) -> Result<Value, (i32, String)> {
     let f = Fields::query(req.uri().query()).map_err(|e| (-1, e.message))?;
     let wrong_key = || (-3, "KEY校验失败 / wrong key or sign".to_owned());
-    let internal = |e: ApiError| (-1, e.message);
-    let merchant =
-        merchant_by_pid(app, f.get("pid").unwrap_or("")).await.map_err(|e| if e.is_internal() { internal(e) } else { wrong_key() })?;
-    let authenticated = match (f.get("key"), f.get("sign")) {
-        (Some(key), _) => sign::bytes_eq(merchant.key.expose().as_bytes(), key.as_bytes()),
-        (None, Some(given)) => verify(&f, &merchant, given).is_ok(),
-        (None, None) => false,
+    let authenticated = app
+        .authenticate(client, async {
+            let merchant = merchant_by_pid(app, f.get("pid").unwrap_or(""))
+                .await
+                .map_err(|e| if e.is_internal() { e } else { ApiError::new(ErrorCode::UnknownMerchant) })?;
+            let ok = match (f.get("key"), f.get("sign")) {
+                (Some(key), _) => key_matches(merchant.key.expose(), key),
+                (None, Some(given)) => verify(&f, &merchant, given).is_ok(),
+                (None, None) => false,
+            };
+            if ok { Ok(merchant) } else { Err(ApiError::new(ErrorCode::BadSignature)) }
+        })
+        .await;
+    let merchant = match authenticated {
+        Ok(m) => m,
+        Err(e) if e.is_internal() => return Err((-1, e.message)),
+        Err(_) => return Err(wrong_key()),
     };
-    if !authenticated {
-        return Err(wrong_key());
-    }
     if f.get("act") != Some("order") {
         return Err((-5, "不支持的操作 / unsupported act (only act=order)".to_owned()));
     }
@@ -216,11 +243,12 @@ fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, 
     Ok(params)
 }
 
-/// GET `notify_url` with the signed parameters; delivered when the body
-/// contains `success`.
+/// GET `notify_url` with the signed parameters; delivered when the body is
+/// `success` (trimmed, any case) — not merely contains it: "unsuccessful"
+/// or an error page quoting the word is no acknowledgement.
 pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
     let query = encode_query(&paid_params(order, key)?);
-    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::Contains("success") })
+    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
 }
 
 /// `return_url` with the same signed parameters: shops verify them like the
@@ -228,4 +256,17 @@ pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
 /// learns nothing that lets them forge another.
 pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
     Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_key_is_compared_as_digests() {
+        assert!(key_matches("Jf8x2kQm9TzR4wLp", "Jf8x2kQm9TzR4wLp"));
+        for wrong in ["", "J", "Jf8x2kQm9TzR4wL", "Jf8x2kQm9TzR4wLpX", "jf8x2kqm9tzr4wlp"] {
+            assert!(!key_matches("Jf8x2kQm9TzR4wLp", wrong), "{wrong}");
+        }
+    }
 }

@@ -3,10 +3,11 @@
 //! `pid` and `currency`), with their checkout counter, status check and
 //! JSON notification. GMPay is epusdt v2: one module, two flavours.
 
-use super::{channel_by_name, checkout_url, default_channel, echo, merchant_by_key, merchant_by_pid, read_echo};
+use super::{channel_by_name, checkout_url, default_channel, echo, hex_signature, merchant_by_key, merchant_by_pid, read_echo};
 use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::Draft;
 use crate::merchant_api::fields::{Fields, read_body};
+use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
 use crate::{Shared, clock};
 use axum::Json;
@@ -15,7 +16,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::shop_sign::{canonical_number, epusdt_signature, gmpay_signature, json_fields};
+use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, epusdt_signature, epusdt_signing_string, gmpay_signature, json_fields};
 use jiufu_protocol::{Dialect, ErrorCode, Fen, OrderId, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
@@ -98,45 +99,70 @@ enum Flavor {
     Gmpay,
 }
 
-async fn classic(State(app): State<Shared>, req: Request) -> Response {
-    create(&app, req, Flavor::Classic).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
+async fn classic(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
+    create(&app, client, req, Flavor::Classic).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
 }
 
-async fn gmpay(State(app): State<Shared>, req: Request) -> Response {
-    create(&app, req, Flavor::Gmpay).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
+async fn gmpay(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
+    create(&app, client, req, Flavor::Gmpay).await.map_or_else(|e| Refusal::from(e).into_response(), IntoResponse::into_response)
 }
 
-/// Which signature the request carries and whether `key` made it.
-fn signed_by(f: &[(String, String)], flavor: Flavor, given: &str, key: &str) -> bool {
-    match flavor {
-        Flavor::Classic => sign::hex_digest_eq(&epusdt_signature(f, key), given),
-        Flavor::Gmpay if given.len() == 32 => sign::hex_digest_eq(&epusdt_signature(f, key), given),
-        Flavor::Gmpay => sign::hex_digest_eq(&gmpay_signature(f, key), given),
+/// How a request is signed, from the signing string built once: classic
+/// epusdt with md5 (`md5(string + key)`, the string hashed once for every
+/// merchant tried), GMPay with HMAC-SHA256 — or, for a merchant whose
+/// `gmpay_md5` setting allows pre-v2 clients, a 32-digit md5. Never md5
+/// on the GMPay path otherwise: a 32-digit signature is no reason to drop
+/// to the weaker construction.
+struct Signed<'a> {
+    flavor: Flavor,
+    string: String,
+    md5: Md5Prefix,
+    given: &'a str,
+}
+
+impl<'a> Signed<'a> {
+    fn new(f: &[(String, String)], flavor: Flavor, given: &'a str) -> Signed<'a> {
+        let string = epusdt_signing_string(f);
+        let md5 = Md5Prefix::new(&[&string]);
+        Signed { flavor, string, md5, given }
+    }
+
+    /// Whether `merchant`'s key made the signature.
+    fn by(&self, merchant: &Merchant) -> bool {
+        let key = merchant.key.expose();
+        match (self.flavor, self.given.len()) {
+            (Flavor::Classic, 32) => sign::hex_digest_eq(&self.md5.with_key(key), self.given),
+            (Flavor::Gmpay, 64) => sign::hex_digest_eq(&sign::hmac_sha256_hex(key.as_bytes(), &[self.string.as_bytes()]), self.given),
+            (Flavor::Gmpay, 32) if merchant.settings.gmpay_md5 => sign::hex_digest_eq(&self.md5.with_key(key), self.given),
+            _ => false,
+        }
     }
 }
 
-async fn create(app: &Shared, req: Request, flavor: Flavor) -> ApiResult<Json<Value>> {
+async fn create(app: &Shared, client: ClientAddr, req: Request, flavor: Flavor) -> ApiResult<Json<Value>> {
     let f = fields(req).await?;
+    // epusdt's middleware refuses a missing signature as it refuses a
+    // wrong one (401), before looking at any other field; so does this.
+    let given = hex_signature(get_field(&f, "signature").unwrap_or(""))?;
     let order_id = required(&f, "order_id")?;
     let amount = required(&f, "amount")?;
     let notify_url = required(&f, "notify_url")?;
-    let given = required(&f, "signature")?;
     if flavor == Flavor::Gmpay {
         required(&f, "pid")?;
         required(&f, "currency")?;
     }
-    let merchant: Merchant = match get_field(&f, "pid") {
-        Some(pid) => {
-            let m = merchant_by_pid(app, pid).await?;
-            if !signed_by(&f, flavor, given, m.key.expose()) {
-                return Err(ApiError::new(ErrorCode::BadSignature));
+    let signed = Signed::new(&f, flavor, given);
+    let merchant: Merchant = app
+        .authenticate(client, async {
+            match get_field(&f, "pid") {
+                Some(pid) => {
+                    let m = merchant_by_pid(app, pid).await?;
+                    if signed.by(&m) { Ok(m) } else { Err(ApiError::new(ErrorCode::BadSignature)) }
+                }
+                None => merchant_by_key(app, |m| signed.by(m)).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature)),
             }
-            m
-        }
-        None => {
-            merchant_by_key(app, |key| signed_by(&f, flavor, given, key)).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature))?
-        }
-    };
+        })
+        .await?;
 
     if let Some(currency) = get_field(&f, "currency")
         && !currency.eq_ignore_ascii_case("cny")

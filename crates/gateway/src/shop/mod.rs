@@ -35,14 +35,19 @@ pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
 }
 
 /// For protocols without a merchant id (epusdt classic, V免签): the enabled
-/// merchant whose key makes `signed_by` true. Every merchant is tried, each
+/// merchant for whom `signed_by` (its key made the signature) is true. Every merchant is tried, each
 /// comparison in constant time, so the answer's timing does not tell which
-/// key came close or where in the list it was.
-pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&str) -> bool) -> ApiResult<Option<Merchant>> {
-    let mut found: Vec<Merchant> = Vec::new();
-    for m in app.store.merchants().await? {
-        let verified = signed_by(m.key.expose());
-        if verified && m.enabled {
+/// key came close or where in the list it was. The merchants come from a
+/// cache, and callers hash the signed text once ([`Md5Prefix`]): a guess
+/// costs one short hash per merchant, and guesses are throttled per
+/// address ([`crate::App::authenticate`]).
+///
+/// [`Md5Prefix`]: jiufu_protocol::shop_sign::Md5Prefix
+pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&Merchant) -> bool) -> ApiResult<Option<Merchant>> {
+    let mut found: Vec<&Merchant> = Vec::new();
+    let merchants = app.enabled_merchants().await?;
+    for m in merchants.iter() {
+        if signed_by(m) {
             found.push(m);
         }
     }
@@ -53,7 +58,13 @@ pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&str) -> bool) -> 
         tracing::error!(?ids, "several merchants share one key: a request signed with it is refused");
         return Ok(None);
     }
-    Ok(found.pop())
+    Ok(found.pop().cloned())
+}
+
+/// A signature that cannot be any shop's (not 32 or 64 hex digits) is a
+/// wrong one, said before any merchant is looked up.
+pub fn hex_signature(given: &str) -> ApiResult<&str> {
+    if jiufu_protocol::shop_sign::is_hex_digest(given) { Ok(given) } else { Err(ApiError::new(ErrorCode::BadSignature)) }
 }
 
 /// A channel as the shop protocols name it: 易支付's `alipay`, `wxpay`,
@@ -157,10 +168,19 @@ pub fn found(url: &str) -> axum::response::Response {
     }
 }
 
-/// `base` with `query` appended after `?`, or `&` when it has a query.
+/// `base` with `query` appended after `?`, or `&` when it has a query;
+/// before a `#fragment`, which stays last (what follows `#` never reaches
+/// the server).
 pub fn append_query(base: &str, query: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}{query}")
+    let (base, fragment) = match base.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (base, None),
+    };
+    let sep = if base.contains('?') { if base.ends_with(['?', '&']) { "" } else { "&" } } else { "?" };
+    match fragment {
+        Some(f) => format!("{base}{sep}{query}#{f}"),
+        None => format!("{base}{sep}{query}"),
+    }
 }
 
 /// `k=v&…` form-encoded in the given order.

@@ -71,7 +71,7 @@ fn gmpay_notify_adds_pid_and_signs_with_hmac_or_md5_as_asked() {
 fn epay_notify_and_return_carry_the_same_signed_parameters() {
     let order = paid(Dialect::Epay, r#"{"kind":"alipay","money":"10","param":""}"#);
     let out = notification(&order, "KEY123", 0).unwrap();
-    assert_eq!(out.ack, notify::Ack::Contains("success"));
+    assert_eq!(out.ack, notify::Ack::OneOf(&["success"]));
     assert!(out.json.is_none(), "a GET");
     let string = format!("money=10&name=VIP&out_trade_no=20220201030210321&pid=1000&trade_no={ID}&trade_status=TRADE_SUCCESS&type=alipay");
     let sign = md5_hex(&[&string, "KEY123"]);
@@ -126,5 +126,22 @@ fn an_unpaid_order_has_no_notification_and_no_signed_return() {
             assert!(notification(&order, "k", 0).unwrap_err().contains("not paid"), "{dialect} {state}");
             assert_eq!(return_link(&order, "k"), None, "{dialect} {state}");
         }
+    }
+}
+
+#[test]
+fn query_parameters_go_before_a_fragment() {
+    assert_eq!(append_query("https://s.example/r", "a=1"), "https://s.example/r?a=1");
+    assert_eq!(append_query("https://s.example/r?x=1", "a=1"), "https://s.example/r?x=1&a=1");
+    assert_eq!(append_query("https://s.example/r?", "a=1"), "https://s.example/r?a=1");
+    assert_eq!(append_query("https://s.example/#/paid", "a=1"), "https://s.example/?a=1#/paid");
+    assert_eq!(append_query("https://s.example/r?x=1#top", "a=1"), "https://s.example/r?x=1&a=1#top");
+}
+
+#[test]
+fn only_hex_digests_reach_a_merchant_lookup() {
+    assert!(hex_signature(&"ab".repeat(16)).is_ok() && hex_signature(&"AB".repeat(32)).is_ok());
+    for bad in ["", "x", &"z".repeat(32), &"a".repeat(40), &"a".repeat(10_000)] {
+        assert_eq!(hex_signature(bad).unwrap_err().code, ErrorCode::BadSignature, "{bad}");
     }
 }

@@ -3,10 +3,11 @@
 //! and its notification with `reallyPrice`. V免签 has no merchant id: the
 //! merchant is the one whose key verifies the request's sign.
 
-use super::{checkout_url, echo, encode_query, merchant_by_key, read_echo};
+use super::{checkout_url, echo, encode_query, hex_signature, merchant_by_key, read_echo};
 use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::Draft;
 use crate::merchant_api::fields::Fields;
+use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
 use crate::{Shared, clock, health};
 use axum::Json;
@@ -15,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jiufu_protocol::shop_sign::{canonical_number, vmq_create_order_sign, vmq_key_sign, vmq_notify_sign};
+use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, vmq_notify_sign};
 use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, Transition, sign};
 use jiufu_store::{Merchant, Order, OrderFilter, StateChange, TransitionOutcome};
 use serde::{Deserialize, Serialize};
@@ -60,36 +61,77 @@ async fn params(req: Request) -> ApiResult<Fields> {
     if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
 }
 
-async fn create_order(State(app): State<Shared>, req: Request) -> Response {
+async fn create_order(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
     let f = match params(req).await {
         Ok(f) => f,
         Err(e) => return refusal(e.message),
     };
-    match create(&app, &f).await {
-        Ok(order) if f.get("isHtml") == Some("1") => super::found(&checkout_url(&app, &order.id)),
+    let html = f.get("isHtml") == Some("1");
+    match create(&app, &f, client, html).await {
+        Ok(order) if html => super::found(&checkout_url(&app, &order.id)),
         Ok(order) => describe(&app, &order).map_or_else(|e| refusal(e.message), ok),
         Err(e) => refusal(e.message),
     }
 }
 
-async fn create(app: &Shared, f: &Fields) -> ApiResult<Order> {
+/// The sign of a V免签 request: `md5(parts… + key)`, 32 hex digits, the
+/// signed text hashed once for every merchant tried.
+fn signed_by(parts: &[&str], given: &str) -> ApiResult<impl Fn(&Merchant) -> bool + use<>> {
+    let given = hex_signature(given)?.to_owned();
+    if given.len() != 32 {
+        return Err(ApiError::new(ErrorCode::BadSignature));
+    }
+    let prefix = Md5Prefix::new(parts);
+    Ok(move |m: &Merchant| sign::hex_digest_eq(&prefix.with_key(m.key.expose()), &given))
+}
+
+/// A price as a shop writes one: no leading zeros (`050`, `08.00`), which
+/// would let the plain-concatenation sign be split in yet more ways.
+fn plain_price(price: &str) -> bool {
+    let int = price.split('.').next().unwrap_or("");
+    !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && (int == "0" || !int.starts_with('0'))
+}
+
+/// `createOrder`. Its sign is `md5(payId + param + type + price + key)`, a
+/// plain concatenation: whoever holds a signed URL (the payer, with
+/// `isHtml=1`) may move characters between the fields and keep the sign
+/// (`param=""&price=128.00` → `param=21&price=8.00`). The gateway cannot
+/// tell those apart; what it does: no leading zeros in `price`; the
+/// notification says the price and payId the order was made with, which
+/// the shop must compare with its own order (docs/shops.md); and a
+/// merchant with `vmq_server_only` takes no `isHtml=1` at all, so no payer
+/// ever holds a signed create URL.
+async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> ApiResult<Order> {
     let pay_id = f.required("payId")?;
     let price = f.required("price")?;
     let kind = f.required("type")?;
     let notify_url = f.required("notifyUrl")?;
     let given = f.required("sign")?;
     let param = f.get("param").unwrap_or("");
-    let merchant = merchant_by_key(app, |key| sign::hex_digest_eq(&vmq_create_order_sign(pay_id, param, kind, price, key), given))
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::BadSignature))?;
+    let signed = signed_by(&[pay_id, param, kind, price], given)?;
+    let merchant = app
+        .authenticate(client, async { merchant_by_key(app, &signed).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature)) })
+        .await?;
+    if html && merchant.settings.vmq_server_only {
+        return Err(ApiError::field(
+            ErrorCode::MalformedField,
+            "isHtml=1 is off for this merchant (vmq_server_only): create orders from the shop's server and send the payer to payUrl",
+        ));
+    }
     let channel = match kind {
         "1" => Channel::P902,
         "2" => Channel::P901,
         _ => return Err(ApiError::field(ErrorCode::MalformedField, "type must be 1 (WeChat) or 2 (Alipay)")),
     };
+    if !plain_price(price) {
+        return Err(ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal without leading zeros"));
+    }
     if param.chars().count() > 256 || param.chars().any(char::is_control) {
         return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
     }
+    // With isHtml=1 the payer's browser is asking: its address is the
+    // payer's, for the per-payer cap. From the shop's server there is none.
+    let ip = if html { client.payer() } else { String::new() };
     let draft = Draft {
         order_no: pay_id,
         channel,
@@ -97,7 +139,7 @@ async fn create(app: &Shared, f: &Fields) -> ApiResult<Order> {
         amount: price,
         notify_url,
         return_url: f.get("returnUrl").unwrap_or(""),
-        ip: "",
+        ip: &ip,
         order_time: "",
         dialect: Dialect::Vmq,
         shop_data: echo(&Echo { price: price.to_owned(), param: param.to_owned(), kind: kind.to_owned() }),
@@ -192,7 +234,7 @@ async fn check_order(State(app): State<Shared>, req: Request) -> Response {
 
 /// `closeOrder?orderId&sign=md5(orderId + key)`: the merchant closes an
 /// unpaid order of its own.
-async fn close_order(State(app): State<Shared>, req: Request) -> Response {
+async fn close_order(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
     let f = match params(req).await {
         Ok(f) => f,
         Err(e) => return refusal(e.message),
@@ -200,9 +242,14 @@ async fn close_order(State(app): State<Shared>, req: Request) -> Response {
     let (Some(id), Some(given)) = (f.get("orderId"), f.get("sign")) else {
         return refusal("orderId 与 sign 必填 / orderId and sign are required");
     };
-    let merchant = match merchant_by_key(&app, |key| sign::hex_digest_eq(&vmq_key_sign(id, key), given)).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return refusal(ErrorCode::BadSignature.message()),
+    let found = app
+        .authenticate(client, async {
+            let signed = signed_by(&[id], given)?;
+            merchant_by_key(&app, &signed).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature))
+        })
+        .await;
+    let merchant = match found {
+        Ok(m) => m,
         Err(e) => return refusal(e.message),
     };
     let order = match find(&app, &f).await {
@@ -217,10 +264,25 @@ async fn close_order(State(app): State<Shared>, req: Request) -> Response {
     }
 }
 
+/// How far `getState`'s `t` may be from now.
+const STATE_WINDOW_SECS: i64 = 300;
+
+/// `getState`'s `t`: a canonical epoch time, 10 digits (seconds) or 13
+/// (milliseconds), within [`STATE_WINDOW_SECS`] of `now`. No sign a payer
+/// ever sees (a return link's, an isHtml create URL's) signs such a text,
+/// so none of them is a getState credential.
+fn fresh_epoch(t: &str, now: i64) -> bool {
+    let canonical = matches!(t.len(), 10 | 13) && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0');
+    let Some(secs) = t.parse::<i64>().ok().filter(|_| canonical).map(|v| if t.len() == 13 { v / 1000 } else { v }) else {
+        return false;
+    };
+    (secs - now).abs() <= STATE_WINDOW_SECS
+}
+
 /// `getState?t&sign=md5(t + key)`: the monitor's state as V免签 reports
 /// it — the last heartbeat of any collector, the last payment, and
 /// `jkstate` 1 while a collector is online.
-async fn get_state(State(app): State<Shared>, req: Request) -> Response {
+async fn get_state(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
     let f = match params(req).await {
         Ok(f) => f,
         Err(e) => return refusal(e.message),
@@ -228,9 +290,17 @@ async fn get_state(State(app): State<Shared>, req: Request) -> Response {
     let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
         return refusal("t 与 sign 必填 / t and sign are required");
     };
-    let merchant: Merchant = match merchant_by_key(&app, |key| sign::hex_digest_eq(&vmq_key_sign(t, key), given)).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return refusal(ErrorCode::BadSignature.message()),
+    if !fresh_epoch(t, clock::now()) {
+        return refusal("t 须为当前时间戳 / t must be the current unix time, in seconds or milliseconds");
+    }
+    let found = app
+        .authenticate(client, async {
+            let signed = signed_by(&[t], given)?;
+            merchant_by_key(&app, &signed).await?.ok_or_else(|| ApiError::new(ErrorCode::BadSignature))
+        })
+        .await;
+    let merchant: Merchant = match found {
+        Ok(m) => m,
         Err(e) => return refusal(e.message),
     };
     let state = async {
@@ -276,4 +346,41 @@ pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
 /// `returnUrl` with the same signed parameters, as V免签 sends the payer back.
 pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
     Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_have_no_leading_zeros() {
+        for ok in ["8", "8.00", "128.00", "0.5", "0.01", "10"] {
+            assert!(plain_price(ok), "{ok}");
+        }
+        for bad in ["050", "08.00", "00.5", "0128", "", ".5"] {
+            assert!(!plain_price(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn get_state_takes_only_a_current_epoch() {
+        let now = 1_700_000_000;
+        for ok in ["1700000000", "1700000299", "1699999701", "1700000000000", "1700000123456"] {
+            assert!(fresh_epoch(ok, now), "{ok}");
+        }
+        for bad in [
+            "1700000301",
+            "1699999000",
+            "0170000000",
+            "170000000",
+            "17000000000",
+            "+1700000000",
+            "1700000000.0",
+            "20220201030210321",
+            "A12128.00",
+            "",
+        ] {
+            assert!(!fresh_epoch(bad, now), "{bad}");
+        }
+    }
 }

@@ -5,6 +5,41 @@
 //! name, joined as `k=v&k=v`.
 
 use crate::sign::{hmac_sha256_hex, md5_hex};
+use md5::{Digest, Md5};
+use std::collections::HashSet;
+
+/// The most members a JSON body may have: as many as a form may have fields.
+pub const MAX_JSON_MEMBERS: usize = 32;
+
+/// True for what a shop's signature can be: 32 (md5) or 64 (HMAC-SHA256)
+/// hex digits. Anything else is refused before any merchant is looked up.
+pub fn is_hex_digest(text: &str) -> bool {
+    matches!(text.len(), 32 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `md5(text + key)` for many keys over one text: the text is hashed once,
+/// each key only continues from there. A by-key lookup (epusdt classic,
+/// V免签) tries every merchant at the cost of its key, not of the body.
+#[derive(Clone)]
+pub struct Md5Prefix(Md5);
+
+impl Md5Prefix {
+    /// The state after the plain concatenation of `parts`.
+    pub fn new(parts: &[&str]) -> Md5Prefix {
+        let mut hasher = Md5::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+        }
+        Md5Prefix(hasher)
+    }
+
+    /// Lowercase hex `md5(parts… + key)`.
+    pub fn with_key(&self, key: &str) -> String {
+        let mut hasher = self.0.clone();
+        hasher.update(key.as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
 
 /// `k=v&…` over `params` sorted by name (byte order), leaving out empty
 /// values and the names in `unsigned`.
@@ -23,6 +58,11 @@ pub fn epay_sign<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], key: &str) -> 
 /// epusdt classic: `md5(signing string without signature + token)`.
 pub fn epusdt_signature<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], token: &str) -> String {
     md5_hex(&[&signing_string(params, &["signature"]), token])
+}
+
+/// The signing string of an epusdt/GMPay request (without `signature`), built once.
+pub fn epusdt_signing_string<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    signing_string(params, &["signature"])
 }
 
 /// GMPay (epusdt v2): `hex(HMAC_SHA256(key, signing string without signature))`.
@@ -57,17 +97,25 @@ pub enum JsonFieldsError {
     Repeated(String),
     #[error("the number in {0} is not a plain decimal")]
     BadNumber(String),
+    #[error("the body has more than {0} members")]
+    TooMany(usize),
 }
 
 /// The members of an epusdt/GMPay JSON body as the shop signed them:
 /// strings as sent, numbers in canonical shortest form (`10.0` → `10`,
 /// `9.90` → `9.9`), booleans as `true`/`false`; null members are left out.
-/// A repeated name is refused (a map would keep either value silently).
+/// A repeated name is refused (a map would keep either value silently),
+/// found in linear time; more than [`MAX_JSON_MEMBERS`] members are
+/// refused as soon as the one too many is read.
 pub fn json_fields(body: &[u8]) -> Result<Vec<(String, String)>, JsonFieldsError> {
-    let members = crate::json::members(body).ok_or(JsonFieldsError::NotAnObject)?;
+    let members = crate::json::members(body, MAX_JSON_MEMBERS).map_err(|e| match e {
+        crate::json::MembersError::NotAnObject => JsonFieldsError::NotAnObject,
+        crate::json::MembersError::TooMany(n) => JsonFieldsError::TooMany(n),
+    })?;
     let mut out: Vec<(String, String)> = Vec::with_capacity(members.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(members.len());
     for (name, raw) in members {
-        if out.iter().any(|(k, _)| *k == name) {
+        if !seen.insert(name.clone()) {
             return Err(JsonFieldsError::Repeated(name));
         }
         let text = raw.get().trim();

@@ -97,3 +97,47 @@ fn vmq_notify_and_key_signs_are_the_plain_concatenations() {
     );
     assert_eq!(vmq_key_sign("1700000000000", "KEY123"), "11a7fe3d9a41626372d5b1bd5b8d2b82", "the vmq.app_heart vector");
 }
+
+#[test]
+fn json_members_are_capped_like_form_fields() {
+    let mut body = String::from("{");
+    for i in 0..MAX_JSON_MEMBERS {
+        body.push_str(&format!(r#""k{i}":1,"#));
+    }
+    let at_cap = format!("{}}}", body.trim_end_matches(','));
+    assert_eq!(json_fields(at_cap.as_bytes()).unwrap().len(), MAX_JSON_MEMBERS);
+    let over = format!(r#"{body}"one_more":1}}"#);
+    assert_eq!(json_fields(over.as_bytes()), Err(JsonFieldsError::TooMany(MAX_JSON_MEMBERS)));
+}
+
+#[test]
+fn json_duplicates_are_found_in_linear_time() {
+    // Far apart, and each name compared once: a set, not a scan per member.
+    let mut body = String::from(r#"{"amount":1,"#);
+    for i in 0..(MAX_JSON_MEMBERS - 2) {
+        body.push_str(&format!(r#""k{i}":1,"#));
+    }
+    body.push_str(r#""amount":2}"#);
+    assert_eq!(json_fields(body.as_bytes()), Err(JsonFieldsError::Repeated("amount".into())));
+    // The same name escaped differently is the same name.
+    assert_eq!(json_fields(br#"{"amount":1,"\u0061mount":2}"#), Err(JsonFieldsError::Repeated("amount".into())));
+}
+
+#[test]
+fn the_signing_string_is_hashed_once_for_every_key() {
+    let p = [("order_id", "1"), ("amount", "10"), ("signature", "x")];
+    let prefix = Md5Prefix::new(&[&epusdt_signing_string(&p)]);
+    for key in ["k1", "another-key", ""] {
+        assert_eq!(prefix.with_key(key), epusdt_signature(&p, key), "{key}");
+    }
+    let vmq = Md5Prefix::new(&["payId", "param", "2", "10.00"]);
+    assert_eq!(vmq.with_key("KEY"), vmq_create_order_sign("payId", "param", "2", "10.00", "KEY"));
+}
+
+#[test]
+fn only_hex_digests_can_be_signatures() {
+    assert!(is_hex_digest(&"a".repeat(32)) && is_hex_digest(&"F0".repeat(32)));
+    for bad in ["", "abc", &"g".repeat(32), &"a".repeat(31), &"a".repeat(33), &"a".repeat(63), &"a".repeat(65), &"a".repeat(40)] {
+        assert!(!is_hex_digest(bad), "{bad}");
+    }
+}

@@ -1,0 +1,88 @@
+-- Money safety, round 2 (issue 16), as SQLite's migration 0005: the
+-- merchants' new shop settings, and shop orders without a payer address
+-- held to a cap of a price's amounts (half: jiufu_store::payerless_cap).
+-- jiufu_create_order takes that cap as one more parameter (0: none); its
+-- steps are otherwise those of migration 1.
+ALTER TABLE merchants ADD COLUMN vmq_server_only BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE merchants ADD COLUMN gmpay_md5 BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE merchants ADD COLUMN callback_hosts TEXT NOT NULL DEFAULT '';
+CREATE INDEX orders_payerless_by_price ON orders(merchant_id, channel, order_fen) WHERE slot_held AND ip = '';
+
+DROP FUNCTION jiufu_create_order(TEXT, BIGINT, TEXT, TEXT, TEXT, INTEGER, BIGINT, BIGINT[], TEXT, TEXT, TEXT, TEXT, BIGINT, BIGINT, BIGINT,
+                                 BIGINT, TEXT, TEXT, TEXT, TEXT);
+
+CREATE FUNCTION jiufu_create_order(
+    p_id TEXT, p_merchant BIGINT, p_order_no TEXT, p_subject TEXT, p_channel TEXT, p_state INTEGER, p_order_fen BIGINT,
+    p_candidates BIGINT[], p_notify_url TEXT, p_return_url TEXT, p_ip TEXT, p_order_time TEXT, p_now BIGINT, p_ttl BIGINT,
+    p_quarantine BIGINT, p_max_open BIGINT, p_dialect TEXT, p_shop_data TEXT, p_actor TEXT, p_reason TEXT, p_payerless BIGINT
+) RETURNS TABLE (outcome TEXT, payable BIGINT, code BIGINT, qr TEXT, existing TEXT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_fen BIGINT;
+    v_code BIGINT;
+    v_qr TEXT;
+    v_open BIGINT;
+    v_existing TEXT;
+    v_inserted INTEGER;
+BEGIN
+    SELECT o.id INTO v_existing FROM orders o WHERE o.merchant_id = p_merchant AND o.order_no = p_order_no;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'existing'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, v_existing;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM codes c WHERE c.merchant_id = p_merchant AND c.channel = p_channel AND c.enabled AND NOT c.removed;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'no_code'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+        RETURN;
+    END IF;
+    IF p_max_open > 0 AND p_ip <> '' THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('jiufu:payer:' || p_merchant::TEXT || ':' || p_ip, 0));
+        SELECT COUNT(*) INTO v_open FROM orders o
+         WHERE o.merchant_id = p_merchant AND o.ip = p_ip AND o.state BETWEEN 1 AND 8 AND o.ip <> '' AND o.expire_at > p_now;
+        IF v_open >= p_max_open THEN
+            RETURN QUERY SELECT 'payer_limit'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+            RETURN;
+        END IF;
+    END IF;
+    IF p_payerless > 0 AND p_ip = '' THEN
+        -- No payer to cap: such orders hold at most p_payerless of this
+        -- price's amounts, counted and inserted in turns.
+        PERFORM pg_advisory_xact_lock(hashtextextended('jiufu:payerless:' || p_merchant::TEXT || ':' || p_channel || ':'
+                                                       || p_order_fen::TEXT, 0));
+        SELECT COUNT(*) INTO v_open FROM orders o
+         WHERE o.merchant_id = p_merchant AND o.channel = p_channel AND o.order_fen = p_order_fen AND o.slot_held AND o.ip = '';
+        IF v_open >= p_payerless THEN
+            RETURN QUERY SELECT 'payerless_limit'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+            RETURN;
+        END IF;
+    END IF;
+    FOREACH v_fen IN ARRAY p_candidates LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.merchant_id = p_merchant AND o.channel = p_channel AND o.slot_held
+                                                     AND o.payable_fen = v_fen);
+        -- A fixed-amount code for exactly this amount, else a general one.
+        SELECT c.id, c.qr_text INTO v_code, v_qr FROM codes c
+         WHERE c.merchant_id = p_merchant AND c.channel = p_channel AND c.enabled AND NOT c.removed
+           AND (c.amount_fen = v_fen OR c.amount_fen IS NULL)
+         ORDER BY c.amount_fen IS NULL, c.id LIMIT 1;
+        CONTINUE WHEN NOT FOUND;
+        INSERT INTO orders (id, merchant_id, order_no, subject, channel, state, order_fen, payable_fen, slot_held, code_id, qr_text,
+                            notify_url, return_url, ip, order_time, created_at, expire_at, quarantine_until, dialect, shop_data)
+        VALUES (p_id, p_merchant, p_order_no, p_subject, p_channel, p_state, p_order_fen, v_fen, TRUE, v_code, v_qr,
+                p_notify_url, p_return_url, p_ip, p_order_time, p_now, p_now + p_ttl, p_now + p_ttl + p_quarantine, p_dialect, p_shop_data)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS v_inserted = ROW_COUNT;
+        IF v_inserted = 1 THEN
+            INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at)
+            VALUES (p_id, p_merchant, NULL, p_state, p_actor, p_reason, p_now);
+            RETURN QUERY SELECT 'created'::TEXT, v_fen, v_code, v_qr, NULL::TEXT;
+            RETURN;
+        END IF;
+        -- Lost a race: the same order number arriving twice at once, or the amount.
+        SELECT o.id INTO v_existing FROM orders o WHERE o.merchant_id = p_merchant AND o.order_no = p_order_no;
+        IF FOUND THEN
+            RETURN QUERY SELECT 'existing'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, v_existing;
+            RETURN;
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT 'no_free_amount'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+END $$;
