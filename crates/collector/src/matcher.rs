@@ -117,9 +117,14 @@ pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Res
     };
     let status = if original.is_some() { ObservationStatus::Duplicate } else { ObservationStatus::Pending };
     store::insert_observation(tx, new, status, original.as_deref(), now_ms)?;
-    if reposted.is_none() {
-        for key in exact.iter().chain(alike.iter()) {
-            store::remember_notice(tx, key, &new.id, now_ms)?;
+    match &reposted {
+        Some(first) => {
+            store::set_note(tx, &new.id, &format!("the same notification as {first} again (re-posted, re-forwarded or re-mirrored)"))?
+        }
+        None => {
+            for key in exact.iter().chain(alike.iter()) {
+                store::remember_notice(tx, key, &new.id, now_ms)?;
+            }
         }
     }
     let outcome = match (original, like) {

@@ -149,7 +149,9 @@ async fn the_same_notice_twice_is_one_payment() {
     let later = NOW + 3_600_000;
     let again = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, later) };
     assert_eq!(ingest_at(&db, &again, later).await, Ingested::Duplicate { observation: again.id.clone(), of: first.id.clone() });
-    assert_eq!(stored(&db, &again.id).await.status, ObservationStatus::Duplicate);
+    let obs = stored(&db, &again.id).await;
+    assert_eq!((obs.status, obs.duplicate_of.as_deref()), (ObservationStatus::Duplicate, Some(first.id.as_str())));
+    assert!(obs.note.contains("the same notification"), "{}", obs.note);
     // A real second payment, received at another time, takes the new order.
     let second = NewObservation { posted: posting("11:00:02"), ..payment("smsforwarder", 500, later + 1) };
     assert_eq!(ingest_at(&db, &second, later).await, Ingested::Matched { observation: second.id.clone(), order: "o2".into() });

@@ -17,7 +17,7 @@ pub use kinds::{ObservationStatus, OutboxKind, UnknownWord};
 pub use observations::Observation;
 pub(crate) use observations::{
     attach_unmatched, insert_confirmed_by_hand, insert_observation, pending_observations, same_payment_seen, set_confirmed, set_matched,
-    set_unmatched,
+    set_note, set_unmatched,
 };
 pub(crate) use orders::{forget_orders, order_taken, payable_order};
 pub use outbox::OutboxItem;

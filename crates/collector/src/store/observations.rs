@@ -196,6 +196,12 @@ pub(crate) fn pending_observations(tx: &Connection, limit: i64) -> anyhow::Resul
     )
 }
 
+/// Says why an observation is what it is (shown to the operator).
+pub(crate) fn set_note(tx: &Connection, id: &str, note: &str) -> anyhow::Result<()> {
+    tx.execute("UPDATE observations SET note = ?1 WHERE id = ?2", params![note, id])?;
+    Ok(())
+}
+
 pub(crate) fn set_matched(tx: &Connection, id: &str, order_id: &str) -> anyhow::Result<()> {
     tx.execute("UPDATE observations SET status = ?1, order_id = ?2 WHERE id = ?3", params![ObservationStatus::Matched, order_id, id])?;
     Ok(())
