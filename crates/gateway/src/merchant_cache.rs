@@ -61,7 +61,7 @@ mod tests {
     #[tokio::test]
     async fn enabled_merchants_are_read_once_per_ttl() {
         let dir = tempfile::tempdir().unwrap();
-        let store = jiufu_store_sqlite::SqliteStore::open(&dir.path().join("g.db")).unwrap();
+        let store = jiufu_store_sqlite::SqliteStore::open(dir.path().join("g.db")).unwrap();
         let add = |id: i64| NewMerchant {
             id: MerchantId::new(id).unwrap(),
             name: "m".into(),

@@ -139,7 +139,7 @@ pub struct Draft<'a> {
 /// the paid notification and the return anywhere public otherwise).
 fn allowed_host(field: &str, url: &url::Url, hosts: &[String]) -> ApiResult<()> {
     let host = url.host_str().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
-    if hosts.is_empty() || hosts.iter().any(|h| *h == host) {
+    if hosts.is_empty() || hosts.contains(&host) {
         Ok(())
     } else {
         Err(ApiError::field(ErrorCode::MalformedField, format!("{field} names a host this merchant does not allow")))
