@@ -117,15 +117,19 @@ pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Res
     };
     let status = if original.is_some() { ObservationStatus::Duplicate } else { ObservationStatus::Pending };
     store::insert_observation(tx, new, status, original.as_deref(), now_ms)?;
-    match &reposted {
-        Some(first) => {
-            store::set_note(tx, &new.id, &format!("the same notification as {first} again (re-posted, re-forwarded or re-mirrored)"))?
-        }
-        None => {
-            for key in exact.iter().chain(alike.iter()) {
-                store::remember_notice(tx, key, &new.id, now_ms)?;
-            }
-        }
+    if let Some(first) = &reposted {
+        store::set_note(
+            tx,
+            &new.id,
+            &format!(
+                "the same notification as {first} again (re-posted, re-forwarded or re-mirrored); if it is a second payment, attach it by hand"
+            ),
+        )?;
+    }
+    // Every sighting renews the memory (a notice that stays in the shade and
+    // is re-mirrored each day stays known); a known key keeps its first observation.
+    for key in exact.iter().chain(alike.iter()) {
+        store::remember_notice(tx, key, &new.id, now_ms)?;
     }
     let outcome = match (original, like) {
         (Some(of), _) => Ingested::Duplicate { observation: new.id.clone(), of },

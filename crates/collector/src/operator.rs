@@ -195,10 +195,13 @@ impl Collector {
     /// payable amount, and queues its confirmation.
     pub async fn attach(&self, observation_id: &str, order_id: &str) -> Result<()> {
         let obs = self.db.observation(observation_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such payment"))?;
-        if obs.status != ObservationStatus::Unmatched {
+        // A duplicate too: an app that reuses one notification id can post a
+        // second real payment of one amount as the same notice, and only the
+        // operator can tell (the gateway still takes one evidence per order).
+        if !matches!(obs.status, ObservationStatus::Unmatched | ObservationStatus::Duplicate) {
             return Err(OperatorError::new(
                 "not_unmatched",
-                format!("the payment is {}; only unmatched payments can be attached", obs.status),
+                format!("the payment is {}; only unmatched payments and duplicates can be attached", obs.status),
             ));
         }
         let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;

@@ -8,8 +8,9 @@ ALTER TABLE merchants ADD COLUMN gmpay_md5 BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE merchants ADD COLUMN callback_hosts TEXT NOT NULL DEFAULT '';
 CREATE INDEX orders_payerless_by_price ON orders(merchant_id, channel, order_fen) WHERE slot_held AND ip = '';
 
-DROP FUNCTION jiufu_create_order(TEXT, BIGINT, TEXT, TEXT, TEXT, INTEGER, BIGINT, BIGINT[], TEXT, TEXT, TEXT, TEXT, BIGINT, BIGINT, BIGINT,
-                                 BIGINT, TEXT, TEXT, TEXT, TEXT);
+-- The 20-parameter jiufu_create_order of migration 1 stays beside this one:
+-- instances of the previous release still call it during a rolling upgrade
+-- (they create orders as they always did). A later migration drops it.
 
 CREATE FUNCTION jiufu_create_order(
     p_id TEXT, p_merchant BIGINT, p_order_no TEXT, p_subject TEXT, p_channel TEXT, p_state INTEGER, p_order_fen BIGINT,

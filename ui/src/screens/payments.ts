@@ -57,7 +57,7 @@ function row(p: Payment): HTMLElement {
     h("td", { class: "subject", title: p.note }, text),
     h("td", {}, paymentStatus(p.status)),
     h("td", { class: "mono small" }, p.order_id ?? ""),
-    h("td", {}, p.status === "unmatched"
+    h("td", {}, p.status === "unmatched" || p.status === "duplicate"
       ? h("button", { type: "button", class: "primary small", "aria-label": t("attach_label", { amount: money(p.amount) }), onclick: () => void attach(p) }, t("attach"))
       : null));
 }

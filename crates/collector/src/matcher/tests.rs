@@ -155,10 +155,15 @@ async fn the_same_notice_twice_is_one_payment() {
     // A real second payment, received at another time, takes the new order.
     let second = NewObservation { posted: posting("11:00:02"), ..payment("smsforwarder", 500, later + 1) };
     assert_eq!(ingest_at(&db, &second, later).await, Ingested::Matched { observation: second.id.clone(), order: "o2".into() });
-    // After 24 h the posting is forgotten.
+    // Each sighting renews the memory: a day after the first (less than a
+    // day after the re-forward) it is still the same notice.
     let next_day = NOW + crate::store::NOTICE_MEMORY_MS + 1;
-    let much_later = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, next_day) };
-    assert!(matches!(ingest_at(&db, &much_later, next_day).await, Ingested::Pending { .. }));
+    let replayed = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, next_day) };
+    assert!(matches!(ingest_at(&db, &replayed, next_day).await, Ingested::Duplicate { .. }));
+    // After 24 h without a sighting the posting is forgotten.
+    let silent = next_day + crate::store::NOTICE_MEMORY_MS + 1;
+    let much_later = NewObservation { posted: posting("10:00:01"), ..payment("smsforwarder", 500, silent) };
+    assert!(matches!(ingest_at(&db, &much_later, silent).await, Ingested::Pending { .. }));
 }
 
 #[tokio::test]

@@ -146,6 +146,7 @@ pub const DEFAULT_RULES: &str = include_str!("rules.toml");
 struct Group {
     rule: ChannelRule,
     shapes: Vec<Regex>,
+    account_shapes: Vec<(String, Vec<Regex>)>,
     title_statements: Vec<Regex>,
 }
 
@@ -161,8 +162,10 @@ impl Group {
                 .collect::<anyhow::Result<Vec<_>>>()
         };
         let shapes = compile(&rule.shapes, false)?;
+        let account_shapes =
+            rule.account_shapes.iter().map(|(who, p)| Ok((who.clone(), compile(p, false)?))).collect::<anyhow::Result<Vec<_>>>()?;
         let title_statements = compile(&rule.title_statements, true)?;
-        Ok(Group { rule, shapes, title_statements })
+        Ok(Group { rule, shapes, account_shapes, title_statements })
     }
 
     /// An app that also carries chats.
@@ -171,23 +174,26 @@ impl Group {
     }
 
     /// `text` without the chat-line prefixes of the app's own accounts
-    /// (`[3条]微信支付: …`), and whether it had one; a chat line from
+    /// (`[3条]微信支付: …`), and the last account named; a chat line from
     /// anyone else is refused.
-    fn unprefixed<'t>(&self, text: &'t str) -> Result<(&'t str, bool), NotPayment> {
+    fn unprefixed<'t>(&self, text: &'t str) -> Result<(&'t str, Option<&'t str>), NotPayment> {
         let mut rest = strip_count(text.trim());
-        let mut official = false;
+        let mut account = None;
         while let Some((name, after)) = speaker(rest) {
             if !self.rule.accounts.iter().any(|a| a == name) {
                 return Err(NotPayment::ChatLine(name.to_owned()));
             }
-            official = true;
+            account = Some(name);
             rest = strip_count(after.trim());
         }
-        Ok((rest, official))
+        Ok((rest, account))
     }
 
-    fn in_shape(&self, text: &str) -> bool {
+    /// Whether `text` is in one of the app's shapes, or one of the shapes
+    /// of an account named by the title or the chat line's speaker.
+    fn in_shape(&self, text: &str, names: &[&str]) -> bool {
         self.shapes.iter().any(|re| re.is_match(text))
+            || self.account_shapes.iter().any(|(who, res)| names.contains(&who.as_str()) && res.iter().any(|re| re.is_match(text)))
     }
 }
 
@@ -300,8 +306,8 @@ impl Parser {
     /// A notice from the app its source identified: the channel is that
     /// app's; for an app that carries chats, the title must be one the app
     /// uses (or exactly the statement form it writes as a title), a
-    /// chat-line text must come from one of the app's own accounts, and a
-    /// title any group can take needs the app's own text shape; the text
+    /// chat-line text must come from one of the app's own accounts, and the
+    /// text must be in one of the app's own shapes; the text
     /// must say money came in, and nothing before its amount may say
     /// otherwise.
     pub fn parse_as(&self, app: AppId<'_>, notice: &Notice) -> Result<Payment, NotPayment> {
@@ -312,20 +318,24 @@ impl Parser {
         // An SMS has no title (a mirrored one shows its sender there).
         let title = if matches!(app, AppId::Sms(_)) { "" } else { strip_count(notice.title.trim()) };
         let body = notice.text.trim();
+        let text = format!("{title}\n{body}");
         if group.carries_chats() {
-            let (rest, official) = group.unprefixed(body)?;
+            let (rest, account) = group.unprefixed(body)?;
             let title_statement = group.title_statements.iter().any(|re| re.is_match(title));
             if !title.is_empty() && !title_statement && !rule.titles.iter().any(|t| t == title) {
                 return Err(NotPayment::UntrustedTitle(title.to_owned()));
             }
-            // A title any group can take, or a statement as a title (a
-            // contact may be named so): only with the app's own text.
-            let generic = title_statement || rule.generic_titles.iter().any(|t| t == title);
-            if generic && !official && !group.in_shape(rest) {
-                return Err(NotPayment::UnofficialText(title.to_owned()));
+            // Any title can be a contact's or a group's name, and a group
+            // member can take an official account's name: only the app's
+            // own text shapes count (a refund or the like says so first).
+            let names = [title, account.unwrap_or_default()];
+            if !(group.shapes.is_empty() && group.account_shapes.is_empty()) && !group.in_shape(rest, &names) {
+                return Err(match self.exclude.iter().find(|p| text.contains(p.as_str())) {
+                    Some(phrase) => NotPayment::Excluded(phrase.clone()),
+                    None => NotPayment::UnofficialText(title.to_owned()),
+                });
             }
         }
-        let text = format!("{title}\n{body}");
         if let Some(m) = self.anywhere.iter().find_map(|re| re.find(&text)) {
             return Err(NotPayment::Excluded(m.as_str().to_owned()));
         }

@@ -56,15 +56,19 @@ pub struct ChannelRule {
     /// shown as `member: text`, under a group name anyone can set.
     #[serde(default)]
     pub accounts: Vec<String>,
-    /// Titles among `titles` that any chat group or contact can take
-    /// (`收款通知`): a notice under one counts only when its text is an
-    /// official account's line or starts in one of the app's `shapes`.
-    #[serde(default)]
-    pub generic_titles: Vec<String>,
     /// The app's own text shapes (regular expressions matched at the start
-    /// of the text, `{money}` / `{amount}` as in `[[incoming]]`).
+    /// of the text, `{money}` / `{amount}` as in `[[incoming]]`). Where an
+    /// app has any, every notice of it must be in one of them, under any
+    /// title and after any official account's chat prefix: a contact or a
+    /// group member named like an official account (`微信支付`) must still
+    /// write exactly as the app does.
     #[serde(default)]
     pub shapes: Vec<String>,
+    /// Shapes one official account writes in and no other (微信收款商业版's
+    /// bare "收款23.50元"): they count only under that account's name, as
+    /// the title or as the chat line's speaker.
+    #[serde(default)]
+    pub account_shapes: std::collections::BTreeMap<String, Vec<String>>,
     /// Whole titles that are themselves the payment statement, exactly as
     /// the app writes them (regular expressions matched against the whole
     /// title); the text must then start in one of `shapes`.

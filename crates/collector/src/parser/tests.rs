@@ -249,6 +249,16 @@ fn chat_apps_cannot_speak_for_the_payment_account() {
         (ALIPAY, "张三: 你已成功收款8.88元", "立即查看余额情况"),
         (ALIPAY, "收款到账通知", "hi 收款8.88元"),
         (ALIPAY, "收款通知", "收款金额: 8.88"),
+        // a contact (or a group member) named like an official account
+        // still has to write exactly as the app does
+        (WECHAT, "微信支付", "收款8.88元"),
+        (WECHAT, "WeChat Pay", "收款8.88元"),
+        (WECHAT, "微信支付", "微信支付: 收款8.88元"),
+        (WECHAT, "微信收款助手", "微信支付: 收到8.88元"),
+        (QQ, "QQ钱包", "收款8.88元"),
+        (QQ, "QQ钱包", "QQ钱包: 收款8.88元"),
+        (ALIPAY, "支付宝", "收款8.88元"),
+        (ALIPAY, "店员通", "店员通: 收款8.88元"),
     ];
     for (app, title, text) in attacks {
         let got = p.parse(&notice(app, title, text));

@@ -221,12 +221,14 @@ pub(crate) fn set_confirmed(tx: &Connection, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Matches an unmatched payment to `order_id` by hand; false when it is no
-/// longer unmatched.
+/// Matches an unmatched payment (or one recorded as a duplicate, which the
+/// operator knows to be a second payment) to `order_id` by hand; false when
+/// it is no longer either.
 pub(crate) fn attach_unmatched(tx: &Connection, id: &str, order_id: &str) -> anyhow::Result<bool> {
     let n = tx.execute(
-        "UPDATE observations SET status = ?1, order_id = ?2, note = 'attached by hand' WHERE id = ?3 AND status = ?4",
-        params![ObservationStatus::Matched, order_id, id, ObservationStatus::Unmatched],
+        "UPDATE observations SET status = ?1, order_id = ?2, duplicate_of = NULL, note = 'attached by hand' \
+         WHERE id = ?3 AND status IN (?4, ?5)",
+        params![ObservationStatus::Matched, order_id, id, ObservationStatus::Unmatched, ObservationStatus::Duplicate],
     )?;
     Ok(n == 1)
 }

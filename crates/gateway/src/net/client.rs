@@ -49,24 +49,30 @@ impl TrustedProxies {
 
     /// The client's address: `peer`, or when `peer` is trusted, the
     /// right-most `X-Forwarded-For` entry that is not trusted (the left-most
-    /// when all are). An unreadable header from a trusted proxy leaves the
-    /// proxy's own address.
+    /// when all are). The walk goes from the right, over what the trusted
+    /// proxies appended, so whatever a client wrote to the left of its own
+    /// address (garbage included) is never read; an unreadable entry among
+    /// the trusted hops leaves the proxy's own address.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
         if !self.contains(peer) {
             return peer;
         }
-        let mut hops: Vec<IpAddr> = Vec::new();
+        let mut hops: Vec<Option<IpAddr>> = Vec::new();
         for value in headers.get_all("x-forwarded-for") {
-            let Ok(text) = value.to_str() else { return peer };
-            for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                match parse_hop(item) {
-                    Some(ip) => hops.push(canonical(ip)),
-                    None => return peer,
-                }
+            match value.to_str() {
+                Ok(text) => hops.extend(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|i| parse_hop(i).map(canonical))),
+                Err(_) => hops.push(None),
             }
         }
-        hops.iter().rev().copied().find(|ip| !self.contains(*ip)).or_else(|| hops.first().copied()).unwrap_or(peer)
+        for hop in hops.iter().rev() {
+            match hop {
+                Some(ip) if self.contains(*ip) => continue,
+                Some(ip) => return *ip,
+                None => return peer,
+            }
+        }
+        hops.first().copied().flatten().unwrap_or(peer)
     }
 }
 
@@ -103,9 +109,18 @@ fn same_prefix(net: IpAddr, ip: IpAddr, bits: u8) -> bool {
 pub struct ClientAddr(pub Option<IpAddr>);
 
 impl ClientAddr {
-    /// The address as an order's payer `ip`; empty when unknown.
+    /// The address as an order's payer `ip`; empty when unknown. An IPv6
+    /// client is its /64 (`2001:db8:1:2::/64`): one subscriber holds a whole
+    /// /64, so single addresses would let it rotate past the payer cap.
     pub fn payer(&self) -> String {
-        self.0.map(|ip| ip.to_string()).unwrap_or_default()
+        match self.0 {
+            Some(IpAddr::V6(v6)) => {
+                let net = std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64));
+                format!("{net}/64")
+            }
+            Some(v4) => v4.to_string(),
+            None => String::new(),
+        }
     }
 }
 
@@ -155,6 +170,20 @@ mod tests {
         assert_eq!(trusted.client(ip("127.0.0.1"), &headers(&["not-an-ip"])), ip("127.0.0.1"));
         assert_eq!(trusted.client(ip("127.0.0.1"), &HeaderMap::new()), ip("127.0.0.1"));
         assert_eq!(trusted.client(ip("fd00::5"), &headers(&["[2001:db8::1]:443"])), ip("2001:db8::1"));
+        // Garbage a client wrote to the left of its own address is never
+        // read: it cannot make itself the proxy.
+        let garbage = headers(&["not-an-ip, 203.0.113.9"]);
+        assert_eq!(trusted.client(ip("127.0.0.1"), &garbage), ip("203.0.113.9"));
+        let garbage_between = headers(&["1.1.1.1, 💥, 203.0.113.10, 10.0.0.7"]);
+        assert_eq!(trusted.client(ip("127.0.0.1"), &garbage_between), ip("203.0.113.10"));
+    }
+
+    #[test]
+    fn an_ipv6_payer_is_its_64() {
+        assert_eq!(ClientAddr(Some(ip("2001:db8:1:2:aaaa::1"))).payer(), "2001:db8:1:2::/64");
+        assert_eq!(ClientAddr(Some(ip("2001:db8:1:2:bbbb::9"))).payer(), "2001:db8:1:2::/64");
+        assert_eq!(ClientAddr(Some(ip("203.0.113.7"))).payer(), "203.0.113.7");
+        assert_eq!(ClientAddr(None).payer(), "");
     }
 
     #[test]
