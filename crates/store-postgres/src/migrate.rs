@@ -5,12 +5,11 @@ use crate::backend;
 use jiufu_store::{Result, StoreError};
 use tokio_postgres::Client;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[
-        (1, include_str!("../migrations/0001_initial.sql")),
-        (2, include_str!("../migrations/0002_payers_and_shop_settings.sql")),
-        (3, include_str!("../migrations/0003_device_version.sql")),
-    ];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_payers_and_shop_settings.sql")),
+    (3, include_str!("../migrations/0003_device_version.sql")),
+];
 
 /// Any fixed number: the lock that serialises migrations between instances.
 const MIGRATION_LOCK: i64 = 0x6a69_7566_7500;

@@ -329,7 +329,8 @@ impl Parser {
             // member can take an official account's name: only the app's
             // own text shapes count (a refund or the like says so first).
             let names = [title, account.unwrap_or_default()];
-            if !(group.shapes.is_empty() && group.account_shapes.is_empty()) && !group.in_shape(rest, &names) {
+            let has_shapes = !group.shapes.is_empty() || !group.account_shapes.is_empty();
+            if has_shapes && !group.in_shape(rest, &names) {
                 return Err(match self.exclude.iter().find(|p| text.contains(p.as_str())) {
                     Some(phrase) => NotPayment::Excluded(phrase.clone()),
                     None => NotPayment::UnofficialText(title.to_owned()),

@@ -59,10 +59,14 @@ impl TrustedProxies {
             return peer;
         }
         let mut hops: Vec<Option<IpAddr>> = Vec::new();
+        // Entry by entry from the bytes: a client's non-ASCII entry spoils
+        // only itself, not the addresses the proxies appended after it.
         for value in headers.get_all("x-forwarded-for") {
-            match value.to_str() {
-                Ok(text) => hops.extend(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|i| parse_hop(i).map(canonical))),
-                Err(_) => hops.push(None),
+            for item in value.as_bytes().split(|b| *b == b',') {
+                let item = std::str::from_utf8(item).map(str::trim).unwrap_or("\u{fffd}");
+                if !item.is_empty() {
+                    hops.push(parse_hop(item).map(canonical));
+                }
             }
         }
         for hop in hops.iter().rev() {

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 /// The window a count covers.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Addresses remembered at most; past this, finished windows are dropped
-/// (and, should every one still be running, the whole table).
+/// Addresses remembered at most; past this, finished windows are dropped,
+/// then addresses under the limit; an address over it is never forgotten
+/// early (a flood of fresh addresses cannot reset a blocked one).
 const MAX_ADDRESSES: usize = 100_000;
 
 #[derive(Debug)]
@@ -50,13 +51,19 @@ impl BadSigns {
     fn failed_at(&self, ip: Option<IpAddr>, now: Instant) {
         let (Some(ip), true) = (ip, self.limit > 0) else { return };
         let Ok(mut seen) = self.seen.lock() else { return };
-        if seen.len() >= MAX_ADDRESSES {
+        let key = bucket(ip);
+        if seen.len() >= MAX_ADDRESSES && !seen.contains_key(&key) {
             seen.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
             if seen.len() >= MAX_ADDRESSES {
-                seen.clear();
+                let limit = self.limit;
+                seen.retain(|_, (_, count)| *count >= limit);
+            }
+            if seen.len() >= MAX_ADDRESSES {
+                // Every remembered address is blocked: this one is not counted.
+                return;
             }
         }
-        let entry = seen.entry(bucket(ip)).or_insert((now, 0));
+        let entry = seen.entry(key).or_insert((now, 0));
         if now.duration_since(entry.0) >= WINDOW {
             *entry = (now, 0);
         }
@@ -78,6 +85,22 @@ fn bucket(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_fresh_addresses_does_not_free_a_blocked_one() {
+        let t = BadSigns::new(3);
+        let blocked = Some("203.0.113.1".parse().unwrap());
+        let now = Instant::now();
+        for _ in 0..3 {
+            t.failed_at(blocked, now);
+        }
+        assert!(!t.allows_at(blocked, now));
+        for n in 0..(MAX_ADDRESSES as u32 + 10) {
+            t.failed_at(Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))), now);
+        }
+        assert!(!t.allows_at(blocked, now), "still blocked after the table filled up");
+        assert!(t.allows_at(blocked, now + WINDOW), "until its minute is over");
+    }
 
     #[test]
     fn an_address_is_refused_after_its_limit_until_the_minute_is_over() {
