@@ -6,7 +6,9 @@
 ALTER TABLE merchants ADD COLUMN vmq_server_only BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE merchants ADD COLUMN gmpay_md5 BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE merchants ADD COLUMN callback_hosts TEXT NOT NULL DEFAULT '';
-CREATE INDEX orders_payerless_by_price ON orders(merchant_id, channel, order_fen) WHERE slot_held AND ip = '';
+-- Shop orders only (the native API's own orders are not capped this way, so
+-- its creations pay for no extra index write).
+CREATE INDEX orders_payerless_by_price ON orders(merchant_id, channel, order_fen) WHERE slot_held AND ip = '' AND dialect <> 'jiufu';
 
 -- The 20-parameter jiufu_create_order of migration 1 stays beside this one:
 -- instances of the previous release still call it during a rolling upgrade
@@ -51,7 +53,8 @@ BEGIN
         PERFORM pg_advisory_xact_lock(hashtextextended('jiufu:payerless:' || p_merchant::TEXT || ':' || p_channel || ':'
                                                        || p_order_fen::TEXT, 0));
         SELECT COUNT(*) INTO v_open FROM orders o
-         WHERE o.merchant_id = p_merchant AND o.channel = p_channel AND o.order_fen = p_order_fen AND o.slot_held AND o.ip = '';
+         WHERE o.merchant_id = p_merchant AND o.channel = p_channel AND o.order_fen = p_order_fen AND o.slot_held AND o.ip = ''
+           AND o.dialect <> 'jiufu';
         IF v_open >= p_payerless THEN
             RETURN QUERY SELECT 'payerless_limit'::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
             RETURN;

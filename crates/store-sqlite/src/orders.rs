@@ -65,7 +65,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         let held: i64 = conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM orders INDEXED BY orders_payerless_by_price \
-                 WHERE merchant_id = ?1 AND channel = ?2 AND order_fen = ?3 AND slot_held = 1 AND ip = ''",
+                 WHERE merchant_id = ?1 AND channel = ?2 AND order_fen = ?3 AND slot_held = 1 AND ip = '' AND dialect <> 'jiufu'",
             )
             .and_then(|mut st| st.query_row(params![new.merchant_id, new.channel.code(), new.order_fen.0], |r| r.get(0)))
             .map_err(backend)?;

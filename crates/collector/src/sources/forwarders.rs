@@ -77,8 +77,10 @@ pub async fn generic(State(lan): State<Shared>, push: Push) -> Response {
         }
     };
     let notice = Notice { app: "generic".into(), title: String::new(), text: push_body.text };
-    let posted = Posted::exact(&["generic", &t_s.to_string(), &digest]);
-    match c.observe("generic", push_body.channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted }).await {
+    // The replay key is the push's fingerprint ({t, body}), and `t` is fresh
+    // for 5 minutes only: the same push can never come again once it expires.
+    let delivery = Delivery { replay: Some(replay), posted: Posted::default() };
+    match c.observe("generic", push_body.channel, amount, now_ms(), notice, delivery).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => accepted(),
         Err(e) => {

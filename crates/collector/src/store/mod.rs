@@ -304,11 +304,12 @@ pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Re
 /// expired one is replaced, a live one kept with its first observation and
 /// its memory extended.
 pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &str, now_ms: i64) -> anyhow::Result<()> {
-    tx.execute("DELETE FROM notices WHERE expires_at < ?1", [now_ms])?;
+    // Expired keys are deleted by the hourly prune; one met here is taken over.
     tx.execute(
         "INSERT INTO notices (key, observation_id, expires_at) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at",
-        params![key, observation_id, now_ms + NOTICE_MEMORY_MS],
+         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, \
+         observation_id = CASE WHEN notices.expires_at < ?4 THEN excluded.observation_id ELSE notices.observation_id END",
+        params![key, observation_id, now_ms + NOTICE_MEMORY_MS, now_ms],
     )?;
     Ok(())
 }
