@@ -63,16 +63,6 @@ pub enum Plan {
     Apply(Vec<Effects>),
 }
 
-impl Plan {
-    /// The order after every step (what the caller is answered with).
-    pub fn outcome(&self) -> &Order {
-        match self {
-            Plan::AlreadyApplied(order) => order,
-            Plan::Apply(steps) => &steps.last().expect("a plan applies at least one step").order,
-        }
-    }
-}
-
 /// Plans `change` of `order` (as read now, in the writing transaction) at `now`.
 pub fn plan(order: Order, change: &StateChange, now: i64) -> Result<Plan, TransitionError> {
     let mut steps = Vec::with_capacity(2);
