@@ -152,7 +152,7 @@ pub async fn transition(tx: &Transaction<'_>, id: &OrderId, change: &StateChange
 /// transaction has locked, and writes it.
 async fn apply(tx: &Transaction<'_>, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     match jiufu_store::plan(order, change, now)? {
-        Plan::AlreadyApplied(order) => Ok(TransitionOutcome::AlreadyApplied(order)),
+        Plan::AlreadyApplied(order) => Ok(TransitionOutcome::AlreadyApplied(*order)),
         Plan::Apply(steps) => {
             let mut last = None;
             for step in steps {

@@ -203,7 +203,7 @@ pub fn transition(conn: &Connection, id: &OrderId, change: &StateChange, now: i6
 /// Plans the change ([`jiufu_store::plan`]) and writes it.
 fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
     match jiufu_store::plan(order, change, now)? {
-        Plan::AlreadyApplied(order) => Ok(TransitionOutcome::AlreadyApplied(order)),
+        Plan::AlreadyApplied(order) => Ok(TransitionOutcome::AlreadyApplied(*order)),
         Plan::Apply(steps) => {
             let mut last = None;
             for step in steps {

@@ -56,7 +56,7 @@ pub struct EventRow {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// The same confirmation again: nothing to write, the order as it is.
-    AlreadyApplied(Order),
+    AlreadyApplied(Box<Order>),
     /// Write these, in order, in one transaction; the last one's order is
     /// the answer. A change arriving after the order's time ran out first
     /// expires it (as the timer would have), then applies to the expired order.
@@ -74,7 +74,7 @@ pub fn plan(order: Order, change: &StateChange, now: i64) -> Result<Plan, Transi
         steps.push(expiry);
     }
     if steps.is_empty() && change.repeats(&order) {
-        return Ok(Plan::AlreadyApplied(order));
+        return Ok(Plan::AlreadyApplied(Box::new(order)));
     }
     steps.push(step(&order, change, now)?);
     Ok(Plan::Apply(steps))
@@ -281,7 +281,7 @@ mod tests {
     fn the_same_confirmation_again_writes_nothing_and_another_is_refused() {
         let change = StateChange::new(Transition::Confirm, Actor::Device("d1".into())).payment(pay("obs-1", 99));
         let confirmed = single(plan(issued(), &change, NOW + 20).unwrap()).order;
-        assert_eq!(plan(confirmed.clone(), &change, NOW + 30).unwrap(), Plan::AlreadyApplied(confirmed.clone()));
+        assert_eq!(plan(confirmed.clone(), &change, NOW + 30).unwrap(), Plan::AlreadyApplied(Box::new(confirmed.clone())));
         let other = StateChange::new(Transition::Confirm, Actor::Device("d1".into())).payment(pay("obs-2", 99));
         assert_eq!(
             plan(confirmed, &other, NOW + 30),
