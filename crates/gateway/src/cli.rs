@@ -242,13 +242,14 @@ impl Cli {
                     evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)),
                     evidence_json: "{}".into(),
                 };
-                let change = StateChange::new(Transition::Confirm, "operator:cli").reason("confirmed by hand").payment(payment);
+                let change =
+                    StateChange::new(Transition::Confirm, jiufu_protocol::Actor::OperatorCli).reason("confirmed by hand").payment(payment);
                 order::change(&app, &o.id, change).await?;
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
             }
             Command::Order(OrderCmd::Close { order_id }) => {
                 let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                order::change(&app, &o.id, StateChange::new(Transition::Close, "operator:cli")).await?;
+                order::change(&app, &o.id, StateChange::new(Transition::Close, jiufu_protocol::Actor::OperatorCli)).await?;
                 writeln!(out, "order {order_id} closed")?;
             }
             Command::Notify(NotifyCmd::Resend { order_id }) => {

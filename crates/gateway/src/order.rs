@@ -4,7 +4,7 @@
 
 use crate::merchant_api::CreateRequest;
 use crate::{Shared, amount, clock, health};
-use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
+use jiufu_protocol::{Actor, Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
 use jiufu_store::{CreateOutcome, NewOrder, Order, PaymentRecord, StateChange, StoreError, TransitionOutcome, Unique};
 
 /// Looks an order up by its public id; anything malformed is simply not there.
@@ -117,7 +117,7 @@ pub async fn change(app: &Shared, id: &OrderId, change: StateChange) -> Result<T
 }
 
 /// The actor of the customer's own changes in an order's history.
-pub const CUSTOMER: &str = "customer";
+pub const CUSTOMER: Actor = Actor::Customer;
 
 /// The customer says they have paid (5 → 8).
 pub async fn claim(app: &Shared, id: &OrderId) -> Result<Order, StoreError> {
@@ -163,7 +163,7 @@ pub enum PaymentRefused {
 /// in the order's window, even if the collector's queue delivers the
 /// confirmation later; the collector's clock is never trusted past ours).
 /// Returns the order and whether this same payment had confirmed it before.
-pub async fn confirm_payment(app: &Shared, order: &Order, actor: String, p: SeenPayment) -> Result<(Order, bool), PaymentRefused> {
+pub async fn confirm_payment(app: &Shared, order: &Order, actor: Actor, p: SeenPayment) -> Result<(Order, bool), PaymentRefused> {
     if p.channel != order.channel {
         return Err(PaymentRefused::ChannelMismatch);
     }

@@ -2,14 +2,13 @@
 //! fen, channels, the order state machine, identifiers, signatures and the
 //! collector link's wire types. One copy, used by both sides.
 
+pub mod actor;
 pub mod amount;
 pub mod channel;
 pub mod collector;
 pub mod dialect;
 pub mod error_code;
 pub mod ids;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod ids_sql;
 pub mod json;
 #[cfg(feature = "qr")]
 pub mod qr_image;
@@ -19,6 +18,7 @@ pub mod sign;
 pub mod state;
 pub mod wire;
 
+pub use actor::Actor;
 pub use amount::{AmountError, Fen};
 pub use channel::Channel;
 pub use dialect::Dialect;

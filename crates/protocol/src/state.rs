@@ -96,13 +96,6 @@ impl OrderState {
     /// No longer open: expired, closed or confirmed.
     pub const ENDED: &'static [OrderState] = &[OrderState::Expired, OrderState::Closed, OrderState::Confirmed];
 
-    /// [`OrderState::OPEN`] as an SQL condition on a `state` column: a range,
-    /// because the open codes are exactly 1 to 8. SQLite evaluates a
-    /// partial index's `IN (…)` list through a temporary table on every
-    /// insert; a range costs nothing. Indexes and the queries that use them
-    /// say it the same way.
-    pub const OPEN_SQL: &'static str = "state BETWEEN 1 AND 8";
-
     /// In [`OrderState::OPEN`].
     pub fn is_open(self) -> bool {
         OrderState::OPEN.contains(&self)
@@ -220,12 +213,5 @@ mod tests {
             assert_eq!(s.is_payable(), s.is_open() || s == Expired, "{s}");
         }
         assert_eq!(OrderState::ALL.len(), 7);
-        // OPEN_SQL's range holds exactly the open states, and no code between them is a state
-        assert_eq!(OrderState::OPEN_SQL, "state BETWEEN 1 AND 8");
-        for code in -10..=20 {
-            let open = OrderState::from_code(code).is_some_and(OrderState::is_open);
-            assert_eq!(open, (1..=8).contains(&code) && OrderState::from_code(code).is_some(), "{code}");
-            assert!(!(1..=8).contains(&code) || OrderState::from_code(code).is_none_or(OrderState::is_open), "{code}");
-        }
     }
 }

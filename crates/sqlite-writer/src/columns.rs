@@ -1,8 +1,9 @@
 //! Column conversions both SQLite stores share: money as integer fen,
-//! channels as their codes, order states as their numbers. A value the
-//! program does not know is an error naming it, never a guess.
+//! channels as their codes, order states as their numbers, ids as their
+//! text or number. A value the program does not know (or could never have
+//! written) is an error naming it, never a guess.
 
-use jiufu_protocol::{Channel, Fen, OrderState};
+use jiufu_protocol::{Channel, Fen, MerchantId, OrderId, OrderNo, OrderState};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 /// A channel column (`P901`…).
@@ -52,6 +53,34 @@ impl ToSql for FenCol {
     }
 }
 
+/// An order id column, parsed by its own rules when read back.
+pub struct OrderIdCol(pub OrderId);
+
+impl FromSql for OrderIdCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        OrderId::try_from(value.as_str()?.to_owned()).map(OrderIdCol).map_err(|e| FromSqlError::Other(e.into()))
+    }
+}
+
+/// An order number column.
+pub struct OrderNoCol(pub OrderNo);
+
+impl FromSql for OrderNoCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        OrderNo::parse(value.as_str()?).map(OrderNoCol).map_err(|e| FromSqlError::Other(e.into()))
+    }
+}
+
+/// A merchant id column (a positive number).
+pub struct MerchantIdCol(pub MerchantId);
+
+impl FromSql for MerchantIdCol {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let v = value.as_i64()?;
+        MerchantId::new(v).map(MerchantIdCol).ok_or(FromSqlError::OutOfRange(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +96,20 @@ mod tests {
         assert_eq!((ch.0, st.0, fen.0), (Channel::P904, OrderState::Claimed, Fen(1234)));
         assert!(conn.query_row("SELECT 'P999'", [], |r| r.get::<_, ChannelCol>(0)).is_err());
         assert!(conn.query_row("SELECT 3", [], |r| r.get::<_, StateCol>(0)).is_err());
+    }
+
+    #[test]
+    fn ids_round_trip_and_refuse_what_was_never_written() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let id = OrderId::generate();
+        let no = OrderNo::parse("A-1").unwrap();
+        let merchant = MerchantId::new(7).unwrap();
+        let (a, b, c): (OrderIdCol, OrderNoCol, MerchantIdCol) = conn
+            .query_row("SELECT ?1, ?2, ?3", (id.as_str(), no.as_str(), merchant.get()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        assert_eq!((a.0, b.0, c.0), (id, no, merchant));
+        assert!(conn.query_row("SELECT 'a b'", [], |r| r.get::<_, OrderNoCol>(0)).is_err());
+        assert!(conn.query_row("SELECT 'short'", [], |r| r.get::<_, OrderIdCol>(0)).is_err());
+        assert!(conn.query_row("SELECT 0", [], |r| r.get::<_, MerchantIdCol>(0)).is_err());
     }
 }

@@ -80,7 +80,7 @@ impl PgStore {
 /// constraint's name, any other failure with its cause kept.
 pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
     match unique_violation(&e) {
-        Some(name) => StoreError::Duplicate(jiufu_store::Unique::from_constraint(name)),
+        Some(name) => StoreError::Duplicate(rows::unique(name)),
         None => StoreError::backend(e),
     }
 }

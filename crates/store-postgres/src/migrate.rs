@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_payers_and_shop_settings.sql")),
     (3, include_str!("../migrations/0003_device_version.sql")),
+    (4, include_str!("../migrations/0004_create_order_rules.sql")),
 ];
 
 /// Any fixed number: the lock that serialises migrations between instances.

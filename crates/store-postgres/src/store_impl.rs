@@ -1,84 +1,45 @@
 //! [`Store`] for [`PgStore`]: reads on a pooled connection, writes in a
 //! transaction each.
 
-use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS};
+use crate::rows::{
+    self, CODE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, MERCHANT_COLUMNS, MerchantRow, NOTIFICATION_COLUMNS, ORDER_COLUMNS,
+    SETTINGS_COLUMNS, SettingsRow, UNMATCHED_COLUMNS,
+};
 use crate::{PgStore, backend, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition, TransitionError};
 use jiufu_store::*;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Transaction};
 
 #[async_trait]
 impl Store for PgStore {
     async fn create_merchant(&self, new: NewMerchant, now: i64) -> Result<Merchant> {
         let client = self.client().await?;
-        let s = &new.settings;
-        let row = client
-            .query_one(
-                &format!(
-                    "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, \
-                     quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer, vmq_server_only, gmpay_md5, \
-                     callback_hosts) VALUES ($1, $2, $3, TRUE, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                     RETURNING {MERCHANT_COLUMNS}"
-                ),
-                &[
-                    &new.id,
-                    &new.name,
-                    &new.key.expose(),
-                    &s.min_fen,
-                    &s.max_fen,
-                    &s.step_down,
-                    &s.step_count,
-                    &s.order_ttl_secs,
-                    &s.quarantine_secs,
-                    &s.require_collector,
-                    &now,
-                    &s.max_offset_bp,
-                    &s.max_open_per_payer,
-                    &s.vmq_server_only,
-                    &s.gmpay_md5,
-                    &s.callback_hosts_text(),
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        rows::merchant(&row)
+        let merchant = Merchant { id: new.id, name: new.name, key: new.key, enabled: true, settings: new.settings, created_at: now };
+        let row = MerchantRow::new(&merchant);
+        let sql = format!("INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES ({}) RETURNING {MERCHANT_COLUMNS}", rows::placeholders(1, 17));
+        rows::merchant(&client.query_one(&sql, &row.values()).await.map_err(backend)?)
     }
 
     async fn set_merchant_settings(&self, id: MerchantId, settings: MerchantSettings) -> Result<Merchant> {
         let client = self.client().await?;
-        let s = &settings;
-        let row = client
-            .query_opt(
-                &format!(
-                    "UPDATE merchants SET min_fen = $2, max_fen = $3, step_down = $4, step_count = $5, order_ttl_secs = $6, \
-                     quarantine_secs = $7, require_collector = $8, max_offset_bp = $9, max_open_per_payer = $10, vmq_server_only = $11, \
-                     gmpay_md5 = $12, callback_hosts = $13 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
-                ),
-                &[
-                    &id,
-                    &s.min_fen,
-                    &s.max_fen,
-                    &s.step_down,
-                    &s.step_count,
-                    &s.order_ttl_secs,
-                    &s.quarantine_secs,
-                    &s.require_collector,
-                    &s.max_offset_bp,
-                    &s.max_open_per_payer,
-                    &s.vmq_server_only,
-                    &s.gmpay_md5,
-                    &s.callback_hosts_text(),
-                ],
-            )
-            .await
-            .map_err(backend)?;
+        let row = SettingsRow::new(&settings);
+        let sql = format!(
+            "UPDATE merchants SET ({SETTINGS_COLUMNS}) = ({}) WHERE id = $1 RETURNING {MERCHANT_COLUMNS}",
+            rows::placeholders(2, 12)
+        );
+        let id = id.get();
+        let mut values: Vec<&(dyn ToSql + Sync)> = vec![&id];
+        values.extend(row.values());
+        let row = client.query_opt(&sql, &values).await.map_err(backend)?;
         row.as_ref().map(rows::merchant).transpose()?.ok_or(StoreError::NotFound)
     }
 
     async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {
         let client = self.client().await?;
-        let row = client.query_opt(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"), &[&id]).await.map_err(backend)?;
+        let row =
+            client.query_opt(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"), &[&id.get()]).await.map_err(backend)?;
         row.as_ref().map(rows::merchant).transpose()
     }
 
@@ -101,13 +62,13 @@ impl Store for PgStore {
     async fn codes(&self, merchant_id: MerchantId) -> Result<Vec<Code>> {
         let client = self.client().await?;
         let sql = format!("SELECT {CODE_COLUMNS} FROM codes WHERE merchant_id = $1 AND NOT removed ORDER BY id");
-        rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::code)
+        rows::all(&client.query(&sql, &[&merchant_id.get()]).await.map_err(backend)?, rows::code)
     }
 
     async fn replace_device_codes(&self, merchant_id: MerchantId, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        tx.execute("UPDATE codes SET removed = TRUE WHERE merchant_id = $1 AND origin = $2", &[&merchant_id, &device_id])
+        tx.execute("UPDATE codes SET removed = TRUE WHERE merchant_id = $1 AND origin = $2", &[&merchant_id.get(), &device_id])
             .await
             .map_err(backend)?;
         for code in &codes {
@@ -129,14 +90,14 @@ impl Store for PgStore {
     async fn order(&self, id: &OrderId) -> Result<Option<Order>> {
         let client = self.client().await?;
         let st = client.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1")).await.map_err(backend)?;
-        let row = client.query_opt(&st, &[&id]).await.map_err(backend)?;
+        let row = client.query_opt(&st, &[&id.as_str()]).await.map_err(backend)?;
         row.as_ref().map(rows::order).transpose()
     }
 
     async fn order_by_no(&self, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>> {
         let client = self.client().await?;
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.merchant_id = $1 AND o.order_no = $2");
-        let row = client.query_opt(&sql, &[&merchant_id, &order_no]).await.map_err(backend)?;
+        let row = client.query_opt(&sql, &[&merchant_id.get(), &order_no.as_str()]).await.map_err(backend)?;
         row.as_ref().map(rows::order).transpose()
     }
 
@@ -148,7 +109,7 @@ impl Store for PgStore {
              AND (NOT $4 OR o.slot_held) ORDER BY o.created_at DESC, o.id LIMIT $3"
         );
         let rows = client
-            .query(&sql, &[&filter.merchant_id, &filter.state.map(|s| s.code()), &limit, &filter.holding_amount])
+            .query(&sql, &[&filter.merchant_id.map(MerchantId::get), &filter.state.map(|s| s.code()), &limit, &filter.holding_amount])
             .await
             .map_err(backend)?;
         rows::all(&rows, rows::order)
@@ -186,7 +147,7 @@ impl Store for PgStore {
                 &format!(
                     "DELETE FROM order_events WHERE at < $1 AND order_id IN (SELECT id FROM orders WHERE state IN ({}) \
                      AND created_at < $1 AND quarantine_until < $1)",
-                    OrderState::sql_list(OrderState::ENDED)
+                    rows::state_list(OrderState::ENDED)
                 ),
                 &[&before],
             )
@@ -214,7 +175,7 @@ impl Store for PgStore {
             "SELECT {ORDER_COLUMNS}, e.commit_seq FROM order_events e JOIN orders o ON o.id = e.order_id \
              WHERE e.merchant_id = $1 AND e.commit_seq > $2 ORDER BY e.commit_seq LIMIT $3"
         );
-        let rows = client.query(&sql, &[&merchant_id, &after, &(limit as i64)]).await.map_err(backend)?;
+        let rows = client.query(&sql, &[&merchant_id.get(), &after, &(limit as i64)]).await.map_err(backend)?;
         rows.iter().map(|r| Ok((r.try_get("commit_seq").map_err(backend)?, rows::order(r)?))).collect()
     }
 
@@ -226,8 +187,8 @@ impl Store for PgStore {
 
     async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>> {
         let client = self.client().await?;
-        let sql = "SELECT seq, order_id, from_state, to_state, actor, reason, at FROM order_events WHERE order_id = $1 ORDER BY seq";
-        rows::all(&client.query(sql, &[&id]).await.map_err(backend)?, rows::event)
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM order_events WHERE order_id = $1 ORDER BY seq");
+        rows::all(&client.query(&sql, &[&id.as_str()]).await.map_err(backend)?, rows::event)
     }
 
     /// Leases the due rows to this caller: with several instances, each due
@@ -251,7 +212,7 @@ impl Store for PgStore {
         let tx = client.transaction().await.map_err(backend)?;
         tx.execute(
             "INSERT INTO notify_attempts (order_id, at, http_status, body_excerpt, error, delivered) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&attempt.order_id, &attempt.at, &attempt.http_status, &attempt.body_excerpt, &attempt.error, &attempt.delivered],
+            &[&attempt.order_id.as_str(), &attempt.at, &attempt.http_status, &attempt.body_excerpt, &attempt.error, &attempt.delivered],
         )
         .await
         .map_err(backend)?;
@@ -265,12 +226,12 @@ impl Store for PgStore {
             // a slow attempt never undoes another's delivery.
             "UPDATE notifications SET attempts = attempts + 1, status = $1, next_at = $2, delivered_at = COALESCE($3, delivered_at), \
              lease_until = 0 WHERE order_id = $4 AND status = 'pending'",
-            &[&status.as_str(), &next_at, &delivered_at, &attempt.order_id],
+            &[&status.as_str(), &next_at, &delivered_at, &attempt.order_id.as_str()],
         )
         .await
         .map_err(backend)?;
         if next == NotifyNext::Delivered {
-            tx.execute("UPDATE orders SET notified = TRUE WHERE id = $1", &[&attempt.order_id]).await.map_err(backend)?;
+            tx.execute("UPDATE orders SET notified = TRUE WHERE id = $1", &[&attempt.order_id.as_str()]).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -278,13 +239,13 @@ impl Store for PgStore {
     async fn notification(&self, order_id: &OrderId) -> Result<Option<Notification>> {
         let client = self.client().await?;
         let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = $1");
-        client.query_opt(&sql, &[&order_id]).await.map_err(backend)?.as_ref().map(rows::notification).transpose()
+        client.query_opt(&sql, &[&order_id.as_str()]).await.map_err(backend)?.as_ref().map(rows::notification).transpose()
     }
 
     async fn notify_attempts(&self, order_id: &OrderId) -> Result<Vec<NotifyAttempt>> {
         let client = self.client().await?;
         let sql = "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = $1 ORDER BY id";
-        rows::all(&client.query(sql, &[&order_id]).await.map_err(backend)?, rows::attempt)
+        rows::all(&client.query(sql, &[&order_id.as_str()]).await.map_err(backend)?, rows::attempt)
     }
 
     async fn resend_notification(&self, order_id: &OrderId, now: i64) -> Result<()> {
@@ -297,7 +258,7 @@ impl Store for PgStore {
         tx.execute(
             "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4) \
              ON CONFLICT (order_id) DO UPDATE SET status = 'pending', next_at = excluded.next_at, lease_until = 0",
-            &[&order.id, &order.merchant_id, &order.notify_url, &now],
+            &[&order.id.as_str(), &order.merchant_id.get(), &order.notify_url, &now],
         )
         .await
         .map_err(backend)?;
@@ -309,7 +270,7 @@ impl Store for PgStore {
         client
             .execute(
                 "INSERT INTO pairing_tokens (token_hash, merchant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                &[&token_hash, &merchant_id, &now, &expires_at],
+                &[&token_hash, &merchant_id.get(), &now, &expires_at],
             )
             .await
             .map_err(backend)?;
@@ -328,7 +289,7 @@ impl Store for PgStore {
             .await
             .map_err(backend)?;
         let Some(merchant) = merchant else { return Ok(None) };
-        let merchant_id: MerchantId = merchant.try_get(0).map_err(backend)?;
+        let merchant_id: i64 = merchant.try_get(0).map_err(backend)?;
         let row = tx
             .query_one(
                 &format!(
@@ -352,7 +313,7 @@ impl Store for PgStore {
     async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>> {
         let client = self.client().await?;
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = $1 ORDER BY created_at");
-        rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::device)
+        rows::all(&client.query(&sql, &[&merchant_id.get()]).await.map_err(backend)?, rows::device)
     }
 
     async fn use_nonce(&self, device_id: &str, nonce: &str, expires_at: i64, _now: i64) -> Result<bool> {
@@ -384,7 +345,7 @@ impl Store for PgStore {
         let n = client
             .execute(
                 &format!("INSERT INTO unmatched_payments ({UNMATCHED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"),
-                &[&p.device_id, &p.observation_id, &p.merchant_id, &p.channel.code(), &p.amount.0, &p.observed_at, &p.source, &p.raw_text, &p.reported_at],
+                &[&p.device_id, &p.observation_id, &p.merchant_id.get(), &p.channel.code(), &p.amount.0, &p.observed_at, &p.source, &p.raw_text, &p.reported_at],
             )
             .await
             .map_err(backend)?;
@@ -394,7 +355,7 @@ impl Store for PgStore {
     async fn unmatched(&self, merchant_id: MerchantId) -> Result<Vec<UnmatchedPayment>> {
         let client = self.client().await?;
         let sql = format!("SELECT {UNMATCHED_COLUMNS} FROM unmatched_payments WHERE merchant_id = $1 ORDER BY reported_at DESC");
-        rows::all(&client.query(&sql, &[&merchant_id]).await.map_err(backend)?, rows::unmatched)
+        rows::all(&client.query(&sql, &[&merchant_id.get()]).await.map_err(backend)?, rows::unmatched)
     }
 
     async fn export(&self) -> Result<Dump> {
@@ -451,7 +412,7 @@ async fn insert_code(tx: &Transaction<'_>, new: &NewCode, now: i64) -> Result<Co
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {CODE_COLUMNS}"
             ),
             &[
-                &new.merchant_id,
+                &new.merchant_id.get(),
                 &new.channel.code(),
                 &new.qr_text,
                 &new.amount.map(|a| a.0),

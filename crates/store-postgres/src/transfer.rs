@@ -1,6 +1,8 @@
 //! Moving a whole database out of, or into, PostgreSQL (`migrate-data`).
 
-use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS};
+use crate::rows::{
+    self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, MerchantRow, NOTIFICATION_COLUMNS, ORDER_COLUMNS, UNMATCHED_COLUMNS,
+};
 use crate::{PgStore, backend};
 use jiufu_store::*;
 use tokio_postgres::{IsolationLevel, Row, Transaction};
@@ -31,7 +33,8 @@ pub async fn export(store: &PgStore) -> Result<Dump> {
         .await?,
         events: all(
             &tx,
-            "SELECT commit_seq AS seq, order_id, from_state, to_state, actor, reason, at, merchant_id FROM order_events ORDER BY commit_seq",
+            "SELECT commit_seq AS seq, order_id, from_state, to_state, actor, reason, at, merchant_id FROM order_events \
+             ORDER BY commit_seq",
             |r| {
                 let seq: Option<i64> = col(r, "seq")?;
                 if seq.is_none() {
@@ -40,7 +43,7 @@ pub async fn export(store: &PgStore) -> Result<Dump> {
                             .into(),
                     ));
                 }
-                Ok(DumpedEvent { event: rows::event(r)?, merchant_id: col(r, "merchant_id")? })
+                Ok(DumpedEvent { event: rows::event(r)?, merchant_id: rows::merchant_id(r, "merchant_id")? })
             },
         )
         .await?,
@@ -53,7 +56,7 @@ pub async fn export(store: &PgStore) -> Result<Dump> {
             |r| {
                 Ok(PairingToken {
                     token_hash: col(r, "token_hash")?,
-                    merchant_id: col(r, "merchant_id")?,
+                    merchant_id: rows::merchant_id(r, "merchant_id")?,
                     created_at: col(r, "created_at")?,
                     expires_at: col(r, "expires_at")?,
                     used_at: col(r, "used_at")?,
@@ -89,62 +92,20 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
     if merchants > 0 {
         return Err(StoreError::Conflict("the target database is not empty".into()));
     }
-    let st = tx
-        .prepare(
-            "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, quarantine_secs, \
-             require_collector, max_offset_bp, max_open_per_payer, created_at, vmq_server_only, gmpay_md5, callback_hosts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .await
-        .map_err(backend)?;
+    let st =
+        tx.prepare(&format!("INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES ({})", rows::placeholders(1, 17))).await.map_err(backend)?;
     for m in &d.merchants {
-        let s = &m.settings;
-        tx.execute(
-            &st,
-            &[
-                &m.id,
-                &m.name,
-                &m.key.expose(),
-                &m.enabled,
-                &s.min_fen,
-                &s.max_fen,
-                &s.step_down,
-                &s.step_count,
-                &s.order_ttl_secs,
-                &s.quarantine_secs,
-                &s.require_collector,
-                &s.max_offset_bp,
-                &s.max_open_per_payer,
-                &m.created_at,
-                &s.vmq_server_only,
-                &s.gmpay_md5,
-                &s.callback_hosts_text(),
-            ],
-        )
-        .await
-        .map_err(backend)?;
+        tx.execute(&st, &MerchantRow::new(m).values()).await.map_err(backend)?;
     }
     let st = tx
         .prepare("INSERT INTO codes (id, merchant_id, channel, qr_text, amount_fen, name, enabled, origin, uid, created_at, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .await
         .map_err(backend)?;
     for DumpedCode { code: k, removed } in &d.codes {
-        let amount = k.amount.map(|a| a.0);
+        let (amount, merchant_id) = (k.amount.map(|a| a.0), k.merchant_id.get());
         tx.execute(
             &st,
-            &[
-                &k.id,
-                &k.merchant_id,
-                &k.channel.code(),
-                &k.qr_text,
-                &amount,
-                &k.name,
-                &k.enabled,
-                &k.origin,
-                &k.uid,
-                &k.created_at,
-                removed,
-            ],
+            &[&k.id, &merchant_id, &k.channel.code(), &k.qr_text, &amount, &k.name, &k.enabled, &k.origin, &k.uid, &k.created_at, removed],
         )
         .await
         .map_err(backend)?;
@@ -160,12 +121,13 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
         .map_err(backend)?;
     for DumpedOrder { order: o, slot_held, evidence_json } in &d.orders {
         let paid_fen = o.paid_fen.map(|f| f.0);
+        let (id, merchant_id, order_no) = (o.id.as_str(), o.merchant_id.get(), o.order_no.as_str());
         tx.execute(
             &st,
             &[
-                &o.id,
-                &o.merchant_id,
-                &o.order_no,
+                &id,
+                &merchant_id,
+                &order_no,
                 &o.subject,
                 &o.channel.code(),
                 &o.state.code(),
@@ -203,9 +165,8 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
         .map_err(backend)?;
     for DumpedEvent { event: e, merchant_id } in &d.events {
         let from = e.from_state.map(|s| s.code());
-        tx.execute(&st, &[&e.seq, &e.order_id, merchant_id, &from, &e.to_state.code(), &e.actor, &e.reason, &e.at])
-            .await
-            .map_err(backend)?;
+        let (order_id, merchant_id, actor) = (e.order_id.as_str(), merchant_id.get(), e.actor.to_string());
+        tx.execute(&st, &[&e.seq, &order_id, &merchant_id, &from, &e.to_state.code(), &actor, &e.reason, &e.at]).await.map_err(backend)?;
     }
     let st = tx
         .prepare(&format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
@@ -214,7 +175,16 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
     for n in &d.notifications {
         tx.execute(
             &st,
-            &[&n.order_id, &n.merchant_id, &n.url, &n.status.as_str(), &n.attempts, &n.next_at, &n.created_at, &n.delivered_at],
+            &[
+                &n.order_id.as_str(),
+                &n.merchant_id.get(),
+                &n.url,
+                &n.status.as_str(),
+                &n.attempts,
+                &n.next_at,
+                &n.created_at,
+                &n.delivered_at,
+            ],
         )
         .await
         .map_err(backend)?;
@@ -224,21 +194,26 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
         .await
         .map_err(backend)?;
     for a in &d.attempts {
-        tx.execute(&st, &[&a.order_id, &a.at, &a.http_status, &a.body_excerpt, &a.error, &a.delivered]).await.map_err(backend)?;
+        tx.execute(&st, &[&a.order_id.as_str(), &a.at, &a.http_status, &a.body_excerpt, &a.error, &a.delivered]).await.map_err(backend)?;
     }
     let st = tx
         .prepare("INSERT INTO pairing_tokens (token_hash, merchant_id, created_at, expires_at, used_at, device_id) VALUES ($1, $2, $3, $4, $5, $6)")
         .await
         .map_err(backend)?;
     for t in &d.pairing_tokens {
-        tx.execute(&st, &[&t.token_hash, &t.merchant_id, &t.created_at, &t.expires_at, &t.used_at, &t.device_id]).await.map_err(backend)?;
+        tx.execute(&st, &[&t.token_hash, &t.merchant_id.get(), &t.created_at, &t.expires_at, &t.used_at, &t.device_id])
+            .await
+            .map_err(backend)?;
     }
     let st =
         tx.prepare(&format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")).await.map_err(backend)?;
     for v in &d.devices {
-        tx.execute(&st, &[&v.id, &v.merchant_id, &v.name, &v.secret.expose(), &v.created_at, &v.last_seen, &v.sources_json, &v.version])
-            .await
-            .map_err(backend)?;
+        tx.execute(
+            &st,
+            &[&v.id, &v.merchant_id.get(), &v.name, &v.secret.expose(), &v.created_at, &v.last_seen, &v.sources_json, &v.version],
+        )
+        .await
+        .map_err(backend)?;
     }
     let st = tx.prepare("INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3)").await.map_err(backend)?;
     for n in &d.nonces {
@@ -254,7 +229,7 @@ pub async fn import(store: &PgStore, d: &Dump) -> Result<()> {
             &[
                 &p.device_id,
                 &p.observation_id,
-                &p.merchant_id,
+                &p.merchant_id.get(),
                 &p.channel.code(),
                 &p.amount.0,
                 &p.observed_at,

@@ -16,8 +16,9 @@ struct Server {
     cert: String,
 }
 
-async fn server() -> Server {
-    let url = common::server_url();
+/// The test server, or `None` without one (the reason printed).
+async fn server() -> Option<Server> {
+    let url = common::server_url()?;
     let (admin, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
     tokio::spawn(conn);
     let show = |row: tokio_postgres::Row| row.get::<_, String>(0);
@@ -25,7 +26,7 @@ async fn server() -> Server {
     assert_eq!(ssl, "on", "the test server must offer TLS (Debian's default); {url} does not");
     let cert = show(admin.query_one("SHOW ssl_cert_file", &[]).await.unwrap());
     assert!(std::path::Path::new(&cert).exists(), "the test server's certificate {cert} must be readable here");
-    Server { admin, cert }
+    Some(Server { admin, cert })
 }
 
 /// Whether the connections to database `name` are encrypted, as the server
@@ -58,7 +59,7 @@ fn refusal(result: Result<PgStore, jiufu_store::StoreError>) -> String {
 
 /// A fresh database's URL with `host` for the server's and `query` added.
 async fn database(host: &str, query: &str) -> (String, String) {
-    let url = common::fresh_database().await;
+    let url = common::fresh_database().await.expect("the test server, found before");
     let name = url.rsplit('/').next().unwrap().to_owned();
     let url = url.replacen("@127.0.0.1:", &format!("@{host}:"), 1).replacen("@localhost:", &format!("@{host}:"), 1);
     (format!("{url}{query}"), name)
@@ -66,7 +67,7 @@ async fn database(host: &str, query: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_full_checks_the_authority_and_the_name_and_the_store_works_encrypted() {
-    let s = server().await;
+    let Some(s) = server().await else { return };
     let (url, name) = database("localhost", &format!("?sslmode=verify-full&sslrootcert={}", s.cert)).await;
     let store = PgStore::connect(&url).await.expect("verify-full against the server's own authority, by its name");
     let merchant = NewMerchant {
@@ -89,7 +90,7 @@ async fn verify_full_checks_the_authority_and_the_name_and_the_store_works_encry
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_other_modes_do_what_libpq_does() {
-    let s = server().await;
+    let Some(s) = server().await else { return };
     // verify-ca: the authority checked, the name not.
     let (url, name) = database("127.0.0.1", &format!("?sslmode=verify-ca&sslrootcert={}", s.cert)).await;
     PgStore::connect(&url).await.expect("verify-ca by address");

@@ -34,23 +34,9 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
         && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
         && let Some(columns) = msg.strip_prefix("UNIQUE constraint failed: ")
     {
-        return StoreError::Duplicate(jiufu_store::Unique::from_constraint(columns));
+        return StoreError::Duplicate(rows::unique(columns));
     }
     StoreError::backend(e)
-}
-
-/// A failed write of a confirmation: a second order for the same evidence
-/// (the unique index `orders_evidence_once`) is [`StoreError::EvidenceUsed`],
-/// anything else a backend failure.
-pub(crate) fn confirm_failure(e: rusqlite::Error, evidence_id: Option<&str>) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, Some(msg))
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE && msg.contains("orders.evidence_id") =>
-        {
-            StoreError::EvidenceUsed(evidence_id.unwrap_or_default().to_owned())
-        }
-        _ => backend(e),
-    }
 }
 
 const READERS: usize = 4;

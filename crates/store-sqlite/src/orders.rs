@@ -1,32 +1,46 @@
 //! Order writes. Every function here runs inside the writer's transaction.
 
 use crate::backend;
-use crate::rows::{self, ORDER_COLUMNS};
-use jiufu_protocol::{Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
-use jiufu_store::{CreateOutcome, NewOrder, Order, Result, StateChange, StoreError, TransitionOutcome};
+use crate::rows::{self, OPEN, ORDER_COLUMNS};
+use jiufu_protocol::{Actor, Fen, MerchantId, OrderId, OrderNo, OrderState, Transition};
+use jiufu_store::{CreateOutcome, Effects, EventRow, NewOrder, Order, Plan, Result, StateChange, StoreError, TransitionOutcome, Unique};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn load(conn: &Connection, id: &OrderId) -> Result<Option<Order>> {
     conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))
-        .and_then(|mut st| st.query_row([id], rows::order).optional())
+        .and_then(|mut st| st.query_row([id.as_str()], rows::order).optional())
         .map_err(backend)
 }
 
 pub fn load_by_no(conn: &Connection, merchant_id: MerchantId, order_no: &OrderNo) -> Result<Option<Order>> {
     conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))
-        .and_then(|mut st| st.query_row(params![merchant_id, order_no], rows::order).optional())
+        .and_then(|mut st| st.query_row(params![merchant_id.get(), order_no.as_str()], rows::order).optional())
         .map_err(backend)
 }
 
-fn insert_event(conn: &Connection, order: &Order, from: Option<OrderState>, actor: &str, reason: &str, at: i64) -> Result<()> {
+fn insert_event(conn: &Connection, e: &EventRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO order_events (order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .and_then(|mut st| st.execute(params![order.id, order.merchant_id, from.map(|s| s.code()), order.state.code(), actor, reason, at]))
+    .and_then(|mut st| {
+        st.execute(params![
+            e.order_id.as_str(),
+            e.merchant_id.get(),
+            e.from.map(|s| s.code()),
+            e.to.code(),
+            e.actor.to_string(),
+            e.reason,
+            e.at
+        ])
+    })
     .map_err(backend)?;
     Ok(())
 }
 
+/// Creates an order. The twin of `jiufu_create_order` in the PostgreSQL
+/// backend's migrations (0004): the same steps, in the same order, with the
+/// same rules (open states, the caps); a change to one is a change to both,
+/// and the shared store suite has a case for each rule.
 pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcome> {
     if let Some(existing) = load_by_no(conn, new.merchant_id, &new.order_no)? {
         let open = existing.state_at(now).is_open();
@@ -40,7 +54,9 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
         .prepare_cached(
             "SELECT id, amount_fen, qr_text FROM codes WHERE merchant_id = ?1 AND channel = ?2 AND enabled = 1 AND removed = 0 ORDER BY id",
         )
-        .and_then(|mut st| st.query_map(params![new.merchant_id, new.channel.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+        .and_then(|mut st| {
+            st.query_map(params![new.merchant_id.get(), new.channel.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+        })
         .map_err(backend)?;
     if codes.is_empty() {
         return Ok(CreateOutcome::NoCode);
@@ -51,10 +67,9 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
                 // The payer's own open orders, not all of the merchant's: the
                 // planner would otherwise pick orders_by_state's state range.
                 "SELECT COUNT(*) FROM orders INDEXED BY orders_open_by_payer \
-                 WHERE merchant_id = ?1 AND ip = ?2 AND {} AND ip != '' AND expire_at > ?3",
-                OrderState::OPEN_SQL
+                 WHERE merchant_id = ?1 AND ip = ?2 AND {OPEN} AND ip != '' AND expire_at > ?3"
             ))
-            .and_then(|mut st| st.query_row(params![new.merchant_id, new.ip, now], |r| r.get(0)))
+            .and_then(|mut st| st.query_row(params![new.merchant_id.get(), new.ip, now], |r| r.get(0)))
             .map_err(backend)?;
         if open >= new.max_open_per_payer {
             return Ok(CreateOutcome::PayerLimit);
@@ -67,7 +82,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
                 "SELECT COUNT(*) FROM orders INDEXED BY orders_payerless_by_price \
                  WHERE merchant_id = ?1 AND channel = ?2 AND order_fen = ?3 AND slot_held = 1 AND ip = '' AND dialect <> 'jiufu'",
             )
-            .and_then(|mut st| st.query_row(params![new.merchant_id, new.channel.code(), new.order_fen.0], |r| r.get(0)))
+            .and_then(|mut st| st.query_row(params![new.merchant_id.get(), new.channel.code(), new.order_fen.0], |r| r.get(0)))
             .map_err(backend)?;
         if held >= new.payerless_cap {
             return Ok(CreateOutcome::PayerlessLimit);
@@ -85,9 +100,9 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
     )
     .and_then(|mut st| {
         st.execute(params![
-            order.id,
-            order.merchant_id,
-            order.order_no,
+            order.id.as_str(),
+            order.merchant_id.get(),
+            order.order_no.as_str(),
             order.subject,
             order.channel.code(),
             order.state.code(),
@@ -110,7 +125,7 @@ pub fn create(conn: &Connection, new: NewOrder, now: i64) -> Result<CreateOutcom
     // number nor the amount can be taken underneath; should it happen,
     // `backend` names the rule that held.
     .map_err(backend)?;
-    insert_event(conn, &order, None, "merchant", "created; code assigned and issued", now)?;
+    insert_event(conn, &new.creation_event(&order))?;
     Ok(CreateOutcome::Created(order))
 }
 
@@ -132,7 +147,7 @@ fn choose_amount(conn: &Connection, new: &NewOrder, codes: &[(i64, Option<i64>, 
          ORDER BY payable_fen ASC"
     };
     let mut st = conn.prepare_cached(sql).map_err(backend)?;
-    let mut taken = st.query(params![new.merchant_id, new.channel.code(), lo, hi]).map_err(backend)?;
+    let mut taken = st.query(params![new.merchant_id.get(), new.channel.code(), lo, hi]).map_err(backend)?;
     let mut next_taken = || -> Result<Option<i64>> { taken.next().map_err(backend)?.map(|r| r.get(0)).transpose().map_err(backend) };
     let mut head = next_taken()?;
     let general = codes.iter().find(|c| c.1.is_none());
@@ -155,12 +170,12 @@ fn choose_amount(conn: &Connection, new: &NewOrder, codes: &[(i64, Option<i64>, 
 /// Expires open orders whose time is up (at most 1000 a call).
 pub fn expire_open(conn: &Connection, now: i64) -> Result<Vec<Order>> {
     let due: Vec<Order> = conn
-        .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {} AND expire_at <= ?1 LIMIT 1000", OrderState::OPEN_SQL))
+        .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {OPEN} AND expire_at <= ?1 LIMIT 1000"))
         .and_then(|mut st| st.query_map(params![now], rows::order)?.collect())
         .map_err(backend)?;
     let mut expired = Vec::with_capacity(due.len());
     for order in due {
-        if let TransitionOutcome::Applied(o) = apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
+        if let TransitionOutcome::Applied(o) = apply(conn, order, &StateChange::new(Transition::Expire, Actor::Timer), now)? {
             expired.push(o);
         }
     }
@@ -173,7 +188,7 @@ pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
     conn.execute(
         &format!(
             "UPDATE orders SET slot_held = 0 WHERE slot_held = 1 AND state IN ({}) AND quarantine_until <= ?1",
-            OrderState::sql_list(OrderState::ENDED)
+            rows::state_list(OrderState::ENDED)
         ),
         params![now],
     )
@@ -181,73 +196,63 @@ pub fn release_slots(conn: &Connection, now: i64) -> Result<usize> {
 }
 
 pub fn transition(conn: &Connection, id: &OrderId, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
-    let mut order = load(conn, id)?.ok_or(StoreError::NotFound)?;
-    // Lazy expiry: time ran out before the timer noticed.
-    if change.transition != Transition::Expire && order.state.is_open() && now >= order.expire_at {
-        order = match apply(conn, order, &StateChange::new(Transition::Expire, "timer"), now)? {
-            TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => o,
-        };
-    }
+    let order = load(conn, id)?.ok_or(StoreError::NotFound)?;
     apply(conn, order, change, now)
 }
 
+/// Plans the change ([`jiufu_store::plan`]) and writes it.
 fn apply(conn: &Connection, order: Order, change: &StateChange, now: i64) -> Result<TransitionOutcome> {
-    if change.repeats(&order) {
-        return Ok(TransitionOutcome::AlreadyApplied(order));
-    }
-    let from = order.state;
-    let next = from.apply(change.transition)?;
-    let updated = match change.transition {
-        Transition::Claim => conn.execute(
-            "UPDATE orders SET state = ?1, claimed_at = ?2 WHERE id = ?3 AND state = ?4",
-            params![next.code(), now, order.id, from.code()],
-        ),
-        Transition::RejectClaim => conn.execute(
-            "UPDATE orders SET state = ?1, claimed_at = NULL WHERE id = ?2 AND state = ?3",
-            params![next.code(), order.id, from.code()],
-        ),
-        Transition::Close => conn.execute(
-            "UPDATE orders SET state = ?1, quarantine_until = ?2 + (quarantine_until - expire_at) WHERE id = ?3 AND state = ?4",
-            params![next.code(), now, order.id, from.code()],
-        ),
-        Transition::Confirm => {
-            let payment = change.payment.as_ref();
-            let n = conn
-                .execute(
-                    // The amount stays held through a quarantine from now.
-                    "UPDATE orders SET state = ?1, paid_at = ?2, paid_fen = ?3, confirmed_by = ?4, evidence_id = ?5, \
-                     evidence_json = ?6, quarantine_until = ?2 + (quarantine_until - expire_at) \
-                     WHERE id = ?7 AND state = ?8",
-                    params![
-                        next.code(),
-                        now,
-                        payment.map(|p| p.paid_fen.0).unwrap_or(order.payable_fen.0),
-                        change.actor,
-                        payment.map(|p| p.evidence_id.as_str()),
-                        payment.map(|p| p.evidence_json.as_str()),
-                        order.id,
-                        from.code()
-                    ],
-                )
-                .map_err(|e| crate::confirm_failure(e, payment.map(|p| p.evidence_id.as_str())))?;
-            // The outbox row, in the same transaction as the state change.
-            conn.execute(
-                "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
-                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) ON CONFLICT (order_id) DO NOTHING",
-                params![order.id, order.merchant_id, order.notify_url, now],
-            )
-            .map_err(backend)?;
-            Ok(n)
-        }
-        Transition::Expire | Transition::AssignCode | Transition::IssueCode => {
-            conn.execute("UPDATE orders SET state = ?1 WHERE id = ?2 AND state = ?3", params![next.code(), order.id, from.code()])
+    match jiufu_store::plan(order, change, now)? {
+        Plan::AlreadyApplied(order) => Ok(TransitionOutcome::AlreadyApplied(*order)),
+        Plan::Apply(steps) => {
+            let mut last = None;
+            for step in steps {
+                write(conn, &step)?;
+                last = Some(step.order);
+            }
+            Ok(TransitionOutcome::Applied(last.ok_or(StoreError::failure("an empty plan"))?))
         }
     }
-    .map_err(backend)?;
+}
+
+/// One planned change's rows: the same statements whatever the transition.
+fn write(conn: &Connection, e: &Effects) -> Result<()> {
+    let o = &e.order;
+    let updated = conn
+        .prepare_cached(
+            "UPDATE orders SET state = ?1, claimed_at = ?2, quarantine_until = ?3, paid_at = ?4, paid_fen = ?5, confirmed_by = ?6, \
+             evidence_id = ?7, evidence_json = COALESCE(?8, evidence_json) WHERE id = ?9 AND state = ?10",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                o.state.code(),
+                o.claimed_at,
+                o.quarantine_until,
+                o.paid_at,
+                o.paid_fen.map(|f| f.0),
+                o.confirmed_by,
+                o.evidence_id,
+                e.evidence_json,
+                o.id.as_str(),
+                e.from.code()
+            ])
+        })
+        .map_err(|err| match backend(err) {
+            // A second order for the same evidence (orders_evidence_once).
+            StoreError::Duplicate(Unique::Evidence) => StoreError::EvidenceUsed(o.evidence_id.clone().unwrap_or_default()),
+            other => other,
+        })?;
     if updated != 1 {
-        return Err(StoreError::Conflict(format!("order {} changed underneath", order.id)));
+        return Err(StoreError::Conflict(format!("order {} changed underneath", o.id)));
     }
-    let order = load(conn, &order.id)?.ok_or(StoreError::NotFound)?;
-    insert_event(conn, &order, Some(from), &change.actor, &change.reason, now)?;
-    Ok(TransitionOutcome::Applied(order))
+    if let Some(n) = &e.notification {
+        // The outbox row, in the same transaction as the state change.
+        conn.prepare_cached(
+            "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) ON CONFLICT (order_id) DO NOTHING",
+        )
+        .and_then(|mut st| st.execute(params![n.order_id.as_str(), n.merchant_id.get(), n.url, n.at]))
+        .map_err(backend)?;
+    }
+    insert_event(conn, &e.event)
 }

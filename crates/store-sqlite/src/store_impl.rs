@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: reads on the pool, writes through the writer.
 
 use crate::backend;
-use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
+use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
 use crate::{SqliteStore, orders};
 use async_trait::async_trait;
 use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition};
@@ -12,44 +12,24 @@ use rusqlite::{OptionalExtension, params};
 impl Store for SqliteStore {
     async fn create_merchant(&self, new: NewMerchant, now: i64) -> Result<Merchant> {
         self.write(move |conn| {
-            let s = &new.settings;
-            conn.execute(
-                "INSERT INTO merchants (id, name, key, enabled, min_fen, max_fen, step_down, step_count, order_ttl_secs, \
-                 quarantine_secs, require_collector, created_at, max_offset_bp, max_open_per_payer, vmq_server_only, gmpay_md5, \
-                 callback_hosts) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                params![
-                    new.id,
-                    new.name,
-                    new.key.expose(),
-                    s.min_fen,
-                    s.max_fen,
-                    s.step_down,
-                    s.step_count,
-                    s.order_ttl_secs,
-                    s.quarantine_secs,
-                    s.require_collector,
-                    now,
-                    s.max_offset_bp,
-                    s.max_open_per_payer,
-                    s.vmq_server_only,
-                    s.gmpay_md5,
-                    s.callback_hosts_text()
-                ],
-            )
-            .map_err(|e| match e {
+            let merchant = Merchant { id: new.id, name: new.name, key: new.key, enabled: true, settings: new.settings, created_at: now };
+            rows::insert_merchant(conn, &merchant).map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                     StoreError::Duplicate(Unique::Merchant)
                 }
                 e => backend(e),
             })?;
-            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [new.id], rows::merchant).map_err(backend)
+            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [merchant.id.get()], rows::merchant)
+                .map_err(backend)
         })
         .await
     }
 
     async fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"))?.query_row([id], rows::merchant).optional()
+            c.prepare_cached(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"))?
+                .query_row([id.get()], rows::merchant)
+                .optional()
         })
         .await
     }
@@ -61,33 +41,10 @@ impl Store for SqliteStore {
 
     async fn set_merchant_settings(&self, id: MerchantId, settings: MerchantSettings) -> Result<Merchant> {
         self.write(move |conn| {
-            let s = &settings;
-            let n = conn
-                .execute(
-                    "UPDATE merchants SET min_fen = ?2, max_fen = ?3, step_down = ?4, step_count = ?5, order_ttl_secs = ?6, \
-                     quarantine_secs = ?7, require_collector = ?8, max_offset_bp = ?9, max_open_per_payer = ?10, vmq_server_only = ?11, \
-                     gmpay_md5 = ?12, callback_hosts = ?13 WHERE id = ?1",
-                    params![
-                        id,
-                        s.min_fen,
-                        s.max_fen,
-                        s.step_down,
-                        s.step_count,
-                        s.order_ttl_secs,
-                        s.quarantine_secs,
-                        s.require_collector,
-                        s.max_offset_bp,
-                        s.max_open_per_payer,
-                        s.vmq_server_only,
-                        s.gmpay_md5,
-                        s.callback_hosts_text()
-                    ],
-                )
-                .map_err(backend)?;
-            if n == 0 {
+            if rows::update_settings(conn, id, &settings).map_err(backend)? == 0 {
                 return Err(StoreError::NotFound);
             }
-            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [id], rows::merchant).map_err(backend)
+            conn.query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [id.get()], rows::merchant).map_err(backend)
         })
         .await
     }
@@ -99,7 +56,7 @@ impl Store for SqliteStore {
     async fn codes(&self, merchant_id: MerchantId) -> Result<Vec<Code>> {
         self.read(move |c| {
             c.prepare(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE merchant_id = ?1 AND removed = 0 ORDER BY id"))?
-                .query_map([merchant_id], rows::code)?
+                .query_map([merchant_id.get()], rows::code)?
                 .collect()
         })
         .await
@@ -108,7 +65,7 @@ impl Store for SqliteStore {
     async fn replace_device_codes(&self, merchant_id: MerchantId, device_id: &str, codes: Vec<NewCode>, now: i64) -> Result<usize> {
         let device_id = device_id.to_owned();
         self.write(move |conn| {
-            conn.execute("UPDATE codes SET removed = 1 WHERE merchant_id = ?1 AND origin = ?2", params![merchant_id, device_id])
+            conn.execute("UPDATE codes SET removed = 1 WHERE merchant_id = ?1 AND origin = ?2", params![merchant_id.get(), device_id])
                 .map_err(backend)?;
             for code in &codes {
                 insert_code(conn, code, now)?;
@@ -125,7 +82,7 @@ impl Store for SqliteStore {
     async fn order(&self, id: &OrderId) -> Result<Option<Order>> {
         let id = id.clone();
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?.query_row([id], rows::order).optional()
+            c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?.query_row([id.as_str()], rows::order).optional()
         })
         .await
     }
@@ -134,7 +91,7 @@ impl Store for SqliteStore {
         let order_no = order_no.clone();
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = ?1 AND order_no = ?2"))?
-                .query_row(params![merchant_id, order_no], rows::order)
+                .query_row(params![merchant_id.get(), order_no.as_str()], rows::order)
                 .optional()
         })
         .await
@@ -147,7 +104,10 @@ impl Store for SqliteStore {
                 "SELECT {ORDER_COLUMNS} FROM orders WHERE (?1 IS NULL OR merchant_id = ?1) AND (?2 IS NULL OR state = ?2) \
                  AND (?4 = 0 OR slot_held = 1) ORDER BY created_at DESC, id LIMIT ?3"
             ))?
-            .query_map(params![filter.merchant_id, filter.state.map(|s| s.code()), limit, filter.holding_amount], rows::order)?
+            .query_map(
+                params![filter.merchant_id.map(MerchantId::get), filter.state.map(|s| s.code()), limit, filter.holding_amount],
+                rows::order,
+            )?
             .collect()
         })
         .await
@@ -182,7 +142,7 @@ impl Store for SqliteStore {
                         &format!(
                             "DELETE FROM order_events WHERE at < ?1 AND order_id IN (SELECT id FROM orders WHERE merchant_id = ?2 \
                              AND state IN ({}) AND created_at < ?1 AND quarantine_until < ?1)",
-                            OrderState::sql_list(OrderState::ENDED)
+                            rows::state_list(OrderState::ENDED)
                         ),
                         params![before, merchant],
                     )
@@ -209,7 +169,7 @@ impl Store for SqliteStore {
                 "SELECT {cols}, e.seq FROM order_events e JOIN orders o ON o.id = e.order_id \
                  WHERE e.merchant_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
             ))?
-            .query_map(params![merchant_id, after, limit as i64], |r| {
+            .query_map(params![merchant_id.get(), after, limit as i64], |r| {
                 // The sequence number follows the order's columns.
                 let order = rows::order(r)?;
                 Ok((r.get(rows::ORDER_COLUMN_COUNT)?, order))
@@ -226,18 +186,8 @@ impl Store for SqliteStore {
     async fn order_history(&self, id: &OrderId) -> Result<Vec<OrderEvent>> {
         let id = id.clone();
         self.read(move |c| {
-            c.prepare("SELECT seq, order_id, from_state, to_state, actor, reason, at FROM order_events WHERE order_id = ?1 ORDER BY seq")?
-                .query_map([id], |r| {
-                    Ok(OrderEvent {
-                        seq: r.get(0)?,
-                        order_id: r.get(1)?,
-                        from_state: r.get::<_, Option<rows::StateCol>>(2)?.map(|s| s.0),
-                        to_state: r.get::<_, rows::StateCol>(3)?.0,
-                        actor: r.get(4)?,
-                        reason: r.get(5)?,
-                        at: r.get(6)?,
-                    })
-                })?
+            c.prepare(&format!("SELECT {EVENT_COLUMNS} FROM order_events WHERE order_id = ?1 ORDER BY seq"))?
+                .query_map([id.as_str()], rows::event)?
                 .collect()
         })
         .await
@@ -258,7 +208,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO notify_attempts (order_id, at, http_status, body_excerpt, error, delivered) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![attempt.order_id, attempt.at, attempt.http_status, attempt.body_excerpt, attempt.error, attempt.delivered],
+                params![attempt.order_id.as_str(), attempt.at, attempt.http_status, attempt.body_excerpt, attempt.error, attempt.delivered],
             )
             .map_err(backend)?;
             let (status, next_at, delivered_at) = match next {
@@ -269,11 +219,11 @@ impl Store for SqliteStore {
             conn.execute(
                 "UPDATE notifications SET attempts = attempts + 1, status = ?1, next_at = ?2, delivered_at = COALESCE(?3, delivered_at) \
                  WHERE order_id = ?4",
-                params![status.as_str(), next_at, delivered_at, attempt.order_id],
+                params![status.as_str(), next_at, delivered_at, attempt.order_id.as_str()],
             )
             .map_err(backend)?;
             if next == NotifyNext::Delivered {
-                conn.execute("UPDATE orders SET notified = 1 WHERE id = ?1", [&attempt.order_id]).map_err(backend)?;
+                conn.execute("UPDATE orders SET notified = 1 WHERE id = ?1", [attempt.order_id.as_str()]).map_err(backend)?;
             }
             Ok(())
         })
@@ -284,7 +234,7 @@ impl Store for SqliteStore {
         let id = order_id.clone();
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE order_id = ?1"))?
-                .query_row([id], rows::notification)
+                .query_row([id.as_str()], rows::notification)
                 .optional()
         })
         .await
@@ -296,7 +246,7 @@ impl Store for SqliteStore {
             c.prepare(
                 "SELECT order_id, at, http_status, body_excerpt, error, delivered FROM notify_attempts WHERE order_id = ?1 ORDER BY id",
             )?
-            .query_map([id], rows::attempt)?
+            .query_map([id.as_str()], rows::attempt)?
             .collect()
         })
         .await
@@ -313,7 +263,7 @@ impl Store for SqliteStore {
                 "INSERT INTO notifications (order_id, merchant_id, url, status, attempts, next_at, created_at) \
                  VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) \
                  ON CONFLICT (order_id) DO UPDATE SET status = 'pending', next_at = excluded.next_at",
-                params![order.id, order.merchant_id, order.notify_url, now],
+                params![order.id.as_str(), order.merchant_id.get(), order.notify_url, now],
             )
             .map_err(backend)?;
             Ok(())
@@ -326,7 +276,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO pairing_tokens (token_hash, merchant_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![hash, merchant_id, now, expires_at],
+                params![hash, merchant_id.get(), now, expires_at],
             )
             .map_err(backend)?;
             Ok(())
@@ -370,7 +320,7 @@ impl Store for SqliteStore {
     async fn devices(&self, merchant_id: MerchantId) -> Result<Vec<Device>> {
         self.read(move |c| {
             c.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE merchant_id = ?1 ORDER BY created_at"))?
-                .query_map([merchant_id], rows::device)?
+                .query_map([merchant_id.get()], rows::device)?
                 .collect()
         })
         .await
@@ -412,7 +362,7 @@ impl Store for SqliteStore {
                 "SELECT device_id, observation_id, merchant_id, channel, amount_fen, observed_at, source, raw_text, reported_at \
                  FROM unmatched_payments WHERE merchant_id = ?1 ORDER BY reported_at DESC",
             )?
-            .query_map([merchant_id], rows::unmatched)?
+            .query_map([merchant_id.get()], rows::unmatched)?
             .collect()
         })
         .await
@@ -434,7 +384,17 @@ fn insert_code(conn: &rusqlite::Connection, new: &NewCode, now: i64) -> Result<C
             "INSERT INTO codes (merchant_id, channel, qr_text, amount_fen, name, enabled, origin, uid, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING {CODE_COLUMNS}"
         ),
-        params![new.merchant_id, new.channel.code(), new.qr_text, new.amount.map(|a| a.0), new.name, new.enabled, new.origin, new.uid, now],
+        params![
+            new.merchant_id.get(),
+            new.channel.code(),
+            new.qr_text,
+            new.amount.map(|a| a.0),
+            new.name,
+            new.enabled,
+            new.origin,
+            new.uid,
+            now
+        ],
         rows::code,
     )
     .map_err(backend)

@@ -1,7 +1,7 @@
 //! Moving a whole database out of, or into, SQLite (`migrate-data`).
 
 use crate::backend;
-use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
+use crate::rows::{self, CODE_COLUMNS, DEVICE_COLUMNS, EVENT_COLUMNS, MERCHANT_COLUMNS, NOTIFICATION_COLUMNS, ORDER_COLUMNS};
 use jiufu_store::*;
 use rusqlite::{Connection, Row, params};
 
@@ -28,19 +28,8 @@ fn read_all(c: &Connection) -> rusqlite::Result<Dump> {
         orders: all(c, &format!("SELECT {ORDER_COLUMNS}, slot_held, evidence_json FROM orders ORDER BY created_at, id"), |r| {
             Ok(DumpedOrder { order: rows::order(r)?, slot_held: r.get(n)?, evidence_json: r.get(n + 1)? })
         })?,
-        events: all(c, "SELECT seq, order_id, from_state, to_state, actor, reason, at, merchant_id FROM order_events ORDER BY seq", |r| {
-            Ok(DumpedEvent {
-                event: OrderEvent {
-                    seq: r.get(0)?,
-                    order_id: r.get(1)?,
-                    from_state: r.get::<_, Option<rows::StateCol>>(2)?.map(|s| s.0),
-                    to_state: r.get::<_, rows::StateCol>(3)?.0,
-                    actor: r.get(4)?,
-                    reason: r.get(5)?,
-                    at: r.get(6)?,
-                },
-                merchant_id: r.get(7)?,
-            })
+        events: all(c, &format!("SELECT {EVENT_COLUMNS}, merchant_id FROM order_events ORDER BY seq"), |r| {
+            Ok(DumpedEvent { event: rows::event(r)?, merchant_id: rows::merchant_id(r, 7)? })
         })?,
         notifications: all(c, &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications ORDER BY order_id"), rows::notification)?,
         attempts: all(
@@ -54,7 +43,7 @@ fn read_all(c: &Connection) -> rusqlite::Result<Dump> {
             |r| {
                 Ok(PairingToken {
                     token_hash: r.get(0)?,
-                    merchant_id: r.get(1)?,
+                    merchant_id: rows::merchant_id(r, 1)?,
                     created_at: r.get(2)?,
                     expires_at: r.get(3)?,
                     used_at: r.get(4)?,
@@ -86,38 +75,14 @@ pub fn import(c: &Connection, d: &Dump) -> Result<()> {
 
 fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
     for m in &d.merchants {
-        let s = &m.settings;
-        c.execute(
-            &format!(
-                "INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-            ),
-            params![
-                m.id,
-                m.name,
-                m.key.expose(),
-                m.enabled,
-                s.min_fen,
-                s.max_fen,
-                s.step_down,
-                s.step_count,
-                s.order_ttl_secs,
-                s.quarantine_secs,
-                s.require_collector,
-                m.created_at,
-                s.max_offset_bp,
-                s.max_open_per_payer,
-                s.vmq_server_only,
-                s.gmpay_md5,
-                s.callback_hosts_text()
-            ],
-        )?;
+        rows::insert_merchant(c, m)?;
     }
     for DumpedCode { code: k, removed } in &d.codes {
         c.execute(
             &format!("INSERT INTO codes ({CODE_COLUMNS}, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
             params![
                 k.id,
-                k.merchant_id,
+                k.merchant_id.get(),
                 k.channel.code(),
                 k.qr_text,
                 k.amount.map(|a| a.0),
@@ -137,9 +102,9 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
                  ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
             ),
             params![
-                o.id,
-                o.merchant_id,
-                o.order_no,
+                o.id.as_str(),
+                o.merchant_id.get(),
+                o.order_no.as_str(),
                 o.subject,
                 o.channel.code(),
                 o.state.code(),
@@ -170,31 +135,40 @@ fn write_all(c: &Connection, d: &Dump) -> rusqlite::Result<()> {
     for DumpedEvent { event: e, merchant_id } in &d.events {
         c.execute(
             "INSERT INTO order_events (seq, order_id, merchant_id, from_state, to_state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![e.seq, e.order_id, merchant_id, e.from_state.map(|s| s.code()), e.to_state.code(), e.actor, e.reason, e.at],
+            params![e.seq, e.order_id.as_str(), merchant_id.get(), e.from_state.map(|s| s.code()), e.to_state.code(), e.actor.to_string(), e.reason, e.at],
         )?;
     }
     for n in &d.notifications {
         c.execute(
             &format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-            params![n.order_id, n.merchant_id, n.url, n.status.as_str(), n.attempts, n.next_at, n.created_at, n.delivered_at],
+            params![
+                n.order_id.as_str(),
+                n.merchant_id.get(),
+                n.url,
+                n.status.as_str(),
+                n.attempts,
+                n.next_at,
+                n.created_at,
+                n.delivered_at
+            ],
         )?;
     }
     for a in &d.attempts {
         c.execute(
             "INSERT INTO notify_attempts (order_id, at, http_status, body_excerpt, error, delivered) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![a.order_id, a.at, a.http_status, a.body_excerpt, a.error, a.delivered],
+            params![a.order_id.as_str(), a.at, a.http_status, a.body_excerpt, a.error, a.delivered],
         )?;
     }
     for t in &d.pairing_tokens {
         c.execute(
             "INSERT INTO pairing_tokens (token_hash, merchant_id, created_at, expires_at, used_at, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![t.token_hash, t.merchant_id, t.created_at, t.expires_at, t.used_at, t.device_id],
+            params![t.token_hash, t.merchant_id.get(), t.created_at, t.expires_at, t.used_at, t.device_id],
         )?;
     }
     for v in &d.devices {
         c.execute(
             &format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-            params![v.id, v.merchant_id, v.name, v.secret.expose(), v.created_at, v.last_seen, v.sources_json, v.version],
+            params![v.id, v.merchant_id.get(), v.name, v.secret.expose(), v.created_at, v.last_seen, v.sources_json, v.version],
         )?;
     }
     for n in &d.nonces {

@@ -62,7 +62,7 @@ async fn migration_2_keeps_the_first_use_of_an_evidence_id_and_enforces_one_orde
     assert_eq!(evidence(store.order(&id("second-confirmed-aaaaa")).await.unwrap()), "obs-dup #reused-before-0002:second-confirmed-aaaaa");
 
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
-    let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
+    let change = StateChange::new(Transition::Confirm, jiufu_protocol::Actor::Device("x".into())).payment(pay);
     assert!(matches!(store.transition(&id("open-order-aaaaaaaaaaa"), change, 100).await, Err(StoreError::EvidenceUsed(_))));
     assert_eq!(store.order(&id("open-order-aaaaaaaaaaa")).await.unwrap().unwrap().state.code(), 5);
     drop(store);
@@ -84,7 +84,7 @@ async fn a_database_that_got_migration_3_before_2_still_gets_2() {
     }
     let store = SqliteStore::open(&path).unwrap();
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-dup".into(), evidence_json: "{}".into() };
-    let change = StateChange::new(Transition::Confirm, "device:x").payment(pay);
+    let change = StateChange::new(Transition::Confirm, jiufu_protocol::Actor::Device("x".into())).payment(pay);
     assert!(matches!(store.transition(&id("open-order-aaaaaaaaaaa"), change, 100).await, Err(StoreError::EvidenceUsed(_))));
     drop(store);
     let versions: Vec<i64> = Connection::open(&path)

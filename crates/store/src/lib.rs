@@ -5,16 +5,18 @@
 //!
 //! Money is integer fen and times are epoch seconds throughout.
 
+mod effects;
 mod records;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 mod transfer;
 
+pub use effects::*;
 pub use records::*;
 pub use transfer::*;
 
 use async_trait::async_trait;
-use jiufu_protocol::{MerchantId, OrderId, OrderNo, OrderState, Transition, TransitionError};
+use jiufu_protocol::{Actor, MerchantId, OrderId, OrderNo, OrderState, Transition, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,7 +46,8 @@ pub enum StoreError {
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The uniqueness rules of the schema, named by what they protect.
+/// The uniqueness rules of the schema, named by what they protect. Each
+/// backend maps its own constraint (or index) names to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unique {
     Merchant,
@@ -56,20 +59,6 @@ pub enum Unique {
     Evidence,
     /// A rule this program has no name for (its own words).
     Other(String),
-}
-
-impl Unique {
-    /// The rule a backend reported, by the PostgreSQL constraint name or the
-    /// columns SQLite lists in its message.
-    pub fn from_constraint(name: &str) -> Unique {
-        match name {
-            "merchants_pkey" | "merchants.id" => Unique::Merchant,
-            "orders_by_merchant_no" | "orders.merchant_id, orders.order_no" => Unique::OrderNo,
-            "orders_unique_payable" | "orders.merchant_id, orders.channel, orders.payable_fen" => Unique::PayableAmount,
-            "orders_evidence_once" | "orders.merchant_id, orders.evidence_id" => Unique::Evidence,
-            other => Unique::Other(other.to_owned()),
-        }
-    }
 }
 
 impl std::fmt::Display for Unique {
@@ -193,16 +182,9 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// True while an order may still hold its payable amount: open, or
-/// finished (expired, closed or confirmed) but within its quarantine, so
-/// that a late or repeated notice of a payment never matches a newer order.
-pub fn holds_slot(state: OrderState) -> bool {
-    state.is_open() || OrderState::ENDED.contains(&state)
-}
-
 impl StateChange {
-    pub fn new(transition: Transition, actor: impl Into<String>) -> Self {
-        StateChange { transition, actor: actor.into(), reason: String::new(), payment: None }
+    pub fn new(transition: Transition, actor: Actor) -> Self {
+        StateChange { transition, actor, reason: String::new(), payment: None }
     }
 
     pub fn reason(mut self, reason: impl Into<String>) -> Self {

@@ -1,6 +1,6 @@
 //! Plain records that cross the [`crate::Store`] boundary.
 
-use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Secret, Transition};
+use jiufu_protocol::{Actor, Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, OrderState, Secret, Transition};
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
@@ -177,7 +177,7 @@ impl NewOrder {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Order {
     pub id: OrderId,
     pub merchant_id: MerchantId,
@@ -287,7 +287,7 @@ pub struct OrderFilter {
 #[derive(Debug, Clone)]
 pub struct StateChange {
     pub transition: Transition,
-    pub actor: String,
+    pub actor: Actor,
     pub reason: String,
     pub payment: Option<PaymentRecord>,
 }
@@ -313,7 +313,7 @@ pub struct OrderEvent {
     pub order_id: OrderId,
     pub from_state: Option<OrderState>,
     pub to_state: OrderState,
-    pub actor: String,
+    pub actor: Actor,
     pub reason: String,
     pub at: i64,
 }

@@ -1,8 +1,47 @@
-//! The behaviour every backend must show. A backend's tests call
-//! [`run_all`] with a fresh, empty store.
+//! The behaviour every backend must show, one case per rule. A backend's
+//! tests expand [`store_suite!`](crate::store_suite) with a function that
+//! opens a fresh, empty store: each case becomes its own test, so one
+//! failure hides none of the others. Every case uses merchants of its own,
+//! so [`run_all`] can also run them one after another on one store.
 
 use crate::*;
-use jiufu_protocol::{Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, Secret};
+use jiufu_protocol::{Actor, Channel, Dialect, Fen, MerchantId, OrderId, OrderNo, Secret};
+
+/// One `#[tokio::test]` per case of the shared suite. `$open` is an async
+/// function returning `Option<(store, guard)>`: a fresh, empty store and
+/// whatever must live as long as it (a temporary directory), or `None` when
+/// the backend is not available here (it says why; the case is skipped).
+#[macro_export]
+macro_rules! store_suite {
+    ($open:path) => {
+        $crate::store_suite!(@cases $open;
+            merchants,
+            unique_amounts,
+            no_code_for_the_channel,
+            idempotent_create,
+            a_finished_orders_number_is_not_reused,
+            creation_writes_its_event,
+            transitions_and_outbox,
+            expiry_and_quarantine,
+            fixed_amount_codes,
+            collectors,
+            payer_limit,
+            retention,
+            evidence_confirms_one_order,
+            payerless_orders_hold_half_a_prices_amounts,
+            merchant_settings_change
+        );
+    };
+    (@cases $open:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $case() {
+                let Some((store, _keep)) = $open().await else { return };
+                $crate::testsuite::$case(&store).await;
+            }
+        )+
+    };
+}
 
 fn mid(id: i64) -> MerchantId {
     MerchantId::new(id).expect("a merchant id")
@@ -12,10 +51,14 @@ fn no(text: &str) -> OrderNo {
     OrderNo::parse(text).expect("an order number")
 }
 
+/// Every case, one after another, on one store.
 pub async fn run_all<S: Store>(store: &S) {
     merchants(store).await;
     unique_amounts(store).await;
+    no_code_for_the_channel(store).await;
     idempotent_create(store).await;
+    a_finished_orders_number_is_not_reused(store).await;
+    creation_writes_its_event(store).await;
     transitions_and_outbox(store).await;
     expiry_and_quarantine(store).await;
     fixed_amount_codes(store).await;
@@ -90,6 +133,10 @@ async fn events_of<S: Store>(store: &S, merchant: MerchantId, count: usize) -> V
     store.order_events(merchant, 0, 100).await.unwrap()
 }
 
+fn device() -> Actor {
+    Actor::Device("x".into())
+}
+
 fn steps(fen: i64, n: i64) -> Vec<Fen> {
     (0..n).map(|i| Fen(fen - i)).filter(|f| f.0 > 0).collect()
 }
@@ -101,7 +148,7 @@ fn created(outcome: CreateOutcome) -> Order {
     }
 }
 
-async fn merchants<S: Store>(store: &S) {
+pub async fn merchants<S: Store>(store: &S) {
     let m = merchant(store, 1, MerchantSettings::default()).await;
     assert_eq!(m.name, "shop 1");
     assert_eq!(m.key.expose(), "key1");
@@ -115,7 +162,7 @@ async fn merchants<S: Store>(store: &S) {
     assert_eq!(store.codes(mid(1)).await.unwrap().len(), 1);
 }
 
-async fn unique_amounts<S: Store>(store: &S) {
+pub async fn unique_amounts<S: Store>(store: &S) {
     merchant(store, 2, MerchantSettings::default()).await;
     let a = created(store.create_order(order(2, "a", 1000, steps(1000, 3)), NOW).await.unwrap());
     let b = created(store.create_order(order(2, "b", 1000, steps(1000, 3)), NOW).await.unwrap());
@@ -137,13 +184,66 @@ async fn unique_amounts<S: Store>(store: &S) {
     assert_eq!(around.payable_fen, Fen(2001));
     let below = created(store.create_order(order(2, "i", 2001, steps(2001, 3)), NOW).await.unwrap());
     assert_eq!(below.payable_fen, Fen(1999), "2001 and 2000 taken, 1999 free");
-    // another channel without a code
-    let mut wx = order(2, "e", 1000, steps(1000, 3));
+}
+
+/// An order for a channel the merchant has no enabled code for is refused
+/// before anything else, and leaves nothing behind.
+pub async fn no_code_for_the_channel<S: Store>(store: &S) {
+    merchant(store, 15, MerchantSettings::default()).await;
+    let mut wx = order(15, "e", 1000, steps(1000, 3));
+    wx.channel = Channel::P902;
+    assert!(matches!(store.create_order(wx, NOW).await.unwrap(), CreateOutcome::NoCode));
+    assert!(store.order_by_no(mid(15), &no("e")).await.unwrap().is_none());
+    // A disabled code is no code.
+    let disabled = NewCode {
+        merchant_id: mid(15),
+        channel: Channel::P902,
+        qr_text: "wxp://off".into(),
+        amount: None,
+        name: "off".into(),
+        enabled: false,
+        origin: "server".into(),
+        uid: "off".into(),
+    };
+    store.add_code(disabled, NOW).await.unwrap();
+    let mut wx = order(15, "e", 1000, steps(1000, 3));
     wx.channel = Channel::P902;
     assert!(matches!(store.create_order(wx, NOW).await.unwrap(), CreateOutcome::NoCode));
 }
 
-async fn idempotent_create<S: Store>(store: &S) {
+/// An order number names one order: once that order is finished (closed,
+/// confirmed, or its time ran out even before the timer wrote it), the
+/// same number is refused, even with the same fields.
+pub async fn a_finished_orders_number_is_not_reused<S: Store>(store: &S) {
+    merchant(store, 16, MerchantSettings::default()).await;
+    let closed = created(store.create_order(order(16, "c", 100, steps(100, 3)), NOW).await.unwrap());
+    store.transition(&closed.id, StateChange::new(Transition::Close, Actor::OperatorCli), NOW + 1).await.unwrap();
+    assert!(matches!(store.create_order(order(16, "c", 100, steps(100, 3)), NOW + 2).await.unwrap(), CreateOutcome::OrderNoReused));
+    created(store.create_order(order(16, "t", 200, steps(200, 3)), NOW).await.unwrap());
+    assert!(matches!(store.create_order(order(16, "t", 200, steps(200, 3)), NOW + 299).await.unwrap(), CreateOutcome::Existing(_)));
+    assert!(matches!(store.create_order(order(16, "t", 200, steps(200, 3)), NOW + 300).await.unwrap(), CreateOutcome::OrderNoReused));
+}
+
+/// A created order is code issued (5) with its amount held, and its
+/// history starts with the merchant's creation.
+pub async fn creation_writes_its_event<S: Store>(store: &S) {
+    merchant(store, 17, MerchantSettings::default()).await;
+    let o = created(store.create_order(order(17, "h", 300, steps(300, 2)), NOW).await.unwrap());
+    let read = store.order(&o.id).await.unwrap().expect("stored");
+    assert_eq!(read, o, "the created order is the stored one");
+    assert_eq!((read.state, read.expire_at, read.quarantine_until), (OrderState::CodeIssued, NOW + 300, NOW + 900));
+    let holding = store.orders(OrderFilter { merchant_id: Some(mid(17)), holding_amount: true, ..Default::default() }).await.unwrap();
+    assert_eq!(holding.len(), 1);
+    let history = store.order_history(&o.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    let e = &history[0];
+    assert_eq!(
+        (e.from_state, e.to_state, &e.actor, e.reason.as_str(), e.at),
+        (None, OrderState::CodeIssued, &Actor::Merchant, CREATION_REASON, NOW)
+    );
+}
+
+pub async fn idempotent_create<S: Store>(store: &S) {
     merchant(store, 3, MerchantSettings::default()).await;
     let first = created(store.create_order(order(3, "same", 500, steps(500, 5)), NOW).await.unwrap());
     match store.create_order(order(3, "same", 500, steps(500, 5)), NOW + 1).await.unwrap() {
@@ -167,33 +267,32 @@ async fn idempotent_create<S: Store>(store: &S) {
     assert!(matches!(store.create_order(other_dialect, NOW + 1).await.unwrap(), CreateOutcome::OrderNoReused));
 }
 
-async fn transitions_and_outbox<S: Store>(store: &S) {
+pub async fn transitions_and_outbox<S: Store>(store: &S) {
     merchant(store, 4, MerchantSettings::default()).await;
     let o = created(store.create_order(order(4, "t1", 100, steps(100, 5)), NOW).await.unwrap());
-    let claimed = match store.transition(&o.id, StateChange::new(Transition::Claim, "customer"), NOW + 1).await.unwrap() {
+    let claimed = match store.transition(&o.id, StateChange::new(Transition::Claim, Actor::Customer), NOW + 1).await.unwrap() {
         TransitionOutcome::Applied(o) => o,
         other => panic!("{other:?}"),
     };
     assert_eq!(claimed.state, OrderState::Claimed);
     assert_eq!(claimed.claimed_at, Some(NOW + 1));
     assert!(matches!(
-        store.transition(&o.id, StateChange::new(Transition::Claim, "customer"), NOW + 2).await,
+        store.transition(&o.id, StateChange::new(Transition::Claim, Actor::Customer), NOW + 2).await,
         Err(StoreError::Transition(_))
     ));
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-1".into(), evidence_json: "{}".into() };
-    let done = match store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(pay.clone()), NOW + 3).await.unwrap()
-    {
+    let done = match store.transition(&o.id, StateChange::new(Transition::Confirm, device()).payment(pay.clone()), NOW + 3).await.unwrap() {
         TransitionOutcome::Applied(o) => o,
         other => panic!("{other:?}"),
     };
     assert_eq!(done.state, OrderState::Confirmed);
     assert_eq!(done.paid_fen, Some(Fen(100)));
     assert!(matches!(
-        store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(pay), NOW + 4).await.unwrap(),
+        store.transition(&o.id, StateChange::new(Transition::Confirm, device()).payment(pay), NOW + 4).await.unwrap(),
         TransitionOutcome::AlreadyApplied(_)
     ));
     let other = PaymentRecord { paid_fen: Fen(100), evidence_id: "obs-2".into(), evidence_json: "{}".into() };
-    assert!(store.transition(&o.id, StateChange::new(Transition::Confirm, "device:x").payment(other), NOW + 4).await.is_err());
+    assert!(store.transition(&o.id, StateChange::new(Transition::Confirm, device()).payment(other), NOW + 4).await.is_err());
     // the outbox row came with the state change
     let n = store.notification(&o.id).await.unwrap().expect("outbox row");
     assert_eq!(n.status, NotifyStatus::Pending);
@@ -233,7 +332,7 @@ async fn transitions_and_outbox<S: Store>(store: &S) {
     assert!(store.last_event_seq().await.unwrap() >= events.last().unwrap().0);
 }
 
-async fn expiry_and_quarantine<S: Store>(store: &S) {
+pub async fn expiry_and_quarantine<S: Store>(store: &S) {
     merchant(store, 5, MerchantSettings::default()).await;
     let o = created(store.create_order(order(5, "x1", 200, steps(200, 2)), NOW).await.unwrap());
     let expired = store.expire_due(NOW + 300).await.unwrap();
@@ -245,7 +344,7 @@ async fn expiry_and_quarantine<S: Store>(store: &S) {
     // late payment during quarantine confirms the expired order
     let pay = PaymentRecord { paid_fen: Fen(200), evidence_id: "late".into(), evidence_json: "{}".into() };
     assert!(matches!(
-        store.transition(&o.id, StateChange::new(Transition::Confirm, "device").payment(pay), NOW + 400).await.unwrap(),
+        store.transition(&o.id, StateChange::new(Transition::Confirm, device()).payment(pay), NOW + 400).await.unwrap(),
         TransitionOutcome::Applied(_)
     ));
     // after quarantine the slot of an expired order comes free
@@ -258,17 +357,17 @@ async fn expiry_and_quarantine<S: Store>(store: &S) {
     // lazy expiry: a claim after expiry is refused even before the timer ran
     let o7 = created(store.create_order(order(5, "x7", 700, steps(700, 1)), NOW + 2000).await.unwrap());
     assert!(matches!(
-        store.transition(&o7.id, StateChange::new(Transition::Claim, "customer"), NOW + 2300).await,
+        store.transition(&o7.id, StateChange::new(Transition::Claim, Actor::Customer), NOW + 2300).await,
         Err(StoreError::Transition(_))
     ));
     assert_eq!(store.order(&o7.id).await.unwrap().unwrap().state_at(NOW + 2300), OrderState::Expired);
     // closing keeps the slot quarantined
     let o8 = created(store.create_order(order(5, "x8", 800, steps(800, 1)), NOW + 3000).await.unwrap());
-    store.transition(&o8.id, StateChange::new(Transition::Close, "operator"), NOW + 3001).await.unwrap();
+    store.transition(&o8.id, StateChange::new(Transition::Close, Actor::Operator), NOW + 3001).await.unwrap();
     assert!(matches!(store.create_order(order(5, "x9", 800, steps(800, 1)), NOW + 3002).await.unwrap(), CreateOutcome::NoFreeAmount));
 }
 
-async fn fixed_amount_codes<S: Store>(store: &S) {
+pub async fn fixed_amount_codes<S: Store>(store: &S) {
     merchant(store, 6, MerchantSettings::default()).await;
     let fixed = store
         .add_code(
@@ -293,7 +392,7 @@ async fn fixed_amount_codes<S: Store>(store: &S) {
     assert_eq!((b.payable_fen, b.code_id, b.qr_text.as_str()), (Fen(999), fixed.id, "https://qr.alipay.com/fixed999"));
 }
 
-async fn collectors<S: Store>(store: &S) {
+pub async fn collectors<S: Store>(store: &S) {
     merchant(store, 7, MerchantSettings::default()).await;
     store.create_pairing_token("hash1", mid(7), NOW + 600, NOW).await.unwrap();
     let dev = |id: &str| NewDevice { id: id.into(), name: "pc".into(), secret: Secret::new("s3cret") };
@@ -343,7 +442,7 @@ async fn collectors<S: Store>(store: &S) {
     assert_eq!(store.unmatched(mid(7)).await.unwrap().len(), 1);
 }
 
-async fn payer_limit<S: Store>(store: &S) {
+pub async fn payer_limit<S: Store>(store: &S) {
     merchant(store, 8, MerchantSettings::default()).await;
     let from = |no: &str, ip: &str, fen: i64| NewOrder { ip: ip.into(), max_open_per_payer: 2, ..order(8, no, fen, steps(fen, 1)) };
     created(store.create_order(from("p1", "203.0.113.1", 100), NOW).await.unwrap());
@@ -360,11 +459,11 @@ async fn payer_limit<S: Store>(store: &S) {
     assert!(matches!(store.create_order(from("p6", "203.0.113.1", 600), NOW + 300).await.unwrap(), CreateOutcome::Created(_)));
 }
 
-async fn retention<S: Store>(store: &S) {
+pub async fn retention<S: Store>(store: &S) {
     merchant(store, 9, MerchantSettings::default()).await;
     let old = created(store.create_order(order(9, "r1", 100, steps(100, 1)), NOW).await.unwrap());
     let pay = PaymentRecord { paid_fen: Fen(100), evidence_id: "r-obs".into(), evidence_json: "{}".into() };
-    store.transition(&old.id, StateChange::new(Transition::Confirm, "operator").payment(pay), NOW + 1).await.unwrap();
+    store.transition(&old.id, StateChange::new(Transition::Confirm, Actor::Operator).payment(pay), NOW + 1).await.unwrap();
     let attempt = NotifyAttempt {
         order_id: old.id.clone(),
         at: NOW + 2,
@@ -377,7 +476,7 @@ async fn retention<S: Store>(store: &S) {
     let open = created(store.create_order(order(9, "r2", 200, steps(200, 1)), NOW + 2).await.unwrap());
     let later = NOW + 100 * 86_400;
     let purged = store.purge(later - 90 * 86_400, later).await.unwrap();
-    // (the earlier parts of the suite left finished orders too)
+    // (with run_all, the earlier cases left finished orders too)
     assert!(purged.order_events >= 2 && purged.notify_attempts >= 1, "{purged:?}");
     assert!(store.order_history(&old.id).await.unwrap().is_empty());
     assert!(store.notify_attempts(&old.id).await.unwrap().is_empty());
@@ -388,12 +487,12 @@ async fn retention<S: Store>(store: &S) {
 }
 
 /// One payment (a collector's evidence id) confirms one order of a merchant.
-async fn evidence_confirms_one_order<S: Store>(store: &S) {
+pub async fn evidence_confirms_one_order<S: Store>(store: &S) {
     merchant(store, 10, MerchantSettings::default()).await;
     let a = created(store.create_order(order(10, "e1", 100, steps(100, 1)), NOW).await.unwrap());
     let b = created(store.create_order(order(10, "e2", 200, steps(200, 1)), NOW).await.unwrap());
     let pay = |fen| PaymentRecord { paid_fen: Fen(fen), evidence_id: "obs-same".into(), evidence_json: "{}".into() };
-    let confirm = |fen| StateChange::new(Transition::Confirm, "device:x").payment(pay(fen));
+    let confirm = |fen| StateChange::new(Transition::Confirm, device()).payment(pay(fen));
     assert!(matches!(store.transition(&a.id, confirm(100), NOW + 1).await.unwrap(), TransitionOutcome::Applied(_)));
     match store.transition(&b.id, confirm(200), NOW + 2).await {
         Err(StoreError::EvidenceUsed(id)) => assert_eq!(id, "obs-same"),
@@ -407,14 +506,15 @@ async fn evidence_confirms_one_order<S: Store>(store: &S) {
     // the same confirmation of the first order is still idempotent
     assert!(matches!(store.transition(&a.id, confirm(100), NOW + 3).await.unwrap(), TransitionOutcome::AlreadyApplied(_)));
     // another merchant's evidence ids are its own
-    let other = created(store.create_order(order(7, "e3", 300, steps(300, 1)), NOW).await.unwrap());
+    merchant(store, 14, MerchantSettings::default()).await;
+    let other = created(store.create_order(order(14, "e3", 300, steps(300, 1)), NOW).await.unwrap());
     assert!(matches!(store.transition(&other.id, confirm(300), NOW + 4).await.unwrap(), TransitionOutcome::Applied(_)));
 }
 
 /// Orders that name no payer (`ip` empty) hold at most half of a price's
 /// payable amounts, per merchant, channel and price; orders naming a payer
 /// find the rest.
-async fn payerless_orders_hold_half_a_prices_amounts<S: Store>(store: &S) {
+pub async fn payerless_orders_hold_half_a_prices_amounts<S: Store>(store: &S) {
     merchant(store, 11, MerchantSettings::default()).await;
     let anonymous = |no: &str, fen: i64, n: i64| NewOrder {
         ip: String::new(),
@@ -446,7 +546,7 @@ async fn payerless_orders_hold_half_a_prices_amounts<S: Store>(store: &S) {
     created(store.create_order(anonymous("a5", 1000, 6), NOW + 901).await.unwrap());
 }
 
-async fn merchant_settings_change<S: Store>(store: &S) {
+pub async fn merchant_settings_change<S: Store>(store: &S) {
     let m = merchant(store, 12, MerchantSettings::default()).await;
     assert_eq!((m.settings.vmq_server_only, m.settings.gmpay_md5, m.settings.callback_hosts.len()), (false, false, 0));
     let changed = MerchantSettings {

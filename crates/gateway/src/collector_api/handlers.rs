@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiufu_protocol::collector::*;
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Secret, Transition, sign};
+use jiufu_protocol::{Actor, Secret, Transition, sign};
 use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, StateChange, TransitionOutcome, UnmatchedPayment};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -154,14 +154,15 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
     };
     let unprocessable = |code, e: PaymentRefused| CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
     let conflict = |code, e: PaymentRefused| CollectorError::new(StatusCode::CONFLICT, code, e.to_string());
-    let (order, duplicate) = order::confirm_payment(&app, &order, format!("device:{}", device.id), payment).await.map_err(|e| match e {
-        e @ PaymentRefused::ChannelMismatch => unprocessable("channel_mismatch", e),
-        e @ PaymentRefused::AmountMismatch { .. } => unprocessable("amount_mismatch", e),
-        e @ PaymentRefused::TooLate => conflict("wrong_state", e),
-        e @ PaymentRefused::AlreadyPaid => conflict("already_paid", e),
-        e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
-        PaymentRefused::Store(e) => e.into(),
-    })?;
+    let (order, duplicate) =
+        order::confirm_payment(&app, &order, Actor::Device(device.id.clone()), payment).await.map_err(|e| match e {
+            e @ PaymentRefused::ChannelMismatch => unprocessable("channel_mismatch", e),
+            e @ PaymentRefused::AmountMismatch { .. } => unprocessable("amount_mismatch", e),
+            e @ PaymentRefused::TooLate => conflict("wrong_state", e),
+            e @ PaymentRefused::AlreadyPaid => conflict("already_paid", e),
+            e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
+            PaymentRefused::Store(e) => e.into(),
+        })?;
     Ok(Json(ConfirmResponse { order_id: order.id.to_string(), state: order.state.into(), duplicate }))
 }
 
@@ -169,7 +170,7 @@ pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { 
     let req: RejectRequest = parse(&body)?;
     let order = own_order(&app, &device, &id).await?;
     let reason: String = req.reason.chars().filter(|c| !c.is_control()).take(200).collect();
-    let change = StateChange::new(Transition::RejectClaim, format!("device:{}", device.id)).reason(reason);
+    let change = StateChange::new(Transition::RejectClaim, Actor::Device(device.id.clone())).reason(reason);
     match order::change(&app, &order.id, change).await? {
         TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => {
             Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state.into(), duplicate: false }))

@@ -257,7 +257,7 @@ async fn close_order(State(app): State<Shared>, client: ClientAddr, req: Request
         Ok(_) => return refusal("云端订单编号不存在 / no such order"),
         Err(r) => return r,
     };
-    let change = StateChange::new(Transition::Close, "merchant").reason("V免签 closeOrder");
+    let change = StateChange::new(Transition::Close, jiufu_protocol::Actor::Merchant).reason("V免签 closeOrder");
     match crate::order::change(&app, &order.id, change).await {
         Ok(TransitionOutcome::Applied(_) | TransitionOutcome::AlreadyApplied(_)) => ok(Value::Null),
         Err(e) => refusal(ApiError::from(e).message),
