@@ -9,6 +9,7 @@
 //! signatures throttled per address ([`super::throttle`]). Only a verified
 //! sign with a fresh time marks a source online.
 
+use jiufu_protocol::collector::SourceKind;
 use super::throttle::Throttle;
 use super::{MAX_SKEW_MS, forwarders, smsforwarder, vmq};
 use crate::{Collector, now_ms};
@@ -62,8 +63,8 @@ impl LanListener {
 
 #[async_trait::async_trait]
 impl super::Source for LanListener {
-    fn name(&self) -> &'static str {
-        "lan"
+    fn kind(&self) -> SourceKind {
+        SourceKind::Lan
     }
 
     fn channels(&self) -> Vec<Channel> {

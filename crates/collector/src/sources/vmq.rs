@@ -4,6 +4,7 @@
 //! (epoch ms, fen) before anything else, and the replay key is made of
 //! those, so no other spelling of a signed push counts again.
 
+use jiufu_protocol::collector::SourceKind;
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shared, canonical_time, fresh, vmq_reply};
 use crate::parser::Notice;
@@ -28,7 +29,7 @@ pub async fn app_heart(State(lan): State<Shared>, push: Push) -> Json<Value> {
     };
     if !sign::hex_digest_eq(&sign::vmq_heart_sign(t, c.key.expose()), given) {
         push.bad_sign(&lan);
-        c.touch("vmq", Some("bad heartbeat sign".into()));
+        c.touch(SourceKind::Vmq, Some("bad heartbeat sign".into()));
         return vmq_reply(-1, "签名错误 bad sign");
     }
     if !fresh(t_ms) {
@@ -48,7 +49,7 @@ pub async fn app_heart(State(lan): State<Shared>, push: Push) -> Json<Value> {
             return vmq_reply(-1, "内部错误 internal error");
         }
     }
-    c.touch("vmq", None);
+    c.touch(SourceKind::Vmq, None);
     vmq_reply(1, "成功")
 }
 
@@ -69,7 +70,7 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     };
     if !sign::hex_digest_eq(&sign::vmq_push_sign(kind, price, t, c.key.expose()), given) {
         push.bad_sign(&lan);
-        c.touch("vmq", Some("bad push sign".into()));
+        c.touch(SourceKind::Vmq, Some("bad push sign".into()));
         return vmq_reply(-1, "签名错误 bad sign");
     }
     if !fresh(t_ms) {
@@ -82,7 +83,7 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     // replay key is exactly those fields: since `t` is fresh for 5 minutes
     // only, the same push can never come again once its key expires, so no
     // 24 h fingerprint is needed (the app sends a new `t` with every push).
-    match c.observe("vmq", channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await {
+    match c.observe(SourceKind::Vmq, channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await {
         Ok(Observed::Replayed) => vmq_reply(-1, "重复推送 replayed push"),
         Ok(_) => vmq_reply(1, "成功"),
         Err(e) => {

@@ -13,21 +13,19 @@ mod outbox;
 #[cfg(test)]
 mod tests;
 
-pub use kinds::{ObservationStatus, OutboxKind, UnknownWord};
-pub use observations::Observation;
+pub(crate) use kinds::sql_list;
 pub(crate) use observations::{
     attach_unmatched, insert_confirmed_by_hand, insert_observation, pending_observations, same_payment_seen, set_confirmed, set_matched,
     set_note, set_unmatched,
 };
 pub(crate) use orders::{forget_orders, order_taken, payable_order};
-pub use outbox::OutboxItem;
 pub(crate) use outbox::{enqueue, enqueue_reject, outbox_delivered, outbox_refused, outbox_retry, rejection_queued};
 
 use anyhow::Context;
-use jiufu_protocol::{Channel, Fen};
+use crate::model::{Code, ObservationStatus, SourceHealth};
+use jiufu_protocol::{Fen, ObservationId};
 use jiufu_sqlite_writer::Writer;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -46,25 +44,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct Db {
     writer: Writer,
     reader: Arc<Mutex<Connection>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Code {
-    pub uid: String,
-    pub channel: Channel,
-    pub qr_text: String,
-    pub amount: Option<Fen>,
-    pub name: String,
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SourceHealth {
-    pub name: String,
-    pub kind: String,
-    pub last_seen: Option<i64>,
-    pub errors: i64,
-    pub last_error: String,
 }
 
 pub(crate) use jiufu_sqlite_writer::columns::ChannelCol;
@@ -217,7 +196,7 @@ impl Db {
                 &format!(
                     "DELETE FROM observations WHERE observed_at < ?1 AND status IN ({}) \
                      AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.observation_id = observations.id AND done_at IS NULL)",
-                    ObservationStatus::sql_list(ObservationStatus::SETTLED)
+                    sql_list(ObservationStatus::SETTLED)
                 ),
                 [cutoff],
             )?;
@@ -294,22 +273,22 @@ pub(crate) fn log_event(tx: &Connection, kind: &str, message: &str, now_ms: i64)
 pub const NOTICE_MEMORY_MS: i64 = 24 * 3_600_000;
 
 /// The observation an unexpired notice key was first recorded with, if any.
-pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Result<Option<String>> {
+pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Result<Option<ObservationId>> {
     Ok(tx
-        .query_row("SELECT observation_id FROM notices WHERE key = ?1 AND expires_at >= ?2", params![key, now_ms], |r| r.get(0))
+        .query_row("SELECT observation_id FROM notices WHERE key = ?1 AND expires_at >= ?2", params![key, now_ms], |r| kinds::id(r, 0))
         .optional()?)
 }
 
 /// Remembers a notice key for [`NOTICE_MEMORY_MS`] from `now_ms`; an
 /// expired one is replaced, a live one kept with its first observation and
 /// its memory extended.
-pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &str, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &ObservationId, now_ms: i64) -> anyhow::Result<()> {
     // Expired keys are deleted by the hourly prune; one met here is taken over.
     tx.execute(
         "INSERT INTO notices (key, observation_id, expires_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, \
          observation_id = CASE WHEN notices.expires_at < ?4 THEN excluded.observation_id ELSE notices.observation_id END",
-        params![key, observation_id, now_ms + NOTICE_MEMORY_MS, now_ms],
+        params![key, observation_id.as_str(), now_ms + NOTICE_MEMORY_MS, now_ms],
     )?;
     Ok(())
 }
