@@ -177,16 +177,16 @@ pub async fn overview(core: &Core) -> Result<Overview> {
         PhoneSetup { qr: qr_data_url(&config), config }
     });
     let running = status.sources;
-    let stored = &seen.sources;
+    let health = &seen.sources;
     let mut names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
     // The phone is listed by its own name; the operator is no source to watch.
-    names.extend(stored.iter().filter(|s| !matches!(s.kind, SourceKind::Vmq | SourceKind::Operator)).map(|s| s.name.clone()));
+    names.extend(health.iter().filter(|s| !matches!(s.kind, SourceKind::Vmq | SourceKind::Operator)).map(|s| s.name.clone()));
     names.sort();
     names.dedup();
     let sources = names
         .into_iter()
         .map(|name| {
-            let h = stored.iter().find(|s| s.name == name || (name == SourceKind::PHONE && s.kind == SourceKind::Vmq));
+            let h = health.iter().find(|s| s.name == name || (name == SourceKind::PHONE && s.kind == SourceKind::Vmq));
             SourceView {
                 up: running.iter().find(|(n, _)| *n == name).map(|(_, up)| *up),
                 last_seen: h.and_then(|h| h.last_seen),

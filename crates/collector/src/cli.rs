@@ -1,7 +1,7 @@
 //! The `jiufu-collector` command line (`collector.md` §5).
 
-use crate::operator::{self, QrInput};
 use crate::model::PaymentFilter;
+use crate::operator::{self, QrInput};
 use crate::{Collector, Config, Observed};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};

@@ -208,7 +208,13 @@ impl Collector {
     }
 
     /// A notification's text: parsed, and if it is a payment, observed.
-    pub async fn observe_notice(&self, source: SourceKind, notice: Notice, observed_at: i64, delivery: Delivery) -> anyhow::Result<Observed> {
+    pub async fn observe_notice(
+        &self,
+        source: SourceKind,
+        notice: Notice,
+        observed_at: i64,
+        delivery: Delivery,
+    ) -> anyhow::Result<Observed> {
         self.observe_notice_as(source, notice, observed_at, delivery, Trust::Authenticated).await
     }
 

@@ -4,8 +4,8 @@
 use jiufu_protocol::collector::{
     self, ErrorBody, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, PairRequest, PairResponse,
 };
-use jiufu_protocol::{CollectorErrorCode, Wire};
 use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{CollectorErrorCode, Wire};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

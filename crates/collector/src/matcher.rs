@@ -101,7 +101,7 @@ pub enum Ingested {
 /// Before that, the notice itself ([`Posted`]): the same posting again is a
 /// duplicate of the first; the same text again from a layout that carries
 /// nothing more is recorded unmatched (never confirmed automatically).
-pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
+pub(crate) fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
     let exact = new.posted.exact.as_ref().map(|k| format!("exact:{k}"));
     let alike = new.posted.alike.as_ref().map(|k| format!("alike:{k}"));
     let reposted = match &exact {
@@ -183,7 +183,7 @@ impl Settled {
 /// current* (`synced_at`: the last time the gateway's orders were fetched),
 /// so a payment seen while the gateway is unreachable waits for its order.
 /// Those become unmatched and are reported.
-pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
+pub(crate) fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
     let mut settled = Settled::default();
     for p in store::pending_observations(tx, 1000)? {
         if let Some(order) = try_match(tx, &p.id, p.channel, p.amount, p.observed_at, now_ms)? {
@@ -197,7 +197,7 @@ pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::
 }
 
 /// An observation that belongs to no order: kept for the operator and reported.
-pub fn mark_unmatched(tx: &Connection, id: &ObservationId, why: &str, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn mark_unmatched(tx: &Connection, id: &ObservationId, why: &str, now_ms: i64) -> anyhow::Result<()> {
     store::set_unmatched(tx, id, why)?;
     store::log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
     store::enqueue(tx, OutboxKind::Unmatched, id, None, now_ms)

@@ -130,8 +130,9 @@ impl Collector {
             return Err(OperatorError::new("bad_token", "paste the pairing token from `jiufu-gateway collector pair`"));
         }
         let p = link::pair(&gateway, token, name).await.map_err(|e| OperatorError::new("pairing_failed", e.to_string()))?;
-        let device_id = DeviceId::parse(&p.device_id)
-            .ok_or_else(|| OperatorError::new("pairing_failed", format!("the gateway named the device {:?}, which is no device id", p.device_id)))?;
+        let device_id = DeviceId::parse(&p.device_id).ok_or_else(|| {
+            OperatorError::new("pairing_failed", format!("the gateway named the device {:?}, which is no device id", p.device_id))
+        })?;
         let paired = Paired { merchant_id: p.merchant_id, merchant_name: p.merchant_name.clone(), device_id };
         let values = [
             (setting::GATEWAY_URL, gateway),
@@ -219,7 +220,11 @@ impl Collector {
                 format!("the payment is {}; only unmatched payments and duplicates can be attached", obs.status),
             ));
         }
-        let order = self.db.order(&parse_order_id(order_id)?).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         let terms = known_terms(&order)?;
         if terms.channel != obs.channel || terms.payable_amount != obs.amount {
             return Err(OperatorError::new(
@@ -268,7 +273,11 @@ impl Collector {
     /// records the operator as the payment's witness and queues the
     /// confirmation. Returns the new observation's id.
     pub async fn confirm_order(&self, order_id: &str) -> Result<ObservationId> {
-        let order = self.db.order(&parse_order_id(order_id)?).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         let terms = known_terms(&order)?;
         if !terms.state.is_payable() {
             return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", terms.state.code())));
@@ -306,7 +315,11 @@ impl Collector {
         if reason.is_empty() {
             return Err(OperatorError::new("reason_required", "say why the claim is rejected"));
         }
-        let order = self.db.order(&parse_order_id(order_id)?).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         if known_terms(&order)?.state != OrderState::Claimed {
             return Err(OperatorError::new("not_claimed", "only an order whose customer said they paid (state 8) can be rejected"));
         }

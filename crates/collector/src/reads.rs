@@ -95,7 +95,12 @@ impl Collector {
         for o in claimed {
             // The store hands back only orders this build knows.
             if let Some(t) = o.terms() {
-                self.emit(CoreEvent::OrderClaimed { order_id: o.order_id, order_no: o.order_no, channel: t.channel, amount: t.payable_amount });
+                self.emit(CoreEvent::OrderClaimed {
+                    order_id: o.order_id,
+                    order_no: o.order_no,
+                    channel: t.channel,
+                    amount: t.payable_amount,
+                });
             }
         }
         self.emit(CoreEvent::OrdersChanged);

@@ -3,10 +3,10 @@
 //! up where the store says it was.
 
 use crate::link::{Link, LinkError};
+use crate::model::{OutboxItem, OutboxKind};
 use crate::sources::Source;
 use crate::sources::dbus::DbusMonitor;
 use crate::sources::lan::LanListener;
-use crate::model::{OutboxItem, OutboxKind};
 use crate::store;
 use crate::{Collector, CoreEvent, matcher, now_ms, setting};
 use jiufu_protocol::collector::*;

@@ -5,8 +5,8 @@
 use crate::model::{ObservationStatus, OutboxItem, OutboxKind, SeenBy};
 use crate::testing::{order, order_id};
 use crate::{Collector, Config, now_ms};
-use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::OrderState;
+use jiufu_protocol::collector::SourceKind;
 use std::sync::Arc;
 
 /// A collector on a fresh store (it lives as long as the directory),

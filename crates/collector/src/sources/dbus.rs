@@ -12,12 +12,12 @@
 //! one of that program's allowed executables (`sender.rs`). A title or word
 //! never picks the channel: a chat titled "支付宝通知" is not a payment.
 
-use jiufu_protocol::collector::SourceKind;
 use super::mirror::{self, Mirrored};
 use super::sender::{self, Senders};
 use crate::parser::{AppId, MirrorFormat, Notice, Parser, Payment};
 use crate::{Collector, Delivery, Posted, now_ms};
 use futures::StreamExt;
+use jiufu_protocol::collector::SourceKind;
 use std::sync::Arc;
 use zbus::zvariant::{Dict, Structure, Value};
 use zbus::{MatchRule, MessageStream, fdo::MonitoringProxy, message::Type};

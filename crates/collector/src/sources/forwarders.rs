@@ -2,7 +2,6 @@
 //! for Tasker, shortcuts and scripts. Times are read as canonical integers
 //! and replay keys made of canonical values.
 
-use jiufu_protocol::collector::SourceKind;
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shape, Shared, canonical_time, fresh};
 use crate::parser::Notice;
@@ -11,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::{Channel, Fen, sign};
 use serde_json::json;
 

@@ -9,7 +9,6 @@
 //! signatures throttled per address ([`super::throttle`]). Only a verified
 //! sign with a fresh time marks a source online.
 
-use jiufu_protocol::collector::SourceKind;
 use super::throttle::Throttle;
 use super::{MAX_SKEW_MS, forwarders, smsforwarder, vmq};
 use crate::{Collector, now_ms};
@@ -22,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiufu_protocol::Channel;
+use jiufu_protocol::collector::SourceKind;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

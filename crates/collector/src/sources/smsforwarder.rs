@@ -17,7 +17,6 @@
 //!   whose `title` and `org_content`/`text` fields are used as given.
 //! * 2.x sent the same fields as `multipart/form-data` (see [`super::lan`]).
 
-use jiufu_protocol::collector::SourceKind;
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shape, Shared, canonical_time, fresh, url};
 use crate::parser::{AppId, Notice, is_android_package, is_sim_slot};
@@ -26,6 +25,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::sign;
 use serde_json::json;
 use std::collections::HashMap;

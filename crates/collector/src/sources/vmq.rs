@@ -4,13 +4,13 @@
 //! (epoch ms, fen) before anything else, and the replay key is made of
 //! those, so no other spelling of a signed push counts again.
 
-use jiufu_protocol::collector::SourceKind;
 use super::MAX_SKEW_MS;
 use super::lan::{Push, Shared, canonical_time, fresh, vmq_reply};
 use crate::parser::Notice;
 use crate::{Delivery, Observed, Posted, ReplayKey, now_ms, store};
 use axum::Json;
 use axum::extract::State;
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::{Channel, Fen, sign};
 use serde_json::Value;
 use std::sync::atomic::Ordering;
@@ -83,7 +83,8 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     // replay key is exactly those fields: since `t` is fresh for 5 minutes
     // only, the same push can never come again once its key expires, so no
     // 24 h fingerprint is needed (the app sends a new `t` with every push).
-    match c.observe(SourceKind::Vmq, channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await {
+    match c.observe(SourceKind::Vmq, channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await
+    {
         Ok(Observed::Replayed) => vmq_reply(-1, "重复推送 replayed push"),
         Ok(_) => vmq_reply(1, "成功"),
         Err(e) => {

@@ -3,7 +3,6 @@
 //! they always were; ids as their text, parsed again when read.
 
 use crate::model::{ObservationStatus, OutboxKind, SeenBy};
-use jiufu_protocol::collector::SourceKind;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 /// The words of `items` as an SQL list of literals, `'a', 'b'`, for query
@@ -28,7 +27,7 @@ macro_rules! word_column {
     )+};
 }
 
-word_column!(ObservationStatus, OutboxKind, SourceKind);
+word_column!(ObservationStatus, OutboxKind);
 
 impl ToSql for SeenBy {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -40,6 +39,16 @@ impl FromSql for SeenBy {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<SeenBy> {
         value.as_str()?.parse().map_err(|e| FromSqlError::Other(Box::new(e)))
     }
+}
+
+/// A word read from a text column and parsed (for the protocol's words,
+/// which cannot be columns themselves here).
+pub(crate) fn word<T: std::str::FromStr>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// An id read from a text column and parsed again (`T: TryFrom<String>`).
@@ -79,5 +88,7 @@ mod tests {
         assert_eq!(obs, "obs_abc");
         assert!(conn.query_row("SELECT 'not an id'", [], |r| id::<ObservationId>(r, 0)).is_err());
         assert_eq!(conn.query_row("SELECT NULL", [], |r| opt_id::<ObservationId>(r, 0)).unwrap(), None);
+        let kind: jiufu_protocol::collector::SourceKind = conn.query_row("SELECT 'smsforwarder'", [], |r| word(r, 0)).unwrap();
+        assert_eq!(kind, jiufu_protocol::collector::SourceKind::SmsForwarder);
     }
 }

@@ -11,6 +11,8 @@ mod observations;
 mod orders;
 mod outbox;
 #[cfg(test)]
+mod safety;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use kinds::sql_list;
@@ -21,8 +23,8 @@ pub(crate) use observations::{
 pub(crate) use orders::{forget_orders, order_taken, payable_order};
 pub(crate) use outbox::{enqueue, enqueue_reject, outbox_delivered, outbox_refused, outbox_retry, rejection_queued};
 
-use anyhow::Context;
 use crate::model::{Code, ObservationStatus, SourceHealth};
+use anyhow::Context;
 use jiufu_protocol::{Fen, ObservationId};
 use jiufu_sqlite_writer::Writer;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -100,6 +102,7 @@ impl Db {
         self.call(move |c| setting_in(c, &key)).await
     }
 
+    #[cfg(test)]
     pub async fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
         self.set_settings(vec![(key.to_owned(), value.to_owned())]).await
     }
@@ -154,7 +157,7 @@ impl Db {
                 tx.execute(
                     "INSERT INTO sources (name, kind, last_seen, errors, last_error) VALUES (?1, ?2, ?3, ?4, ?5) \
                      ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, errors = excluded.errors, last_error = excluded.last_error",
-                    params![h.name, h.kind, h.last_seen, h.errors, h.last_error],
+                    params![h.name, h.kind.as_str(), h.last_seen, h.errors, h.last_error],
                 )?;
             }
             Ok(())
@@ -165,7 +168,13 @@ impl Db {
     pub async fn sources(&self) -> anyhow::Result<Vec<SourceHealth>> {
         self.call(|c| {
             rows(c, "SELECT name, kind, last_seen, errors, last_error FROM sources ORDER BY name", [], |r| {
-                Ok(SourceHealth { name: r.get(0)?, kind: r.get(1)?, last_seen: r.get(2)?, errors: r.get(3)?, last_error: r.get(4)? })
+                Ok(SourceHealth {
+                    name: r.get(0)?,
+                    kind: kinds::word(r, 1)?,
+                    last_seen: r.get(2)?,
+                    errors: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
             })
         })
         .await
