@@ -330,6 +330,7 @@ mod tests {
         }
         assert!(serde_json::from_str::<ObservationId>(r#""nope""#).is_err());
         let id = OrderId::generate();
-        assert!(id == id.as_str().to_owned());
+        let text: String = id.to_string();
+        assert!(id == text, "an order id equals its text");
     }
 }

@@ -37,7 +37,7 @@ async fn retention_forgets_settled_old_records_only() {
     .unwrap();
     let pruned = db.prune(now - 90 * day, now).await.unwrap();
     assert_eq!(pruned, 3 + 1 + 1 + 1, "three payments, one queue item, one event, one replay key");
-    let left: Vec<String> = db.observations(crate::model::PaymentFilter::All).await.unwrap().into_iter().map(|o| o.id).collect();
+    let left: Vec<ObservationId> = db.observations(crate::model::PaymentFilter::All).await.unwrap().into_iter().map(|o| o.id).collect();
     let mut left = left;
     left.sort();
     assert_eq!(left, ["obs_new_confirmed", "obs_old_matched_queued", "obs_old_unmatched_queued"]);
