@@ -7,6 +7,7 @@ use crate::core::Core;
 use crate::tray;
 use futures::StreamExt;
 use jiufu_collector::CoreEvent;
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::{Channel, Fen};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -67,7 +68,7 @@ pub fn spawn(app: AppHandle) {
 async fn handle(app: &AppHandle, shown: &Shown, event: CoreEvent) {
     let _ = app.emit("core", &event);
     tray::refresh(app).await;
-    let english = crate::prefs::load(&app.state::<Core>().get()).await.map(|p| p.language == "en").unwrap_or(false);
+    let english = app.state::<Core>().get().ui_prefs().await.map(|p| p.language == "en").unwrap_or(false);
     if let Some(alert) = alert(&event, english) {
         let shown = shown.clone();
         // Showing is one quick D-Bus call; nothing waits for the user here.
@@ -108,29 +109,18 @@ pub struct Alert {
     pub screen: &'static str,
 }
 
+/// A channel's name in the window's language (the protocol's names).
 pub fn channel_name(c: Channel, english: bool) -> &'static str {
-    match (c, english) {
-        (Channel::P901, false) => "支付宝",
-        (Channel::P901, true) => "Alipay",
-        (Channel::P902, false) => "微信支付",
-        (Channel::P902, true) => "WeChat Pay",
-        (Channel::P903, false) => "QQ钱包",
-        (Channel::P903, true) => "QQ Wallet",
-        (Channel::P904, false) => "云闪付",
-        (Channel::P904, true) => "UnionPay",
-    }
+    if english { c.name_en() } else { c.name_zh() }
 }
 
+/// A source's name (as health reports and events name it) in the window's language.
 pub fn source_name(source: &str, english: bool) -> String {
-    let (zh, en) = match source {
-        "phone" | "vmq" => ("手机监控 (V免签)", "Phone app (V免签)"),
-        "lan" => ("局域网监听", "LAN listener"),
-        "dbus" => ("本机通知 (D-Bus)", "Desktop notifications (D-Bus)"),
-        "smsforwarder" => ("短信转发器 (SmsForwarder)", "SmsForwarder"),
-        "generic" => ("通用推送", "Generic push"),
-        other => (other, other),
-    };
-    if english { en } else { zh }.to_owned()
+    match SourceKind::from_name(source) {
+        Some(k) if english => k.label_en().to_owned(),
+        Some(k) => k.label_zh().to_owned(),
+        None => source.to_owned(),
+    }
 }
 
 /// The notification an event deserves, if any, in the window's language.
@@ -207,17 +197,23 @@ mod tests {
 
     #[test]
     fn claimed_orders_and_unmatched_payments_alert_in_both_languages() {
-        let claimed = CoreEvent::OrderClaimed { order_id: "o1".into(), order_no: "A-1".into(), channel: Channel::P901, amount: Fen(1001) };
+        let order_id = jiufu_protocol::OrderId::generate();
+        let claimed = CoreEvent::OrderClaimed { order_id, order_no: "A-1".into(), channel: Channel::P901, amount: Fen(1001) };
         let zh = alert(&claimed, false).expect("alert");
         assert_eq!(zh.summary, "待确认订单 ¥10.01");
         assert!(zh.body.contains("A-1") && zh.body.contains("支付宝"));
         assert_eq!(zh.screen, "orders");
         assert_eq!(alert(&claimed, true).expect("alert").summary, "Order to confirm: ¥10.01");
-        let unmatched = CoreEvent::PaymentUnmatched { observation: "x".into(), channel: Channel::P902, amount: Fen(5) };
+        let observation = jiufu_protocol::ObservationId::generate();
+        let unmatched = CoreEvent::PaymentUnmatched { observation, channel: Channel::P902, amount: Fen(5) };
         assert_eq!(alert(&unmatched, false).expect("alert").summary, "未匹配的付款 ¥0.05");
         assert!(alert(&CoreEvent::OrdersChanged, false).is_none());
         let offline = alert(&CoreEvent::SourceOffline { source: "phone".into() }, false).expect("alert");
         assert_eq!(offline.summary, "来源离线：手机监控 (V免签)");
         assert_eq!(plain("<b>A&B</b>"), "&lt;b&gt;A&amp;B&lt;/b&gt;");
+        assert_eq!(source_name("vmq", true), "Phone app (V免签)");
+        assert_eq!(source_name("smsforwarder:unsigned", false), "短信转发器 (SmsForwarder)");
+        assert_eq!(source_name("newer", false), "newer");
+        assert_eq!(channel_name(Channel::P904, true), Channel::P904.name_en());
     }
 }

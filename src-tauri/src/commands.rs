@@ -1,15 +1,17 @@
 //! The window's commands. Each one parses what the window sent, calls the
 //! collector core (the same functions `jiufu-collector` calls) and returns
-//! what the window shows. None writes to the store by itself.
+//! what the window shows. None touches the store: the core's methods read
+//! and write it.
 
 use crate::core::Core;
-use crate::prefs::{self, Prefs};
+use crate::prefs;
 use crate::views::{self, CodesView, LinkView, OrderRow, Overview};
 use jiufu_collector::matcher::Ingested;
+use jiufu_collector::model::{Code, Observation, ObservationStatus, OrderFilter, PaymentFilter, UiPrefs};
 use jiufu_collector::operator::{OperatorError, QrInput, Result, SourceSettings};
 use jiufu_collector::parser::{DEFAULT_RULES, Notice, Parser};
-use jiufu_collector::store::{Code, Observation, ObservationStatus};
-use jiufu_collector::{Observed, operator, setting};
+use jiufu_collector::{Observed, operator};
+use jiufu_protocol::ObservationId;
 use serde::Serialize;
 use tauri::State;
 
@@ -21,15 +23,13 @@ pub async fn overview(core: State<'_, Core>) -> Result<Overview> {
 /// `filter`: `open`, `claimed`, `history` or `all`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn orders(core: State<'_, Core>, filter: String, search: String) -> Result<Vec<OrderRow>> {
-    if !matches!(filter.as_str(), "open" | "claimed" | "history" | "all") {
-        return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}")));
-    }
-    let rows = core.get().db.find_orders(&filter, &search, 1000).await?;
+    let filter: OrderFilter = filter.parse().map_err(|_| OperatorError::new("bad_filter", format!("unknown filter {filter:?}")))?;
+    let rows = core.get().orders(filter, &search, 1000).await?;
     Ok(rows.into_iter().map(OrderRow::from).collect())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn confirm_order(core: State<'_, Core>, order_id: String) -> Result<String> {
+pub async fn confirm_order(core: State<'_, Core>, order_id: String) -> Result<ObservationId> {
     core.get().confirm_order(&order_id).await
 }
 
@@ -38,20 +38,11 @@ pub async fn reject_order(core: State<'_, Core>, order_id: String, reason: Strin
     core.get().reject_claim(&order_id, &reason).await
 }
 
-/// `filter`: `all`, `unmatched`, `matched` (matched or confirmed) or `pending`.
+/// `filter`: `all`, `unmatched`, `matched` (matched or confirmed), `pending` or `duplicate`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn payments(core: State<'_, Core>, filter: String) -> Result<Vec<Observation>> {
-    let c = core.get();
-    Ok(match filter.as_str() {
-        "all" => c.db.observations(None).await?,
-        "matched" => c.db.observations(None).await?.into_iter().filter(|o| o.status.takes_order()).collect(),
-        _ => match filter.parse::<ObservationStatus>() {
-            Ok(status @ (ObservationStatus::Unmatched | ObservationStatus::Pending | ObservationStatus::Duplicate)) => {
-                c.db.observations(Some(status)).await?
-            }
-            _ => return Err(OperatorError::new("bad_filter", format!("unknown filter {filter:?}"))),
-        },
-    })
+    let filter: PaymentFilter = filter.parse().map_err(|_| OperatorError::new("bad_filter", format!("unknown filter {filter:?}")))?;
+    Ok(core.get().observations(filter).await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -63,7 +54,7 @@ pub async fn attach_payment(core: State<'_, Core>, observation_id: String, order
 pub struct Recorded {
     /// `matched`, `pending` or `duplicate` (the window words it).
     pub outcome: ObservationStatus,
-    pub observation: String,
+    pub observation: ObservationId,
     /// The order it matched, or the payment it duplicates.
     pub other: Option<String>,
 }
@@ -72,11 +63,11 @@ pub struct Recorded {
 pub async fn record_payment(core: State<'_, Core>, channel: String, amount: String, note: String) -> Result<Recorded> {
     Ok(match core.get().record_payment(&channel, &amount, &note).await? {
         Observed::Recorded(Ingested::Matched { observation, order }) => {
-            Recorded { outcome: ObservationStatus::Matched, observation, other: Some(order) }
+            Recorded { outcome: ObservationStatus::Matched, observation, other: Some(order.to_string()) }
         }
         Observed::Recorded(Ingested::Pending { observation }) => Recorded { outcome: ObservationStatus::Pending, observation, other: None },
         Observed::Recorded(Ingested::Duplicate { observation, of }) => {
-            Recorded { outcome: ObservationStatus::Duplicate, observation, other: Some(of) }
+            Recorded { outcome: ObservationStatus::Duplicate, observation, other: Some(of.to_string()) }
         }
         other => return Err(OperatorError::new("not_recorded", operator::describe(&other))),
     })
@@ -133,11 +124,7 @@ pub struct RulesView {
 pub async fn rules(core: State<'_, Core>) -> Result<RulesView> {
     let c = core.get();
     let file = c.config.rules_path.as_ref().map(|p| p.display().to_string());
-    let user = match &c.config.rules_path {
-        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
-        None => c.db.setting(setting::USER_RULES).await?.unwrap_or_default(),
-    };
-    Ok(RulesView { builtin: DEFAULT_RULES, user, file })
+    Ok(RulesView { builtin: DEFAULT_RULES, user: c.user_rules().await?, file })
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -201,7 +188,7 @@ pub struct SettingsView {
     pub push_key: String,
     /// Settings fixed by environment variables (not editable here).
     pub pinned: Vec<&'static str>,
-    pub prefs: Prefs,
+    pub prefs: UiPrefs,
     pub database: String,
 }
 
@@ -230,7 +217,7 @@ pub async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
         smsf_unsigned: c.config.smsf_unsigned,
         push_key: c.key.expose().to_owned(),
         pinned,
-        prefs: prefs::load(&c).await?,
+        prefs: c.ui_prefs().await?,
         database: c.config.db_path.display().to_string(),
     })
 }
@@ -279,8 +266,8 @@ pub async fn regenerate_key(core: State<'_, Core>) -> Result<String> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn save_prefs(core: State<'_, Core>, language: String, start_minimised: bool, autostart: bool) -> Result<Prefs> {
-    let p = Prefs { language, start_minimised, autostart };
+pub async fn save_prefs(core: State<'_, Core>, language: String, start_minimised: bool, autostart: bool) -> Result<UiPrefs> {
+    let p = UiPrefs { language, start_minimised, autostart };
     prefs::save(&core.get(), &p).await?;
     Ok(p)
 }

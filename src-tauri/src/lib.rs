@@ -123,7 +123,7 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let prefs = tauri::async_runtime::block_on(prefs::load(&core.get())).ok();
+    let prefs = tauri::async_runtime::block_on(core.get().ui_prefs()).ok();
     let minimised = minimised_arg || prefs.is_some_and(|p| p.start_minimised);
     let result = tauri::Builder::default()
         // One window per store: starting the app again brings the running one forward.

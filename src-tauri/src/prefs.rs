@@ -1,45 +1,18 @@
-//! The window's own preferences, kept in the collector's settings table:
-//! language, starting minimised to the tray, starting at login (an XDG
-//! autostart entry).
+//! The window's own preferences (language, starting minimised to the
+//! tray, starting at login), kept by the core (`Collector::ui_prefs`);
+//! here the login entry they ask for (an XDG autostart entry).
 
 use jiufu_collector::Collector;
+use jiufu_collector::model::UiPrefs;
 use jiufu_collector::operator::{OperatorError, Result};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-const LANGUAGE: &str = "ui_language";
-const START_MINIMISED: &str = "ui_start_minimised";
-const AUTOSTART: &str = "ui_autostart";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Prefs {
-    /// `zh-CN` or `en`.
-    pub language: String,
-    pub start_minimised: bool,
-    pub autostart: bool,
-}
-
-pub async fn load(c: &Collector) -> Result<Prefs> {
-    let flag = |v: Option<String>| v.is_some_and(|v| v == "true");
-    Ok(Prefs {
-        language: c.db.setting(LANGUAGE).await?.filter(|l| l == "en").unwrap_or_else(|| "zh-CN".into()),
-        start_minimised: flag(c.db.setting(START_MINIMISED).await?),
-        autostart: flag(c.db.setting(AUTOSTART).await?),
-    })
-}
-
-pub async fn save(c: &Collector, p: &Prefs) -> Result<()> {
-    if p.language != "zh-CN" && p.language != "en" {
-        return Err(OperatorError::new("bad_language", "the language is zh-CN or en"));
-    }
+/// Saves the window's preferences through the core, after writing or
+/// removing the login entry they ask for.
+pub async fn save(c: &Collector, p: &UiPrefs) -> Result<()> {
+    Collector::check_ui_prefs(p)?;
     set_autostart(p.autostart).map_err(|e| OperatorError::new("autostart_failed", e.to_string()))?;
-    let values = vec![
-        (LANGUAGE.to_owned(), p.language.clone()),
-        (START_MINIMISED.to_owned(), p.start_minimised.to_string()),
-        (AUTOSTART.to_owned(), p.autostart.to_string()),
-    ];
-    c.db.set_settings(values).await?;
-    Ok(())
+    c.save_ui_prefs(p).await
 }
 
 fn autostart_file() -> Option<PathBuf> {

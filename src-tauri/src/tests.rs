@@ -221,10 +221,15 @@ fn settings_are_validated_and_applied_by_restarting_the_core() {
     assert_eq!(w.ok("settings", json!({}))["pinned"], json!(["key"]));
 }
 
+/// The order id a test calls `name` (padded to an id's 22 characters).
+fn oid(name: &str) -> String {
+    format!("{name:_<22}")
+}
+
 fn order(id: &str, state: jiufu_protocol::OrderState, fen: i64) -> jiufu_protocol::collector::OrderWire {
     let now = jiufu_collector::now_ms() / 1000;
     jiufu_protocol::collector::OrderWire {
-        order_id: id.into(),
+        order_id: jiufu_protocol::OrderId::parse(&oid(id)).unwrap(),
         order_no: format!("no-{id}"),
         channel: jiufu_protocol::Channel::P901.into(),
         state: state.into(),
@@ -256,44 +261,54 @@ fn claims_are_confirmed_or_rejected_once_through_the_queue() {
             ..order("newer", OrderState::Claimed, 5000)
         },
     ];
-    tauri::async_runtime::block_on(core.db.upsert_orders(orders)).unwrap();
-    let queued = || tauri::async_runtime::block_on(core.db.pending_outbox()).unwrap();
+    tauri::async_runtime::block_on(core.mirror_orders(orders)).unwrap();
+    let queued = || tauri::async_runtime::block_on(core.queued()).unwrap();
     // The window learns from each row whether it is open and whether it can take a payment.
     let rows = w.ok("orders", json!({"filter": "all", "search": ""}));
     let flags = |id: &str| {
-        let row = rows.as_array().unwrap().iter().find(|o| o["order_id"] == id).unwrap();
+        let row = rows.as_array().unwrap().iter().find(|o| o["order_id"] == oid(id)).unwrap();
         (row["open"].clone(), row["payable"].clone(), row["state_code"].clone())
     };
     assert_eq!(flags("claimed1"), (json!(true), json!(true), json!(8)));
     assert_eq!(flags("paid"), (json!(false), json!(false), json!(9)));
     assert_eq!(flags("late"), (json!(false), json!(true), json!(-1)), "expired, but a late payment can still be confirmed");
+    // What the window does with a row it reads from these, never from state numbers.
+    let states = |id: &str| {
+        let row = rows.as_array().unwrap().iter().find(|o| o["order_id"] == oid(id)).unwrap();
+        [&row["waiting"], &row["claimed"], &row["paid"], &row["expired"]].map(|b| b.as_bool().unwrap())
+    };
+    assert_eq!(states("claimed1"), [false, true, false, false]);
+    assert_eq!(states("paid"), [false, false, true, false]);
+    assert_eq!(states("late"), [false, false, false, true]);
+    assert_eq!(states("newer"), [false, false, false, false], "a state this build does not know is none of them");
     // Shown as the gateway sent it, marked unknown, and nothing can be done to it here.
     assert_eq!(flags("newer"), (json!(false), json!(false), Value::Null));
-    let newer = rows.as_array().unwrap().iter().find(|o| o["order_id"] == "newer").unwrap();
+    let newer = rows.as_array().unwrap().iter().find(|o| o["order_id"] == oid("newer")).unwrap();
     assert_eq!((&newer["state"], &newer["dialect"], &newer["unknown"]), (&json!("10"), &json!("usdt"), &json!(["state", "dialect"])));
-    assert_eq!(w.refused("confirm_order", json!({"order_id": "newer"})), "unknown_order");
-    assert_eq!(w.refused("reject_order", json!({"order_id": "newer", "reason": "no"})), "unknown_order");
+    assert_eq!(w.refused("confirm_order", json!({"order_id": oid("newer")})), "unknown_order");
+    assert_eq!(w.refused("reject_order", json!({"order_id": oid("newer"), "reason": "no"})), "unknown_order");
 
-    w.ok("reject_order", json!({"order_id": "claimed1", "reason": "没有到账"}));
-    assert_eq!(w.refused("reject_order", json!({"order_id": "claimed1", "reason": "again"})), "already_rejected");
+    w.ok("reject_order", json!({"order_id": oid("claimed1"), "reason": "没有到账"}));
+    assert_eq!(w.refused("reject_order", json!({"order_id": oid("claimed1"), "reason": "again"})), "already_rejected");
     assert_eq!(queued(), 1, "one rejection queued");
 
-    w.ok("confirm_order", json!({"order_id": "claimed2"}));
-    assert_eq!(w.refused("confirm_order", json!({"order_id": "claimed2"})), "already_matched");
+    w.ok("confirm_order", json!({"order_id": oid("claimed2")}));
+    assert_eq!(w.refused("confirm_order", json!({"order_id": oid("claimed2")})), "already_matched");
     assert_eq!(
-        w.refused("reject_order", json!({"order_id": "claimed2", "reason": "no"})),
+        w.refused("reject_order", json!({"order_id": oid("claimed2"), "reason": "no"})),
         "already_matched",
         "a paid claim is not rejected"
     );
-    assert_eq!(w.refused("confirm_order", json!({"order_id": "paid"})), "wrong_state");
+    assert_eq!(w.refused("confirm_order", json!({"order_id": oid("paid")})), "wrong_state");
     assert_eq!(queued(), 2, "one confirmation queued");
 
     // An unmatched payment goes only to an order that can still take it.
     let r = w.ok("record_payment", json!({"channel": "P901", "amount": "30.00", "note": ""}));
     let obs = r["observation"].as_str().unwrap().to_owned();
-    assert!(tauri::async_runtime::block_on(core.db.give_up_on(&obs, "no order", jiufu_collector::now_ms())).unwrap());
+    let obs_id = jiufu_protocol::ObservationId::parse(&obs).unwrap();
+    assert!(tauri::async_runtime::block_on(core.give_up_on(&obs_id, "no order")).unwrap());
     assert_eq!(queued(), 3, "its unmatched report queued");
-    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "paid"})), "wrong_state");
-    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": "claimed2"})), "amount_mismatch");
+    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": oid("paid")})), "wrong_state");
+    assert_eq!(w.refused("attach_payment", json!({"observation_id": obs, "order_id": oid("claimed2")})), "amount_mismatch");
     assert_eq!(queued(), 3, "refusals queued nothing");
 }

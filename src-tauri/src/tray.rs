@@ -2,7 +2,7 @@
 //! in its tooltip; show the window, jump to claimed orders, quit.
 
 use crate::core::Core;
-use jiufu_protocol::OrderState;
+use jiufu_collector::model::OrderFilter;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager};
@@ -39,8 +39,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
 pub async fn refresh(app: &AppHandle) {
     let Some(tray) = app.tray_by_id(TRAY) else { return };
     let c = app.state::<Core>().get();
-    let claimed =
-        c.db.find_orders("claimed", "", 1000).await.map(|o| o.iter().filter(|o| o.state == OrderState::Claimed).count()).unwrap_or(0);
+    let claimed = c.orders(OrderFilter::Claimed, "", 1000).await.map(|o| o.len()).unwrap_or(0);
     let link = if c.status().orders_live { "已连接 online" } else { "未连接 offline" };
     let _ = tray.set_tooltip(Some(format!("就付收款助手 · {link} · 待确认 {claimed} to confirm")));
 }

@@ -2,11 +2,11 @@
 //! ("12.34"), times as epoch milliseconds; the window only formats them.
 
 use crate::core::Core;
+use jiufu_collector::model::{Code, Observation};
 use jiufu_collector::operator::Result;
-use jiufu_collector::store::{Code, Observation};
-use jiufu_collector::{Collector, now_ms, setting};
-use jiufu_protocol::collector::OrderWire;
-use jiufu_protocol::{Fen, OrderState};
+use jiufu_collector::{Collector, now_ms};
+use jiufu_protocol::collector::{OrderWire, SourceKind};
+use jiufu_protocol::{DeviceId, Fen, OrderState};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -15,7 +15,7 @@ pub struct LinkView {
     pub gateway: Option<String>,
     pub merchant_id: Option<String>,
     pub merchant_name: Option<String>,
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// A long poll is connected: new orders arrive within a second.
     pub live: bool,
     pub synced_at: Option<i64>,
@@ -63,8 +63,18 @@ pub struct Overview {
 pub struct OrderRow {
     #[serde(flatten)]
     pub order: OrderWire,
-    /// `null` for a state this build does not know.
+    /// `null` for a state this build does not know (the window names the
+    /// state by it; what the window does with an order it reads from the
+    /// flags below).
     pub state_code: Option<i32>,
+    /// Waiting for the customer's money (created, code assigned or issued).
+    pub waiting: bool,
+    /// The customer says they paid: the operator confirms or rejects.
+    pub claimed: bool,
+    /// Paid and confirmed.
+    pub paid: bool,
+    /// Expired (a late payment may still be confirmed while it is payable).
+    pub expired: bool,
     /// Waiting for money ([`OrderState::OPEN`]): it has a countdown.
     pub open: bool,
     /// Can still take a payment ([`OrderState::PAYABLE`]): it can be
@@ -80,8 +90,15 @@ pub struct OrderRow {
 impl From<OrderWire> for OrderRow {
     fn from(order: OrderWire) -> OrderRow {
         let terms = order.terms();
+        let state = order.state.get();
+        let is = |s: OrderState| state == Some(s);
         OrderRow {
-            state_code: order.state.get().map(OrderState::code),
+            state_code: state.map(OrderState::code),
+            waiting: state.is_some_and(|s| s.is_open() && s != OrderState::Claimed),
+            // A claim to act on: only when this build knows every value of the order.
+            claimed: terms.is_some_and(|t| t.state == OrderState::Claimed),
+            paid: is(OrderState::Confirmed),
+            expired: is(OrderState::Expired),
             open: order.state.get().is_some_and(OrderState::is_open),
             payable: terms.is_some_and(|t| t.state.is_payable()),
             unknown: order.unknown_fields(),
@@ -99,16 +116,15 @@ pub struct CodesView {
 }
 
 pub async fn link(c: &Collector) -> Result<LinkView> {
-    let get = |k: &'static str| c.db.setting(k);
-    let (gateway, device_id) = (get(setting::GATEWAY_URL).await?, get(setting::DEVICE_ID).await?);
+    let pairing = c.pairing().await?;
     let status = c.status();
     let synced = status.orders_synced_at;
     Ok(LinkView {
-        paired: gateway.is_some() && device_id.is_some(),
-        gateway,
-        device_id,
-        merchant_id: get(setting::MERCHANT_ID).await?,
-        merchant_name: get(setting::MERCHANT_NAME).await?,
+        paired: pairing.paired(),
+        gateway: pairing.gateway,
+        device_id: pairing.device_id,
+        merchant_id: pairing.merchant_id,
+        merchant_name: pairing.merchant_name,
         live: status.orders_live,
         synced_at: (synced > 0).then_some(synced),
     })
@@ -153,8 +169,7 @@ pub fn qr_data_url(text: &str) -> String {
 
 pub async fn overview(core: &Core) -> Result<Overview> {
     let c = core.get();
-    let orders = c.db.find_orders("open", "", 5000).await?;
-    let (today_count, today_total) = c.db.takings_since(start_of_today()).await?;
+    let seen = c.overview(start_of_today()).await?;
     let status = c.status();
     let listen = status.listening;
     let phone = listen.filter(|_| c.config.lan).map(|addr| {
@@ -162,15 +177,16 @@ pub async fn overview(core: &Core) -> Result<Overview> {
         PhoneSetup { qr: qr_data_url(&config), config }
     });
     let running = status.sources;
-    let stored = c.db.sources().await?;
+    let health = &seen.sources;
     let mut names: Vec<String> = running.iter().map(|(n, _)| n.clone()).collect();
-    names.extend(stored.iter().map(|s| s.name.clone()).filter(|n| n != "vmq" && n != "operator"));
+    // The phone is listed by its own name; the operator is no source to watch.
+    names.extend(health.iter().filter(|s| !matches!(s.kind, SourceKind::Vmq | SourceKind::Operator)).map(|s| s.name.clone()));
     names.sort();
     names.dedup();
     let sources = names
         .into_iter()
         .map(|name| {
-            let h = stored.iter().find(|s| s.name == name || (name == "phone" && s.name == "vmq"));
+            let h = health.iter().find(|s| s.name == name || (name == SourceKind::PHONE && s.kind == SourceKind::Vmq));
             SourceView {
                 up: running.iter().find(|(n, _)| *n == name).map(|(_, up)| *up),
                 last_seen: h.and_then(|h| h.last_seen),
@@ -180,8 +196,6 @@ pub async fn overview(core: &Core) -> Result<Overview> {
             }
         })
         .collect();
-    let mut recent = c.db.observations(None).await?;
-    recent.truncate(8);
     Ok(Overview {
         now: now_ms(),
         link: link(&c).await?,
@@ -190,19 +204,18 @@ pub async fn overview(core: &Core) -> Result<Overview> {
         dbus: c.config.dbus,
         phone,
         sources,
-        today_count,
-        today_total,
-        claimed: orders.iter().filter(|o| o.state == OrderState::Claimed).count(),
-        open: orders.len(),
-        queued: c.db.pending_outbox().await?,
-        recent,
+        today_count: seen.takings_count,
+        today_total: seen.takings_total,
+        claimed: seen.claimed,
+        open: seen.open,
+        queued: seen.queued,
+        recent: seen.recent,
         failure: core.failure(),
         warnings: if c.config.lan && c.config.smsf_unsigned { vec!["smsf_unsigned"] } else { Vec::new() },
     })
 }
 
 pub async fn codes(c: &Collector) -> Result<CodesView> {
-    let version = c.db.setting(setting::CODES_VERSION).await?;
-    let synced = c.db.setting(setting::CODES_SYNCED).await?;
-    Ok(CodesView { codes: c.db.codes().await?, synced: version.is_none() || version == synced, paired: c.link().is_some() })
+    let codes = c.codes().await?;
+    Ok(CodesView { codes: codes.codes, synced: codes.synced, paired: c.link().is_some() })
 }

@@ -5,11 +5,12 @@ import { getLang, hasKey, t } from "./i18n.js";
 
 export const CHANNELS = ["P901", "P902", "P903", "P904"] as const;
 
+/** The protocol's channel names (`Channel::name_zh` / `name_en`), as the app's notifications use them. */
 const CHANNEL_NAMES: Record<string, [string, string]> = {
   P901: ["支付宝", "Alipay"],
   P902: ["微信支付", "WeChat Pay"],
   P903: ["QQ钱包", "QQ Wallet"],
-  P904: ["云闪付", "UnionPay"],
+  P904: ["云闪付", "UnionPay QuickPass"],
 };
 
 export function channelName(code: string): string {

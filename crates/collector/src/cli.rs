@@ -1,7 +1,7 @@
 //! The `jiufu-collector` command line (`collector.md` §5).
 
+use crate::model::PaymentFilter;
 use crate::operator::{self, QrInput};
-use crate::store::ObservationStatus;
 use crate::{Collector, Config, Observed};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -137,7 +137,7 @@ impl Cli {
                 writeln!(out, "code {} added: {} {}", code.uid, code.channel, code.qr_text)?;
             }
             Command::Code(CodeCmd::List) => {
-                for k in c.db.codes().await? {
+                for k in c.codes().await?.codes {
                     writeln!(
                         out,
                         "{}\t{}\t{}\t{}\t{}",
@@ -172,14 +172,14 @@ impl Cli {
                 writeln!(out, "{}", operator::describe(&outcome))?;
             }
             Command::Orders => {
-                for o in c.db.orders().await? {
+                for o in c.all_orders().await? {
                     // A value from a newer gateway prints as `unknown(…)`, and the order as not payable here.
                     let note = if o.terms().is_some() { String::new() } else { format!("\tunknown: {}", o.unknown_fields().join(",")) };
                     writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}{note}", o.order_id, o.order_no, o.state, o.channel, o.payable_amount, o.subject)?;
                 }
             }
             Command::Payments { unmatched } => {
-                for p in c.db.observations(unmatched.then_some(ObservationStatus::Unmatched)).await? {
+                for p in c.observations(if unmatched { PaymentFilter::Unmatched } else { PaymentFilter::All }).await? {
                     writeln!(out, "{}", serde_json::to_string(&p)?)?;
                 }
             }
@@ -192,24 +192,25 @@ impl Cli {
                 writeln!(out, "rejection of the claim on {order_id} queued")?;
             }
             Command::Status => {
+                let pairing = c.pairing().await?;
                 let status = serde_json::json!({
                     "paired": c.link().is_some(),
-                    "gateway": c.db.setting("gateway_url").await?,
-                    "device_id": c.db.setting("device_id").await?,
-                    "merchant_id": c.db.setting("merchant_id").await?,
+                    "gateway": pairing.gateway,
+                    "device_id": pairing.device_id,
+                    "merchant_id": pairing.merchant_id,
                     "listen": c.config.listen.to_string(),
                     "push_key": c.key.expose(),
                     "smsf_secret": c.smsf_secret.expose(),
                     "smsf_webhook": format!("http://COMPUTER:{}/forward/smsforwarder", c.config.listen.port()),
                     "smsf_unsigned": c.config.smsf_unsigned,
-                    "sources": c.db.sources().await?,
-                    "queued": c.db.pending_outbox().await?,
-                    "observations": c.db.observation_count().await?,
+                    "sources": c.sources_health().await?,
+                    "queued": c.queued().await?,
+                    "observations": c.observation_count().await?,
                 });
                 writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
             }
             Command::Outbox => {
-                for item in c.db.outbox(1000).await? {
+                for item in c.outbox(1000).await? {
                     writeln!(out, "{}", serde_json::to_string(&item)?)?;
                 }
             }

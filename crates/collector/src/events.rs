@@ -2,7 +2,7 @@
 //! screen refreshes and desktop notifications; the headless binary ignores
 //! them. They are hints, not records: the store stays the truth.
 
-use jiufu_protocol::{Channel, Fen};
+use jiufu_protocol::{Channel, Fen, ObservationId, OrderId};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,19 +12,19 @@ pub enum CoreEvent {
     OrdersChanged,
     /// A customer pressed "I have paid" (5 → 8): the operator may need to confirm.
     OrderClaimed {
-        order_id: String,
+        order_id: OrderId,
         order_no: String,
         channel: Channel,
         amount: Fen,
     },
     PaymentMatched {
-        observation: String,
-        order_id: String,
+        observation: ObservationId,
+        order_id: OrderId,
         channel: Channel,
         amount: Fen,
     },
     PaymentUnmatched {
-        observation: String,
+        observation: ObservationId,
         channel: Channel,
         amount: Fen,
     },
@@ -35,7 +35,7 @@ pub enum CoreEvent {
     /// The gateway refused something queued (`code` is its error code).
     Refused {
         what: String,
-        order_id: Option<String>,
+        order_id: Option<OrderId>,
         code: String,
     },
     CodesChanged,

@@ -10,21 +10,25 @@ mod config;
 pub mod events;
 pub mod link;
 pub mod matcher;
+pub mod model;
 pub mod operator;
 pub mod parser;
+mod reads;
 pub mod run;
 pub mod sources;
-pub mod store;
+mod store;
 #[cfg(test)]
 mod testing;
 
 use anyhow::Context;
 pub use config::{Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, secret_problem, setting};
 pub use events::CoreEvent;
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, Secret};
+use jiufu_protocol::{Channel, Fen, ObservationId, Secret};
 pub use matcher::Posted;
 use matcher::{Ingested, NewObservation};
+use model::{SeenBy, SourceHealth};
 use parser::{Notice, Parser};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -48,7 +52,9 @@ pub fn now_ms() -> i64 {
 }
 
 pub struct Collector {
-    pub db: Db,
+    /// The store: crate-private; everyone else reads and writes through
+    /// `Collector`'s methods (this file, `reads`, `operator`).
+    pub(crate) db: Db,
     pub parser: Parser,
     pub config: Config,
     /// The V免签 / generic push key.
@@ -61,7 +67,7 @@ pub struct Collector {
     pub outbox_wake: Notify,
     /// Epoch ms of the phone app's last heartbeat.
     pub(crate) phone_seen: AtomicI64,
-    health: std::sync::Mutex<std::collections::HashMap<String, store::SourceHealth>>,
+    health: std::sync::Mutex<std::collections::HashMap<SourceKind, SourceHealth>>,
     events: tokio::sync::broadcast::Sender<CoreEvent>,
     /// The gateway link in force (one HTTP client for every caller), once paired.
     link: RwLock<Option<Arc<link::Link>>>,
@@ -202,7 +208,13 @@ impl Collector {
     }
 
     /// A notification's text: parsed, and if it is a payment, observed.
-    pub async fn observe_notice(&self, source: &str, notice: Notice, observed_at: i64, delivery: Delivery) -> anyhow::Result<Observed> {
+    pub async fn observe_notice(
+        &self,
+        source: SourceKind,
+        notice: Notice,
+        observed_at: i64,
+        delivery: Delivery,
+    ) -> anyhow::Result<Observed> {
         self.observe_notice_as(source, notice, observed_at, delivery, Trust::Authenticated).await
     }
 
@@ -216,7 +228,7 @@ impl Collector {
     /// that records it, so a failed write leaves it free for the retry.
     pub async fn observe_notice_as(
         &self,
-        source: &str,
+        source: SourceKind,
         notice: Notice,
         observed_at: i64,
         delivery: Delivery,
@@ -225,7 +237,7 @@ impl Collector {
         match self.parser.parse(&notice) {
             Ok(p) => self.record(source, p.channel, p.amount, observed_at, notice, delivery, trust).await,
             Err(why) => {
-                tracing::debug!(source, ?notice, %why, "not a payment");
+                tracing::debug!(%source, ?notice, %why, "not a payment");
                 if !self.use_up(delivery.replay).await? {
                     return Ok(Observed::Replayed);
                 }
@@ -248,7 +260,7 @@ impl Collector {
     /// happens to it.
     pub async fn observe(
         &self,
-        source: &str,
+        source: SourceKind,
         channel: Channel,
         amount: Fen,
         observed_at: i64,
@@ -261,7 +273,7 @@ impl Collector {
     #[allow(clippy::too_many_arguments)]
     async fn record(
         &self,
-        source: &str,
+        source: SourceKind,
         channel: Channel,
         amount: Fen,
         observed_at: i64,
@@ -275,8 +287,8 @@ impl Collector {
         let title = clip(notice.title, 1024);
         let text = clip(notice.text, STORED_TEXT_BYTES - title.len() - app.len());
         let new = NewObservation {
-            id: format!("obs_{}", random_token(12)),
-            source: source.to_owned(),
+            id: ObservationId::generate(),
+            source: SeenBy::new(source, trust),
             channel,
             amount,
             observed_at,
@@ -300,7 +312,7 @@ impl Collector {
         let Some(outcome) = outcome else {
             return Ok(Observed::Replayed);
         };
-        tracing::info!(source, %channel, %amount, ?outcome, "payment observed");
+        tracing::info!(source = %SeenBy::new(source, trust), %channel, %amount, ?outcome, "payment observed");
         self.emit(match &outcome {
             Ingested::Matched { observation, order } => {
                 CoreEvent::PaymentMatched { observation: observation.clone(), order_id: order.clone(), channel, amount }
@@ -316,16 +328,15 @@ impl Collector {
 
     /// Notes a source's sign of life (or an error) for the health display;
     /// kept in memory and saved every few seconds.
-    pub fn touch(&self, source: &str, error: Option<String>) {
+    pub fn touch(&self, source: SourceKind, error: Option<String>) {
         let now = now_ms();
-        if source == "vmq" && error.is_none() {
+        if source == SourceKind::Vmq && error.is_none() {
             self.phone_seen.store(now, Ordering::Relaxed);
         }
         if let Ok(mut health) = self.health.lock() {
-            let kind = source.split(':').next().unwrap_or(source).to_owned();
-            let h = health.entry(source.to_owned()).or_insert_with(|| store::SourceHealth {
-                name: source.to_owned(),
-                kind,
+            let h = health.entry(source).or_insert_with(|| SourceHealth {
+                name: source.as_str().to_owned(),
+                kind: source,
                 last_seen: None,
                 errors: 0,
                 last_error: String::new(),
@@ -340,15 +351,15 @@ impl Collector {
         }
     }
 
-    /// When each of `names` was last heard from (those heard from at all).
-    pub fn heard_from(&self, names: &[&str]) -> Vec<(String, i64)> {
+    /// When each of `sources` was last heard from (those heard from at all).
+    pub fn heard_from(&self, sources: &[SourceKind]) -> Vec<(SourceKind, i64)> {
         let Ok(health) = self.health.lock() else { return Vec::new() };
-        names.iter().filter_map(|n| health.get(*n).and_then(|h| h.last_seen).map(|t| (n.to_string(), t))).collect()
+        sources.iter().filter_map(|k| health.get(k).and_then(|h| h.last_seen).map(|t| (*k, t))).collect()
     }
 
     /// Writes the sources' health to the store (for `status` and the app).
     pub async fn save_health(&self) -> anyhow::Result<()> {
-        let all: Vec<store::SourceHealth> = self.health.lock().map(|h| h.values().cloned().collect()).unwrap_or_default();
+        let all: Vec<SourceHealth> = self.health.lock().map(|h| h.values().cloned().collect()).unwrap_or_default();
         self.db.save_sources(all).await
     }
 }
@@ -404,7 +415,7 @@ pub struct Delivery {
 }
 
 /// Whether a source proved who it is (a verified sign, the operator, the local bus).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Trust {
     Authenticated,
     /// Recorded, but marks nothing online (SmsForwarder's unsigned opt-in).

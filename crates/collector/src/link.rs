@@ -5,6 +5,7 @@ use jiufu_protocol::collector::{
     self, ErrorBody, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, PairRequest, PairResponse,
 };
 use jiufu_protocol::ids::random_token;
+use jiufu_protocol::{CollectorErrorCode, Wire};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,14 +18,19 @@ pub enum LinkError {
     Transport(String),
     /// The gateway understood and refused: retrying will not help.
     #[error("gateway refused ({status} {code}): {message}")]
-    Refused { status: u16, code: String, message: String },
+    Refused { status: u16, code: CollectorErrorCode, message: String },
+    /// This collector cannot send the item at all (its payment is gone,
+    /// its kind needs an order): as final as a refusal, by this code.
+    #[error("gateway refused (0 {code}): {message}")]
+    Unsendable { code: &'static str, message: String },
 }
 
 impl LinkError {
     pub fn code(&self) -> &str {
         match self {
             LinkError::Transport(_) => "transport",
-            LinkError::Refused { code, .. } => code,
+            LinkError::Refused { code, .. } => code.as_str(),
+            LinkError::Unsendable { code, .. } => code,
         }
     }
 }
@@ -93,11 +99,6 @@ pub async fn pair(gateway: &str, token: &str, name: &str) -> Result<PairResponse
     answer(resp).await
 }
 
-/// The refusals that retrying cannot change: the payment is not that
-/// order's. Everything else (a 5xx, 401 from clock skew, 409 `conflict`, a
-/// proxy's 404/429, a body that is not ours) is retried.
-const FINAL: &[&str] = &["already_paid", "wrong_state", "not_found", "amount_mismatch", "channel_mismatch", "bad_request"];
-
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
     let status = resp.status();
     if status.is_redirection() {
@@ -111,11 +112,16 @@ async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkE
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| LinkError::Transport(format!("unexpected answer: {e}")));
     }
+    // Only the refusals retrying cannot change are final
+    // ([`CollectorErrorCode::FINAL`]); everything else (a 5xx, 401 from
+    // clock skew, 409 `conflict`, a proxy's 404/429, a body that is not
+    // ours, a code this build does not know) is retried.
     match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(b) if FINAL.contains(&b.error.code.as_str()) => {
-            Err(LinkError::Refused { status: status.as_u16(), code: b.error.code, message: b.error.message })
-        }
-        Ok(b) => Err(LinkError::Transport(format!("HTTP {status} {}: {}", b.error.code, b.error.message))),
+        Ok(b) => match b.error.code {
+            Wire::Known(code) if code.is_final() => Err(LinkError::Refused { status: status.as_u16(), code, message: b.error.message }),
+            Wire::Known(code) => Err(LinkError::Transport(format!("HTTP {status} {code}: {}", b.error.message))),
+            Wire::Unknown(code) => Err(LinkError::Transport(format!("HTTP {status} {code}: {}", b.error.message))),
+        },
         Err(_) => {
             Err(LinkError::Transport(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>())))
         }

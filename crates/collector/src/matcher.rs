@@ -2,8 +2,9 @@
 //! one store transaction: the observation is written, deduplicated,
 //! matched, and its confirmation or unmatched report queued, together.
 
-use crate::store::{self, ObservationStatus, OutboxKind};
-use jiufu_protocol::{Channel, Fen};
+use crate::model::{ObservationStatus, OutboxKind, SeenBy};
+use crate::store;
+use jiufu_protocol::{Channel, Fen, ObservationId, OrderId};
 use rusqlite::Connection;
 
 /// The same payment seen by two sources arrives within this window.
@@ -16,8 +17,8 @@ pub const PENDING_GRACE_MS: i64 = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct NewObservation {
-    pub id: String,
-    pub source: String,
+    pub id: ObservationId,
+    pub source: SeenBy,
     pub channel: Channel,
     pub amount: Fen,
     /// Epoch milliseconds.
@@ -71,22 +72,22 @@ fn digest(parts: &[&str]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
     Matched {
-        observation: String,
-        order: String,
+        observation: ObservationId,
+        order: OrderId,
     },
     /// Waiting for its order (or, after the grace period, unmatched).
     Pending {
-        observation: String,
+        observation: ObservationId,
     },
     Duplicate {
-        observation: String,
-        of: String,
+        observation: ObservationId,
+        of: ObservationId,
     },
     /// The same text as `like` within 24 h, from a layout that cannot tell
     /// a replay from a second payment: recorded unmatched, for the operator.
     Ambiguous {
-        observation: String,
-        like: String,
+        observation: ObservationId,
+        like: ObservationId,
     },
 }
 
@@ -100,7 +101,7 @@ pub enum Ingested {
 /// Before that, the notice itself ([`Posted`]): the same posting again is a
 /// duplicate of the first; the same text again from a layout that carries
 /// nothing more is recorded unmatched (never confirmed automatically).
-pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
+pub(crate) fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Result<Ingested> {
     let exact = new.posted.exact.as_ref().map(|k| format!("exact:{k}"));
     let alike = new.posted.alike.as_ref().map(|k| format!("alike:{k}"));
     let reposted = match &exact {
@@ -116,7 +117,7 @@ pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Res
         _ => None,
     };
     let status = if original.is_some() { ObservationStatus::Duplicate } else { ObservationStatus::Pending };
-    store::insert_observation(tx, new, status, original.as_deref(), now_ms)?;
+    store::insert_observation(tx, new, status, original.as_ref(), now_ms)?;
     if let Some(first) = &reposted {
         store::set_note(
             tx,
@@ -153,7 +154,7 @@ pub fn ingest(tx: &Connection, new: &NewObservation, now_ms: i64) -> anyhow::Res
 
 /// Matches a pending observation to the one order it can belong to and
 /// queues the confirmation.
-fn try_match(tx: &Connection, id: &str, channel: Channel, amount: Fen, t: i64, now_ms: i64) -> anyhow::Result<Option<String>> {
+fn try_match(tx: &Connection, id: &ObservationId, channel: Channel, amount: Fen, t: i64, now_ms: i64) -> anyhow::Result<Option<OrderId>> {
     let order = store::payable_order(tx, channel, amount, t, ORDER_LEAD_MS)?;
     if let Some(order_id) = &order {
         store::set_matched(tx, id, order_id)?;
@@ -166,9 +167,9 @@ fn try_match(tx: &Connection, id: &str, channel: Channel, amount: Fen, t: i64, n
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settled {
     /// (observation, order, channel, amount)
-    pub matched: Vec<(String, String, Channel, Fen)>,
+    pub matched: Vec<(ObservationId, OrderId, Channel, Fen)>,
     /// (observation, channel, amount)
-    pub unmatched: Vec<(String, Channel, Fen)>,
+    pub unmatched: Vec<(ObservationId, Channel, Fen)>,
 }
 
 impl Settled {
@@ -182,7 +183,7 @@ impl Settled {
 /// current* (`synced_at`: the last time the gateway's orders were fetched),
 /// so a payment seen while the gateway is unreachable waits for its order.
 /// Those become unmatched and are reported.
-pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
+pub(crate) fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::Result<Settled> {
     let mut settled = Settled::default();
     for p in store::pending_observations(tx, 1000)? {
         if let Some(order) = try_match(tx, &p.id, p.channel, p.amount, p.observed_at, now_ms)? {
@@ -196,7 +197,7 @@ pub fn rematch_pending(tx: &Connection, now_ms: i64, synced_at: i64) -> anyhow::
 }
 
 /// An observation that belongs to no order: kept for the operator and reported.
-pub fn mark_unmatched(tx: &Connection, id: &str, why: &str, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn mark_unmatched(tx: &Connection, id: &ObservationId, why: &str, now_ms: i64) -> anyhow::Result<()> {
     store::set_unmatched(tx, id, why)?;
     store::log_event(tx, "unmatched", &format!("{id}: {why}"), now_ms)?;
     store::enqueue(tx, OutboxKind::Unmatched, id, None, now_ms)

@@ -4,12 +4,13 @@
 //! same durable queue (the `outbox` table, drained by `run`).
 
 use crate::matcher::Ingested;
+use crate::model::{Code, ObservationStatus, OutboxKind, UiPrefs};
 use crate::parser::Notice;
-use crate::store::{self, Code, ObservationStatus, OutboxKind};
+use crate::store;
 use crate::{Collector, CoreEvent, Observed, link, now_ms, setting};
-use jiufu_protocol::collector::{OrderTerms, OrderWire};
+use jiufu_protocol::collector::{OrderTerms, OrderWire, SourceKind};
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, OrderState};
+use jiufu_protocol::{Channel, DeviceId, Fen, ObservationId, OrderId, OrderState};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -81,7 +82,17 @@ pub fn decode_qr(bytes: &[u8]) -> Result<String> {
 pub struct Paired {
     pub merchant_id: i64,
     pub merchant_name: String,
-    pub device_id: String,
+    pub device_id: DeviceId,
+}
+
+/// The window's preferences, kept in the settings table.
+const UI_LANGUAGE: &str = "ui_language";
+const UI_START_MINIMISED: &str = "ui_start_minimised";
+const UI_AUTOSTART: &str = "ui_autostart";
+
+/// An order id the operator typed: one that cannot be an order's is no order here.
+fn parse_order_id(text: &str) -> Result<OrderId> {
+    OrderId::parse(text).ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))
 }
 
 fn paired_note(values: &[(String, String)]) -> String {
@@ -119,7 +130,10 @@ impl Collector {
             return Err(OperatorError::new("bad_token", "paste the pairing token from `jiufu-gateway collector pair`"));
         }
         let p = link::pair(&gateway, token, name).await.map_err(|e| OperatorError::new("pairing_failed", e.to_string()))?;
-        let paired = Paired { merchant_id: p.merchant_id, merchant_name: p.merchant_name.clone(), device_id: p.device_id.clone() };
+        let device_id = DeviceId::parse(&p.device_id).ok_or_else(|| {
+            OperatorError::new("pairing_failed", format!("the gateway named the device {:?}, which is no device id", p.device_id))
+        })?;
+        let paired = Paired { merchant_id: p.merchant_id, merchant_name: p.merchant_name.clone(), device_id };
         let values = [
             (setting::GATEWAY_URL, gateway),
             (setting::DEVICE_ID, p.device_id),
@@ -188,13 +202,15 @@ impl Collector {
     pub async fn record_payment(&self, channel: &str, amount: &str, note: &str) -> Result<Observed> {
         let (channel, amount) = (parse_channel(channel)?, parse_amount(amount)?);
         let notice = Notice { app: "operator".into(), title: String::new(), text: note.trim().chars().take(200).collect() };
-        Ok(self.observe("operator", channel, amount, now_ms(), notice, crate::Delivery::default()).await?)
+        Ok(self.observe(SourceKind::Operator, channel, amount, now_ms(), notice, crate::Delivery::default()).await?)
     }
 
     /// Attaches an unmatched payment to an order with the same channel and
     /// payable amount, and queues its confirmation.
     pub async fn attach(&self, observation_id: &str, order_id: &str) -> Result<()> {
-        let obs = self.db.observation(observation_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such payment"))?;
+        let no_payment = || OperatorError::new("not_found", "no such payment");
+        let observation_id = ObservationId::parse(observation_id).ok_or_else(no_payment)?;
+        let obs = self.db.observation(&observation_id).await?.ok_or_else(no_payment)?;
         // A duplicate too: an app that reuses one notification id can post a
         // second real payment of one amount as the same notice, and only the
         // operator can tell (the gateway still takes one evidence per order).
@@ -204,7 +220,11 @@ impl Collector {
                 format!("the payment is {}; only unmatched payments and duplicates can be attached", obs.status),
             ));
         }
-        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         let terms = known_terms(&order)?;
         if terms.channel != obs.channel || terms.payable_amount != obs.amount {
             return Err(OperatorError::new(
@@ -252,13 +272,17 @@ impl Collector {
     /// Confirms an order by hand (the operator saw the money arrive):
     /// records the operator as the payment's witness and queues the
     /// confirmation. Returns the new observation's id.
-    pub async fn confirm_order(&self, order_id: &str) -> Result<String> {
-        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+    pub async fn confirm_order(&self, order_id: &str) -> Result<ObservationId> {
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         let terms = known_terms(&order)?;
         if !terms.state.is_payable() {
             return Err(OperatorError::new("wrong_state", format!("the order is {}; it cannot be confirmed", terms.state.code())));
         }
-        let (id, now) = (format!("obs_{}", random_token(12)), now_ms());
+        let (id, now) = (ObservationId::generate(), now_ms());
         let (obs_id, oid) = (id.clone(), order.order_id.clone());
         let queued = self
             .db
@@ -267,7 +291,7 @@ impl Collector {
                     return Ok(false);
                 }
                 store::insert_confirmed_by_hand(tx, &obs_id, terms.channel, terms.payable_amount, &oid, now)?;
-                store::log_event(tx, "confirmed_by_hand", &oid, now)?;
+                store::log_event(tx, "confirmed_by_hand", oid.as_str(), now)?;
                 store::enqueue(tx, OutboxKind::Confirm, &obs_id, Some(&oid), now)?;
                 Ok(true)
             })
@@ -291,7 +315,11 @@ impl Collector {
         if reason.is_empty() {
             return Err(OperatorError::new("reason_required", "say why the claim is rejected"));
         }
-        let order = self.db.order(order_id).await?.ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
+        let order = self
+            .db
+            .order(&parse_order_id(order_id)?)
+            .await?
+            .ok_or_else(|| OperatorError::new("not_found", "no such order at this collector"))?;
         if known_terms(&order)?.state != OrderState::Claimed {
             return Err(OperatorError::new("not_claimed", "only an order whose customer said they paid (state 8) can be rejected"));
         }
@@ -377,6 +405,57 @@ impl Collector {
         self.db.set_settings(vec![(setting::SMSF_SECRET.to_owned(), secret.clone())]).await?;
         self.emit(CoreEvent::SettingsChanged);
         Ok(secret)
+    }
+
+    /// The operator's own parser rules: the file `JIUFU_COLLECTOR_RULES`
+    /// names (not edited here), or those saved from the window.
+    pub async fn user_rules(&self) -> Result<String> {
+        Ok(match &self.config.rules_path {
+            Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
+            None => self.db.setting(setting::USER_RULES).await?.unwrap_or_default(),
+        })
+    }
+
+    /// The window's preferences (the defaults until saved).
+    pub async fn ui_prefs(&self) -> Result<UiPrefs> {
+        let get = |k: &'static str| self.db.setting(k);
+        let flag = |v: Option<String>| v.is_some_and(|v| v == "true");
+        Ok(UiPrefs {
+            language: get(UI_LANGUAGE).await?.filter(|l| l == "en").unwrap_or_else(|| "zh-CN".into()),
+            start_minimised: flag(get(UI_START_MINIMISED).await?),
+            autostart: flag(get(UI_AUTOSTART).await?),
+        })
+    }
+
+    /// Refuses preferences that cannot be saved (a language the window does not speak).
+    pub fn check_ui_prefs(p: &UiPrefs) -> Result<()> {
+        if !UiPrefs::LANGUAGES.contains(&p.language.as_str()) {
+            return Err(OperatorError::new("bad_language", "the language is zh-CN or en"));
+        }
+        Ok(())
+    }
+
+    /// Saves the window's preferences.
+    pub async fn save_ui_prefs(&self, p: &UiPrefs) -> Result<()> {
+        Collector::check_ui_prefs(p)?;
+        let values = vec![
+            (UI_LANGUAGE.to_owned(), p.language.clone()),
+            (UI_START_MINIMISED.to_owned(), p.start_minimised.to_string()),
+            (UI_AUTOSTART.to_owned(), p.autostart.to_string()),
+        ];
+        self.db.set_settings(values).await?;
+        Ok(())
+    }
+
+    /// Stops waiting for a pending payment's order now, as the matcher does
+    /// after the grace period: unmatched, logged and reported. False when
+    /// it was not waiting.
+    pub async fn give_up_on(&self, observation_id: &ObservationId, why: &str) -> Result<bool> {
+        let gave_up = self.db.give_up_on(observation_id, why, now_ms()).await?;
+        if gave_up {
+            self.outbox_wake.notify_one();
+        }
+        Ok(gave_up)
     }
 
     fn after_queue(&self, event: CoreEvent) {

@@ -3,13 +3,14 @@
 //! up where the store says it was.
 
 use crate::link::{Link, LinkError};
+use crate::model::{OutboxItem, OutboxKind};
 use crate::sources::Source;
 use crate::sources::dbus::DbusMonitor;
 use crate::sources::lan::LanListener;
-use crate::store::{self, OutboxItem, OutboxKind};
+use crate::store;
 use crate::{Collector, CoreEvent, matcher, now_ms, setting};
-use jiufu_protocol::Channel;
 use jiufu_protocol::collector::*;
+use jiufu_protocol::{Channel, ObservationId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
                 // Everything else (the queue, the orders, D-Bus) goes on; the listener is retried every 30 s.
                 let why = format!("cannot listen on {}: {e}", c.config.listen);
                 eprintln!("jiufu-collector: ERROR: {why}; retrying every 30 s");
-                c.touch("lan", Some(why));
+                c.touch(SourceKind::Lan, Some(why));
                 sources.push(Box::new(LanListener::unbound()));
             }
         }
@@ -49,9 +50,9 @@ pub async fn run(c: Arc<Collector>, shutdown: impl std::future::Future<Output = 
     if c.config.dbus {
         sources.push(Box::new(DbusMonitor));
     }
-    let running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)> =
-        sources.iter().map(|s| (s.name(), s.channels(), Arc::new(AtomicBool::new(false)))).collect();
-    let flags: Vec<(&'static str, Arc<AtomicBool>)> = running.iter().map(|(n, _, up)| (*n, up.clone())).collect();
+    let running: Vec<(SourceKind, Vec<Channel>, Arc<AtomicBool>)> =
+        sources.iter().map(|s| (s.kind(), s.channels(), Arc::new(AtomicBool::new(false)))).collect();
+    let flags: Vec<(SourceKind, Arc<AtomicBool>)> = running.iter().map(|(k, _, up)| (*k, up.clone())).collect();
     let mut tasks: Vec<_> =
         sources.into_iter().zip(running.iter()).map(|(s, (_, _, up))| tokio::spawn(supervise(c.clone(), s, up.clone()))).collect();
     tasks.extend([
@@ -106,11 +107,11 @@ async fn supervise(c: Arc<Collector>, source: Box<dyn Source>, up: Arc<AtomicBoo
         if let Err(e) = result {
             let error = e.to_string();
             if last_error.as_deref() == Some(error.as_str()) {
-                tracing::debug!(source = source.name(), %error, "source failed again; retrying in 30 s");
+                tracing::debug!(source = %source.kind(), %error, "source failed again; retrying in 30 s");
             } else {
-                tracing::warn!(source = source.name(), %error, "source failed; retrying in 30 s (the same failure again is logged at debug level)");
+                tracing::warn!(source = %source.kind(), %error, "source failed; retrying in 30 s (the same failure again is logged at debug level)");
             }
-            c.touch(source.name(), Some(error.clone()));
+            c.touch(source.kind(), Some(error.clone()));
             last_error = Some(error);
         }
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -178,14 +179,11 @@ async fn orders_loop(c: Arc<Collector>) {
     loop {
         let link = paired(&c).await;
         let snapshot = match link.get::<OrdersSnapshot>("/collector/v1/orders").await {
-            Ok(snap) => c.db.upsert_orders(snap.orders).await.map(|claimed| (snap.cursor, claimed)),
+            Ok(snap) => c.mirror_orders(snap.orders).await.map(|()| snap.cursor),
             Err(e) => Err(e.into()),
         };
         let mut cursor = match snapshot {
-            Ok((cursor, claimed)) => {
-                orders_arrived(&c, claimed);
-                cursor
-            }
+            Ok(cursor) => cursor,
             Err(e) => {
                 failures += 1;
                 tracing::warn!(error = %e, "cannot fetch or store orders; retrying");
@@ -201,8 +199,8 @@ async fn orders_loop(c: Arc<Collector>) {
                 Ok(batch) => {
                     if !batch.events.is_empty() {
                         let orders = batch.events.into_iter().map(|e| e.order).collect();
-                        match c.db.upsert_orders(orders).await {
-                            Ok(claimed) => orders_arrived(&c, claimed),
+                        match c.mirror_orders(orders).await {
+                            Ok(()) => {}
                             Err(e) => {
                                 mirror_interrupted(&c);
                                 tracing::error!(error = %e, "cannot store orders; fetching a new snapshot");
@@ -231,16 +229,6 @@ async fn orders_loop(c: Arc<Collector>) {
     }
 }
 
-fn orders_arrived(c: &Collector, claimed: Vec<OrderWire>) {
-    for o in claimed {
-        // The store hands back only orders this build knows.
-        if let Some(t) = o.terms() {
-            c.emit(CoreEvent::OrderClaimed { order_id: o.order_id, order_no: o.order_no, channel: t.channel, amount: t.payable_amount });
-        }
-    }
-    c.emit(CoreEvent::OrdersChanged);
-}
-
 async fn matcher_loop(c: Arc<Collector>) {
     loop {
         rematch(&c).await;
@@ -265,17 +253,19 @@ async fn outbox_loop(c: Arc<Collector>) {
         for item in due {
             let result = deliver(&link, &c, &item).await;
             let now = now_ms();
-            let (id, kind, obs_id) = (item.id, item.kind, item.observation_id.clone());
+            let (id, kind, obs_id) = (item.id, item.kind, ObservationId::parse(&item.observation_id));
             let attempts = item.attempts + 1;
             let written =
                 c.db.write(move |tx| {
                     match result {
                         Ok(()) => {
                             store::outbox_delivered(tx, id, attempts, now)?;
-                            if kind == OutboxKind::Confirm {
-                                store::set_confirmed(tx, &obs_id)?;
+                            if kind == OutboxKind::Confirm
+                                && let Some(obs_id) = &obs_id
+                            {
+                                store::set_confirmed(tx, obs_id)?;
                             }
-                            store::log_event(tx, "delivered", &format!("{kind} {obs_id}"), now)?;
+                            store::log_event(tx, "delivered", &format!("{kind} {}", shown(&obs_id)), now)?;
                         }
                         Err(LinkError::Transport(e)) => {
                             let delay = RETRY_SECS[(attempts as usize).min(RETRY_SECS.len()) - 1] * 1000;
@@ -283,12 +273,14 @@ async fn outbox_loop(c: Arc<Collector>) {
                         }
                         Err(refused) => {
                             store::outbox_refused(tx, id, attempts, now, &refused.to_string())?;
-                            if kind == OutboxKind::Confirm {
+                            if kind == OutboxKind::Confirm
+                                && let Some(obs_id) = &obs_id
+                            {
                                 // The gateway says this payment is not that order's: keep it for the operator.
-                                matcher::mark_unmatched(tx, &obs_id, &format!("gateway: {}", refused.code()), now)?;
-                                return Ok(Outcome::Unmatched);
+                                matcher::mark_unmatched(tx, obs_id, &format!("gateway: {}", refused.code()), now)?;
+                                return Ok(Outcome::Unmatched(obs_id.clone()));
                             }
-                            store::log_event(tx, "refused", &format!("{kind} {obs_id}: {refused}"), now)?;
+                            store::log_event(tx, "refused", &format!("{kind} {}: {refused}", shown(&obs_id)), now)?;
                             return Ok(Outcome::Refused(refused.code().to_owned()));
                         }
                     }
@@ -296,8 +288,8 @@ async fn outbox_loop(c: Arc<Collector>) {
                 })
                 .await;
             match written {
-                Ok(Outcome::Unmatched) => {
-                    if let Ok(Some(obs)) = c.db.observation(&item.observation_id).await {
+                Ok(Outcome::Unmatched(obs_id)) => {
+                    if let Ok(Some(obs)) = c.db.observation(&obs_id).await {
                         c.emit(CoreEvent::PaymentUnmatched { observation: obs.id, channel: obs.channel, amount: obs.amount });
                     }
                 }
@@ -315,52 +307,61 @@ async fn outbox_loop(c: Arc<Collector>) {
 enum Outcome {
     Done,
     /// The gateway refused a confirmation: the payment is the operator's again.
-    Unmatched,
+    Unmatched(ObservationId),
     /// The gateway refused something else (a rejection of a claim).
     Refused(String),
+}
+
+/// A queue item's payment as logged ('' for a rejection's).
+fn shown(obs_id: &Option<ObservationId>) -> &str {
+    obs_id.as_ref().map_or("", ObservationId::as_str)
 }
 
 /// Sends one queued item to the gateway.
 async fn deliver(link: &Link, c: &Collector, item: &OutboxItem) -> Result<(), LinkError> {
     if item.kind == OutboxKind::Reject {
-        let order_id = item.order_id.as_deref().unwrap_or_default();
+        let order_id = item.order_id.as_ref().map_or("", |o| o.as_str());
         let req = RejectRequest { reason: item.reason.clone() };
         return link.post::<ConfirmResponse>(&format!("/collector/v1/orders/{order_id}/reject"), &req).await.map(|_| ());
     }
-    let obs = match c.db.observation(&item.observation_id).await {
-        Ok(Some(obs)) => obs,
-        Ok(None) => return Err(LinkError::Refused { status: 0, code: "no_observation".into(), message: item.observation_id.clone() }),
-        Err(e) => return Err(LinkError::Transport(e.to_string())),
+    let gone = || LinkError::Unsendable { code: "no_observation", message: item.observation_id.clone() };
+    let obs = match ObservationId::parse(&item.observation_id) {
+        None => return Err(gone()),
+        Some(id) => match c.db.observation(&id).await {
+            Ok(Some(obs)) => obs,
+            Ok(None) => return Err(gone()),
+            Err(e) => return Err(LinkError::Transport(e.to_string())),
+        },
     };
     let evidence = Evidence {
-        observation_id: obs.id.clone(),
-        source: obs.source.clone(),
+        observation_id: obs.id.to_string(),
+        source: obs.source.to_string(),
         observed_at: obs.observed_at,
         raw_text: format!("{} {}", obs.title, obs.text).trim().to_owned(),
     };
     match (item.kind, &item.order_id) {
         (OutboxKind::Confirm, Some(order_id)) => {
-            let req = ConfirmRequest { order_id: order_id.clone(), channel: obs.channel, amount: obs.amount, evidence };
+            let req = ConfirmRequest { order_id: order_id.to_string(), channel: obs.channel, amount: obs.amount, evidence };
             link.post::<ConfirmResponse>("/collector/v1/confirmations", &req).await.map(|_| ())
         }
         (OutboxKind::Unmatched, _) => {
             let req = UnmatchedReport { channel: obs.channel, amount: obs.amount, evidence };
             link.post::<serde_json::Value>("/collector/v1/unmatched", &req).await.map(|_| ())
         }
-        (kind, _) => Err(LinkError::Refused { status: 0, code: "unknown_kind".into(), message: format!("{kind} without an order") }),
+        (kind, _) => Err(LinkError::Unsendable { code: "unknown_kind", message: format!("{kind} without an order") }),
     }
 }
 
 /// Watches sources go offline and come back (the phone by its heartbeats,
 /// the others by whether they run), for the window's notifications.
-async fn watch_loop(c: Arc<Collector>, flags: Vec<(&'static str, Arc<AtomicBool>)>) {
+async fn watch_loop(c: Arc<Collector>, flags: Vec<(SourceKind, Arc<AtomicBool>)>) {
     let mut was: std::collections::HashMap<String, bool> = Default::default();
     loop {
         let now = now_ms();
         let phone_seen = c.phone_seen.load(Ordering::Relaxed);
-        let mut states: Vec<(String, bool)> = flags.iter().map(|(n, up)| ((*n).to_owned(), up.load(Ordering::Relaxed))).collect();
+        let mut states: Vec<(String, bool)> = flags.iter().map(|(k, up)| (k.as_str().to_owned(), up.load(Ordering::Relaxed))).collect();
         if phone_seen > 0 {
-            states.push(("phone".into(), now - phone_seen <= c.config.phone_online.as_millis() as i64));
+            states.push((SourceKind::PHONE.into(), now - phone_seen <= c.config.phone_online.as_millis() as i64));
         }
         for (name, up) in &states {
             match was.insert(name.clone(), *up) {
@@ -374,31 +375,31 @@ async fn watch_loop(c: Arc<Collector>, flags: Vec<(&'static str, Arc<AtomicBool>
     }
 }
 
-async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(&'static str, Vec<Channel>, Arc<AtomicBool>)>) {
+async fn heartbeat_loop(c: Arc<Collector>, running: Vec<(SourceKind, Vec<Channel>, Arc<AtomicBool>)>) {
     loop {
         if let Some(link) = c.link() {
             let phone_seen = c.phone_seen.load(Ordering::Relaxed);
             let now = now_ms();
             // The phone (seen through the LAN listener), then every source that sees payments itself.
             let mut sources = vec![SourceStatus {
-                name: "phone".into(),
-                kind: "vmq".into(),
+                name: SourceKind::PHONE.into(),
+                kind: SourceKind::Vmq.as_str().into(),
                 online: phone_seen > 0 && now - phone_seen <= c.config.phone_online.as_millis() as i64,
                 last_seen: (phone_seen > 0).then_some(phone_seen),
                 channels: Channel::ALL.to_vec(),
             }];
             // Forwarders that push over the LAN count as online while they are heard from.
-            let heard = c.heard_from(&["smsforwarder", "generic"]);
-            sources.extend(heard.into_iter().map(|(name, last)| SourceStatus {
+            let heard = c.heard_from(&[SourceKind::SmsForwarder, SourceKind::Generic]);
+            sources.extend(heard.into_iter().map(|(kind, last)| SourceStatus {
                 online: now - last <= c.config.phone_online.as_millis() as i64,
-                kind: name.clone(),
-                name,
+                kind: kind.as_str().into(),
+                name: kind.as_str().into(),
                 last_seen: Some(last),
                 channels: Channel::ALL.to_vec(),
             }));
-            sources.extend(running.iter().filter(|(_, channels, _)| !channels.is_empty()).map(|(name, channels, up)| SourceStatus {
-                name: (*name).into(),
-                kind: (*name).into(),
+            sources.extend(running.iter().filter(|(_, channels, _)| !channels.is_empty()).map(|(kind, channels, up)| SourceStatus {
+                name: kind.as_str().into(),
+                kind: kind.as_str().into(),
                 online: up.load(Ordering::Relaxed),
                 last_seen: None,
                 channels: channels.clone(),

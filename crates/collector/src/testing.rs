@@ -2,10 +2,10 @@
 //! as the gateway sends them, payments as a source reports them.
 
 use crate::matcher::NewObservation;
+use crate::model::SeenBy;
 use crate::store::Db;
-use jiufu_protocol::collector::OrderWire;
-use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, OrderState};
+use jiufu_protocol::collector::{OrderWire, SourceKind};
+use jiufu_protocol::{Channel, Fen, ObservationId, OrderId, OrderState};
 
 /// A fresh store; it lives as long as the directory.
 pub fn temp_db() -> (tempfile::TempDir, Db) {
@@ -14,11 +14,16 @@ pub fn temp_db() -> (tempfile::TempDir, Db) {
     (dir, db)
 }
 
+/// The order id a test calls `name` (padded to an id's 22 characters).
+pub fn order_id(name: &str) -> OrderId {
+    OrderId::parse(&format!("{name:_<22}")).expect("a test order's name is a short id")
+}
+
 /// An Alipay order of `fen` in `state`, created at `created_s` (epoch
 /// seconds), expiring 5 minutes later, its quarantine 10 minutes after that.
 pub fn order(id: &str, state: OrderState, fen: i64, created_s: i64) -> OrderWire {
     OrderWire {
-        order_id: id.into(),
+        order_id: order_id(id),
         order_no: format!("no-{id}"),
         channel: Channel::P901.into(),
         state: state.into(),
@@ -34,10 +39,10 @@ pub fn order(id: &str, state: OrderState, fen: i64, created_s: i64) -> OrderWire
 }
 
 /// An Alipay payment of `fen` seen by `source` at `t` (epoch ms).
-pub fn payment(source: &str, fen: i64, t: i64) -> NewObservation {
+pub fn payment(source: SourceKind, fen: i64, t: i64) -> NewObservation {
     NewObservation {
-        id: format!("obs_{}", random_token(12)),
-        source: source.into(),
+        id: ObservationId::generate(),
+        source: SeenBy::from(source),
         channel: Channel::P901,
         amount: Fen(fen),
         observed_at: t,

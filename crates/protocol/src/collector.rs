@@ -2,8 +2,9 @@
 //! `docs/collector-protocol.md`). The collector only dials out; every
 //! request after pairing is signed per device.
 
-use crate::{Channel, Dialect, Fen, OrderState, Wire, sign};
+use crate::{Channel, CollectorErrorCode, Dialect, Fen, OrderId, OrderState, Wire, sign};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 pub const HEADER_DEVICE: &str = "x-jiufu-device";
 pub const HEADER_TIMESTAMP: &str = "x-jiufu-timestamp";
@@ -80,7 +81,7 @@ pub struct CodeSyncResponse {
 /// a gateway never drops them or changes their type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderWire {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub order_no: String,
     pub channel: Wire<Channel>,
     pub state: Wire<OrderState>,
@@ -199,6 +200,97 @@ pub struct UnmatchedReport {
     pub evidence: Evidence,
 }
 
+/// What kind of source saw a payment (an observation's `source`, the
+/// evidence's `source`) or reports its health (a heartbeat's `kind`),
+/// written as the same word as always.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// The V免签 phone app's pushes (over the LAN listener).
+    Vmq,
+    /// SmsForwarder's webhook (over the LAN listener).
+    #[serde(rename = "smsforwarder")]
+    SmsForwarder,
+    /// The generic signed push (over the LAN listener).
+    Generic,
+    /// The computer's own notification bus.
+    Dbus,
+    /// The LAN listener itself (it carries the others' traffic).
+    Lan,
+    /// The operator, by hand (the window or the command line).
+    Operator,
+}
+
+/// A word that names no [`SourceKind`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a known source")]
+pub struct UnknownSource(pub String);
+
+impl SourceKind {
+    pub const ALL: &'static [SourceKind] =
+        &[SourceKind::Vmq, SourceKind::SmsForwarder, SourceKind::Generic, SourceKind::Dbus, SourceKind::Lan, SourceKind::Operator];
+
+    /// The name the phone (the V免签 app) goes by in health reports and the window.
+    pub const PHONE: &'static str = "phone";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Vmq => "vmq",
+            SourceKind::SmsForwarder => "smsforwarder",
+            SourceKind::Generic => "generic",
+            SourceKind::Dbus => "dbus",
+            SourceKind::Lan => "lan",
+            SourceKind::Operator => "operator",
+        }
+    }
+
+    /// The kind a source's name in health reports stands for: its word,
+    /// the word with a qualifier (`smsforwarder:unsigned`), or
+    /// [`SourceKind::PHONE`] for the V免签 app.
+    pub fn from_name(name: &str) -> Option<SourceKind> {
+        let word = name.split(':').next().unwrap_or(name);
+        if word == SourceKind::PHONE {
+            return Some(SourceKind::Vmq);
+        }
+        word.parse().ok()
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SourceKind::Vmq => "手机监控 (V免签)",
+            SourceKind::SmsForwarder => "短信转发器 (SmsForwarder)",
+            SourceKind::Generic => "通用推送",
+            SourceKind::Dbus => "本机通知 (D-Bus)",
+            SourceKind::Lan => "局域网监听",
+            SourceKind::Operator => "手工录入",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            SourceKind::Vmq => "Phone app (V免签)",
+            SourceKind::SmsForwarder => "SmsForwarder",
+            SourceKind::Generic => "Generic push",
+            SourceKind::Dbus => "Desktop notifications (D-Bus)",
+            SourceKind::Lan => "LAN listener",
+            SourceKind::Operator => "Entered by hand",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SourceKind {
+    type Err = UnknownSource;
+    fn from_str(s: &str) -> Result<SourceKind, UnknownSource> {
+        SourceKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| UnknownSource(s.to_owned()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
     pub name: String,
@@ -229,7 +321,8 @@ pub struct HeartbeatResponse {
 /// Error body of every collector endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiError {
-    pub code: String,
+    /// A newer gateway's code this build does not know reads as unknown.
+    pub code: Wire<CollectorErrorCode>,
     pub message: String,
 }
 
@@ -254,9 +347,14 @@ mod tests {
         assert_ne!(base, request_signature("t", "POST", "/x", 1, "n", b"{}"));
     }
 
+    /// `name` as an order id (22 characters).
+    fn padded(name: &str) -> String {
+        format!("{name:_<22}")
+    }
+
     /// One order of `json`'s fields over a plain known order.
     fn order_json(id: &str, over: serde_json::Value) -> serde_json::Value {
-        let mut o = serde_json::json!({"order_id": id, "order_no": format!("no-{id}"), "channel": "P902", "state": 5,
+        let mut o = serde_json::json!({"order_id": padded(id), "order_no": format!("no-{id}"), "channel": "P902", "state": 5,
             "order_amount": "8.88", "payable_amount": "8.88", "subject": "VIP", "created_at": 1_700_000_000,
             "expire_at": 1_700_000_300, "quarantine_until": 1_700_001_200, "claimed_at": null, "dialect": "epay"});
         for (k, v) in over.as_object().unwrap() {
@@ -286,7 +384,7 @@ mod tests {
         let batch: EventBatch =
             serde_json::from_value(json!({"events": events, "cursor": cases.len()})).expect("one batch, whatever it holds");
         assert_eq!(batch.events.len(), cases.len());
-        let by_id = |id: &str| batch.events.iter().find(|e| e.order.order_id == id).map(|e| e.order.clone()).unwrap();
+        let by_id = |id: &str| batch.events.iter().find(|e| e.order.order_id == padded(id)).map(|e| e.order.clone()).unwrap();
         let known = by_id("known");
         assert_eq!(
             known.terms(),
@@ -327,5 +425,24 @@ mod tests {
         // A newer gateway's answer to a confirmation with a state this build does not know.
         let r: ConfirmResponse = serde_json::from_value(json!({"order_id": "x", "state": 11, "duplicate": false})).unwrap();
         assert_eq!(r.state.unknown(), Some("11"));
+    }
+
+    #[test]
+    fn source_kinds_and_error_codes_are_the_words_on_the_wire() {
+        use serde_json::json;
+        for k in SourceKind::ALL.iter().copied() {
+            assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));
+            assert_eq!(k.as_str().parse::<SourceKind>(), Ok(k));
+            assert_eq!(SourceKind::from_name(k.as_str()), Some(k));
+        }
+        assert_eq!(SourceKind::from_name("smsforwarder:unsigned"), Some(SourceKind::SmsForwarder));
+        assert_eq!(SourceKind::from_name(SourceKind::PHONE), Some(SourceKind::Vmq));
+        assert!("SmsForwarder".parse::<SourceKind>().is_err() && SourceKind::from_name("kdeconnect").is_none());
+        let known: ErrorBody = serde_json::from_value(json!({"error": {"code": "already_paid", "message": "m"}})).unwrap();
+        assert_eq!(known.error.code, CollectorErrorCode::AlreadyPaid);
+        let newer: ErrorBody = serde_json::from_value(json!({"error": {"code": "rate_limited", "message": "m"}})).unwrap();
+        assert_eq!(newer.error.code.unknown(), Some("rate_limited"));
+        let body = ErrorBody { error: ApiError { code: CollectorErrorCode::WrongState.into(), message: "m".into() } };
+        assert_eq!(serde_json::to_value(body).unwrap(), json!({"error": {"code": "wrong_state", "message": "m"}}));
     }
 }

@@ -1,6 +1,8 @@
-//! The merchant API's stable public error codes.
+//! The stable public error codes: the merchant API's numbers, and the
+//! collector link's words.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "i32")]
@@ -59,5 +61,102 @@ impl ErrorCode {
 impl From<ErrorCode> for i32 {
     fn from(c: ErrorCode) -> i32 {
         c.code()
+    }
+}
+
+/// The collector link's error codes (`{"error":{"code", "message"}}`):
+/// the gateway answers with them, the collector decides by them whether
+/// retrying can help. Written as the same lowercase words as always.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectorErrorCode {
+    /// The request is not signed by a paired device (or the signature, time or nonce is wrong).
+    Unauthorized,
+    /// The body or a field is malformed.
+    BadRequest,
+    /// No such order (at this device's merchant).
+    NotFound,
+    /// The order's state does not allow this.
+    WrongState,
+    /// A concurrent change won; try again.
+    Conflict,
+    /// The payment already confirmed another order.
+    EvidenceUsed,
+    /// The order is already paid (by another payment).
+    AlreadyPaid,
+    /// The amount paid is not the order's payable amount.
+    AmountMismatch,
+    /// The payment came by another channel than the order's.
+    ChannelMismatch,
+    /// The gateway failed; the cause is in its log.
+    Internal,
+}
+
+impl CollectorErrorCode {
+    pub const ALL: &'static [CollectorErrorCode] = &[
+        CollectorErrorCode::Unauthorized,
+        CollectorErrorCode::BadRequest,
+        CollectorErrorCode::NotFound,
+        CollectorErrorCode::WrongState,
+        CollectorErrorCode::Conflict,
+        CollectorErrorCode::EvidenceUsed,
+        CollectorErrorCode::AlreadyPaid,
+        CollectorErrorCode::AmountMismatch,
+        CollectorErrorCode::ChannelMismatch,
+        CollectorErrorCode::Internal,
+    ];
+
+    /// The refusals that retrying cannot change: the payment is not that
+    /// order's. Everything else (a 5xx, 401 from clock skew, 409
+    /// `conflict`) may pass on a later try.
+    pub const FINAL: &'static [CollectorErrorCode] = &[
+        CollectorErrorCode::AlreadyPaid,
+        CollectorErrorCode::WrongState,
+        CollectorErrorCode::NotFound,
+        CollectorErrorCode::AmountMismatch,
+        CollectorErrorCode::ChannelMismatch,
+        CollectorErrorCode::BadRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectorErrorCode::Unauthorized => "unauthorized",
+            CollectorErrorCode::BadRequest => "bad_request",
+            CollectorErrorCode::NotFound => "not_found",
+            CollectorErrorCode::WrongState => "wrong_state",
+            CollectorErrorCode::Conflict => "conflict",
+            CollectorErrorCode::EvidenceUsed => "evidence_used",
+            CollectorErrorCode::AlreadyPaid => "already_paid",
+            CollectorErrorCode::AmountMismatch => "amount_mismatch",
+            CollectorErrorCode::ChannelMismatch => "channel_mismatch",
+            CollectorErrorCode::Internal => "internal",
+        }
+    }
+
+    /// In [`CollectorErrorCode::FINAL`].
+    pub fn is_final(self) -> bool {
+        CollectorErrorCode::FINAL.contains(&self)
+    }
+}
+
+impl fmt::Display for CollectorErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CollectorErrorCode;
+
+    #[test]
+    fn collector_codes_are_the_words_on_the_wire() {
+        for c in CollectorErrorCode::ALL.iter().copied() {
+            assert_eq!(serde_json::to_value(c).unwrap(), serde_json::json!(c.as_str()));
+            assert_eq!(serde_json::from_value::<CollectorErrorCode>(serde_json::json!(c.as_str())).unwrap(), c);
+        }
+        let words: Vec<&str> = CollectorErrorCode::FINAL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(words, ["already_paid", "wrong_state", "not_found", "amount_mismatch", "channel_mismatch", "bad_request"]);
+        assert!(!CollectorErrorCode::Conflict.is_final() && !CollectorErrorCode::Unauthorized.is_final());
     }
 }

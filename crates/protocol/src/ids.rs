@@ -170,6 +170,105 @@ impl fmt::Display for OrderId {
     }
 }
 
+impl PartialEq<String> for OrderId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
+/// `text` is 1 to `max` characters of `[A-Za-z0-9_-]`.
+fn url_safe(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Declares a collector-side string id: made by parsing (or generating),
+/// written and read as its plain text.
+macro_rules! text_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = &'static str;
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                $name::parse(&text).ok_or($what)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_id! {
+    /// A paired collector device, as the gateway named it at pairing
+    /// (`dev_` and 16 random characters): 1 to 64 characters of `[A-Za-z0-9_-]`.
+    DeviceId, "a device id is 1-64 characters of A-Z a-z 0-9 _ -"
+}
+
+impl DeviceId {
+    pub fn generate() -> DeviceId {
+        DeviceId(format!("dev_{}", random_token(12)))
+    }
+
+    pub fn parse(text: &str) -> Option<DeviceId> {
+        url_safe(text, 64).then(|| DeviceId(text.to_owned()))
+    }
+}
+
+text_id! {
+    /// A payment a collector saw (an observation): `obs_` and 16 random
+    /// characters when this collector made it; read back, `obs_` and 1 to
+    /// 64 characters of `[A-Za-z0-9_-]`. Stable across retries: the gateway
+    /// takes one confirmation per observation.
+    ObservationId, "an observation id is obs_ and 1-64 characters of A-Z a-z 0-9 _ -"
+}
+
+impl ObservationId {
+    pub fn generate() -> ObservationId {
+        ObservationId(format!("obs_{}", random_token(12)))
+    }
+
+    pub fn parse(text: &str) -> Option<ObservationId> {
+        text.strip_prefix("obs_").is_some_and(|rest| url_safe(rest, 64)).then(|| ObservationId(text.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +312,25 @@ mod tests {
         assert!(OrderId::parse("1").is_none());
         // a leading '-' would read as a flag in `jiufu-gateway order show ID`
         assert!((0..20_000).all(|_| !OrderId::generate().as_str().starts_with('-')));
+    }
+
+    #[test]
+    fn collector_ids_are_parsed_and_generated_in_their_own_shape() {
+        let dev = DeviceId::generate();
+        assert!(dev.as_str().starts_with("dev_") && dev.as_str().len() == 20);
+        assert_eq!(DeviceId::parse(dev.as_str()), Some(dev));
+        for bad in ["", "dev 1", "dev/1", "设备", &"d".repeat(65)] {
+            assert!(DeviceId::parse(bad).is_none(), "{bad}");
+        }
+        let obs = ObservationId::generate();
+        assert!(obs.as_str().starts_with("obs_") && obs.as_str().len() == 20);
+        assert_eq!(serde_json::from_value::<ObservationId>(serde_json::to_value(&obs).unwrap()).unwrap(), obs);
+        for bad in ["", "obs_", "x", "obs-1", "obs_a b", "obs_'; --"] {
+            assert!(ObservationId::parse(bad).is_none(), "{bad}");
+        }
+        assert!(serde_json::from_str::<ObservationId>(r#""nope""#).is_err());
+        let id = OrderId::generate();
+        let text: String = id.to_string();
+        assert!(id == text, "an order id equals its text");
     }
 }

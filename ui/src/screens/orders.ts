@@ -14,9 +14,17 @@ export interface Order {
   channel: string;
   /** The state as the gateway sent it: its code, or the text of a state this version does not know. */
   state: number | string;
-  /** null for a state this version does not know. */
+  /** null for a state this version does not know; only used to name the state. */
   state_code: number | null;
-  /** Waiting for money: it has a countdown. */
+  /** Waiting for the customer's money. */
+  waiting: boolean;
+  /** The customer says they paid, and this version knows every value of the order: confirm or reject. */
+  claimed: boolean;
+  /** Paid and confirmed. */
+  paid: boolean;
+  /** Expired (a late payment can still be confirmed while it is payable). */
+  expired: boolean;
+  /** Waiting for money or claimed: it has a countdown. */
   open: boolean;
   /** Can still take a payment: it can be confirmed, and a payment attached to it. */
   payable: boolean;
@@ -63,6 +71,13 @@ function known(o: Order, field: string, raw: string, shown: (raw: string) => str
   return o.unknown.includes(field) ? t("unknown_value", { raw }) : shown(raw);
 }
 
+/** The state's look: claimed stands out, paid is good news, an ended order is muted. */
+function stateClass(o: Order): string {
+  if (o.claimed) return "s-claimed";
+  if (o.paid) return "s-paid";
+  return o.waiting ? "s-waiting" : "s-ended";
+}
+
 function row(o: Order): HTMLElement {
   const left = h("td", { "data-expire": o.expire_at }, o.open ? countdown(o.expire_at) : "");
   left.addEventListener("tick", () => (left.textContent = o.open ? countdown(o.expire_at) : ""));
@@ -71,15 +86,15 @@ function row(o: Order): HTMLElement {
   if (o.payable) {
     actions.append(h("button", { type: "button", class: "primary small", "aria-label": t("confirm_label", { no: o.order_no }), onclick: () => void confirmOrder(o) }, t("confirm")));
   }
-  if (o.state_code === 8 && !unknown) {
+  if (o.claimed) {
     actions.append(h("button", { type: "button", class: "danger small", "aria-label": t("reject_label", { no: o.order_no }), onclick: () => void rejectOrder(o) }, t("reject")));
   }
   const state = o.state_code === null
     ? h("span", { class: "state unknown" }, t("state_unknown", { raw: String(o.state) }))
-    : h("span", { class: `state s${o.state_code}` }, stateName(o.state_code));
+    : h("span", { class: `state ${stateClass(o)}` }, stateName(o.state_code));
   const status = h("td", {}, state);
   if (unknown) status.append(h("div", { class: "muted small unknown-order" }, t("order_unknown")));
-  return h("tr", { class: o.state_code === 8 && !unknown ? "claimed" : unknown ? "unknown" : "", "data-order": o.order_id, "data-state": o.state_code ?? "unknown" },
+  return h("tr", { class: o.claimed ? "claimed" : unknown ? "unknown" : "", "data-order": o.order_id, "data-state": o.state_code ?? "unknown" },
     h("td", {}, h("div", {}, o.order_no), h("div", { class: "muted small" }, when(o.created_at * 1000)),
       h("div", { class: "muted small dialect", "data-dialect": o.dialect }, known(o, "dialect", o.dialect, dialectName))),
     h("td", { class: "subject" }, o.subject),

@@ -17,6 +17,7 @@ use super::sender::{self, Senders};
 use crate::parser::{AppId, MirrorFormat, Notice, Parser, Payment};
 use crate::{Collector, Delivery, Posted, now_ms};
 use futures::StreamExt;
+use jiufu_protocol::collector::SourceKind;
 use std::sync::Arc;
 use zbus::zvariant::{Dict, Structure, Value};
 use zbus::{MatchRule, MessageStream, fdo::MonitoringProxy, message::Type};
@@ -33,8 +34,8 @@ pub struct DbusMonitor;
 
 #[async_trait::async_trait]
 impl super::Source for DbusMonitor {
-    fn name(&self) -> &'static str {
-        "dbus"
+    fn kind(&self) -> SourceKind {
+        SourceKind::Dbus
     }
 
     async fn run(&self, c: Arc<Collector>) -> anyhow::Result<()> {
@@ -55,14 +56,14 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
     let mut stream = MessageStream::from(&conn);
     MonitoringProxy::new(&conn).await?.become_monitor(&rules, 0).await?;
     tracing::info!("watching desktop notifications on the session bus");
-    c.touch("dbus", None);
+    c.touch(SourceKind::Dbus, None);
     while let Some(msg) = stream.next().await {
         let Ok(msg) = msg else { continue };
         let Some(call) = Call::decode(&msg) else { continue };
         if call.app_name == OWN_APP_NAME {
             continue;
         }
-        c.touch("dbus", None);
+        c.touch(SourceKind::Dbus, None);
         let Some(claim) = identify(&c.parser, &call) else {
             tracing::debug!(app = call.app_name, "a notification from a program not trusted for payments");
             continue;
@@ -82,11 +83,11 @@ async fn monitor(c: Arc<Collector>) -> anyhow::Result<()> {
         };
         if let Some(why) = refused {
             tracing::warn!(app = claim.notice().app, %why, "refused a payment notification");
-            c.touch("dbus", Some(format!("refused a payment notification: {why}")));
+            c.touch(SourceKind::Dbus, Some(format!("refused a payment notification: {why}")));
             continue;
         }
         let delivery = Delivery { replay: None, posted: posted(&call, claim.notice(), payment) };
-        if let Err(e) = c.observe("dbus", payment.channel, payment.amount, now_ms(), claim.into_notice(), delivery).await {
+        if let Err(e) = c.observe(SourceKind::Dbus, payment.channel, payment.amount, now_ms(), claim.into_notice(), delivery).await {
             tracing::error!(error = %e, "cannot store a notification");
         }
     }

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::{Channel, Fen, sign};
 use serde_json::json;
 
@@ -50,7 +51,7 @@ pub async fn generic(State(lan): State<Shared>, push: Push) -> Response {
     let expected = sign::hmac_sha256_hex(c.key.expose().as_bytes(), &[t.as_bytes(), b".", &push.body]);
     if !sign::hex_digest_eq(&expected, &v1) {
         push.bad_sign(&lan);
-        c.touch("generic", Some("bad signature".into()));
+        c.touch(SourceKind::Generic, Some("bad signature".into()));
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");
     }
     if !fresh(t_s.saturating_mul(1000)) {
@@ -80,7 +81,7 @@ pub async fn generic(State(lan): State<Shared>, push: Push) -> Response {
     // The replay key is the push's fingerprint ({t, body}), and `t` is fresh
     // for 5 minutes only: the same push can never come again once it expires.
     let delivery = Delivery { replay: Some(replay), posted: Posted::default() };
-    match c.observe("generic", push_body.channel, amount, now_ms(), notice, delivery).await {
+    match c.observe(SourceKind::Generic, push_body.channel, amount, now_ms(), notice, delivery).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => accepted(),
         Err(e) => {

@@ -21,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiufu_protocol::Channel;
+use jiufu_protocol::collector::SourceKind;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -62,8 +63,8 @@ impl LanListener {
 
 #[async_trait::async_trait]
 impl super::Source for LanListener {
-    fn name(&self) -> &'static str {
-        "lan"
+    fn kind(&self) -> SourceKind {
+        SourceKind::Lan
     }
 
     fn channels(&self) -> Vec<Channel> {

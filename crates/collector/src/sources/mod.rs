@@ -15,6 +15,7 @@ pub mod vmq;
 
 use crate::Collector;
 use jiufu_protocol::Channel;
+use jiufu_protocol::collector::SourceKind;
 use std::sync::Arc;
 
 /// Pushes signed more than this far from our clock are refused.
@@ -22,8 +23,8 @@ pub const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
 
 #[async_trait::async_trait]
 pub trait Source: Send + Sync {
-    /// Its name in health reports and logs.
-    fn name(&self) -> &'static str;
+    /// What it is; its word names it in health reports and logs.
+    fn kind(&self) -> SourceKind;
 
     /// The channels it can see payments for; none when it only carries
     /// another source's traffic (the LAN listener carries the phone's).

@@ -25,6 +25,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::sign;
 use serde_json::json;
 use std::collections::HashMap;
@@ -57,7 +58,7 @@ pub async fn webhook(State(lan): State<Shared>, push: Push) -> Response {
         Trust::Authenticated
     } else {
         push.bad_sign(&lan);
-        c.touch("smsforwarder", Some(if given.is_empty() { "unsigned push refused" } else { "bad sign" }.into()));
+        c.touch(SourceKind::SmsForwarder, Some(if given.is_empty() { "unsigned push refused" } else { "bad sign" }.into()));
         let why = if given.is_empty() {
             "missing sign: set the collector's SmsForwarder secret in SmsForwarder (加签 secret)"
         } else {
@@ -68,19 +69,16 @@ pub async fn webhook(State(lan): State<Shared>, push: Push) -> Response {
     if !fresh(t_ms) {
         return refuse(StatusCode::UNAUTHORIZED, "timestamp is not within 5 minutes of the collector's clock");
     }
-    let source = match trust {
-        Trust::Authenticated => {
-            c.touch("smsforwarder", None);
-            "smsforwarder"
-        }
-        Trust::Unauthenticated => "smsforwarder:unsigned",
-    };
+    // Recorded as `smsforwarder:unsigned` when unsigned (see `model::SeenBy`).
+    if trust == Trust::Authenticated {
+        c.touch(SourceKind::SmsForwarder, None);
+    }
     let (notice, received) = unfold_timed(f);
     // The sign covers only the timestamp, so each timestamp (each sign) is
     // used once, whatever the push turns out to be.
     let replay = ReplayKey { key: format!("smsf:{t_ms}"), expires_at: t_ms + 2 * MAX_SKEW_MS };
     let posted = posted(&notice, received.as_deref());
-    match c.observe_notice_as(source, notice, now_ms(), Delivery { replay: Some(replay), posted }, trust).await {
+    match c.observe_notice_as(SourceKind::SmsForwarder, notice, now_ms(), Delivery { replay: Some(replay), posted }, trust).await {
         Ok(Observed::Replayed) => refuse(StatusCode::CONFLICT, "replayed"),
         Ok(_) => Json(json!({"code": 1, "msg": "ok"})).into_response(),
         Err(e) => {

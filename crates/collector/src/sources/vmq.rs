@@ -10,6 +10,7 @@ use crate::parser::Notice;
 use crate::{Delivery, Observed, Posted, ReplayKey, now_ms, store};
 use axum::Json;
 use axum::extract::State;
+use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::{Channel, Fen, sign};
 use serde_json::Value;
 use std::sync::atomic::Ordering;
@@ -28,7 +29,7 @@ pub async fn app_heart(State(lan): State<Shared>, push: Push) -> Json<Value> {
     };
     if !sign::hex_digest_eq(&sign::vmq_heart_sign(t, c.key.expose()), given) {
         push.bad_sign(&lan);
-        c.touch("vmq", Some("bad heartbeat sign".into()));
+        c.touch(SourceKind::Vmq, Some("bad heartbeat sign".into()));
         return vmq_reply(-1, "签名错误 bad sign");
     }
     if !fresh(t_ms) {
@@ -48,7 +49,7 @@ pub async fn app_heart(State(lan): State<Shared>, push: Push) -> Json<Value> {
             return vmq_reply(-1, "内部错误 internal error");
         }
     }
-    c.touch("vmq", None);
+    c.touch(SourceKind::Vmq, None);
     vmq_reply(1, "成功")
 }
 
@@ -69,7 +70,7 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     };
     if !sign::hex_digest_eq(&sign::vmq_push_sign(kind, price, t, c.key.expose()), given) {
         push.bad_sign(&lan);
-        c.touch("vmq", Some("bad push sign".into()));
+        c.touch(SourceKind::Vmq, Some("bad push sign".into()));
         return vmq_reply(-1, "签名错误 bad sign");
     }
     if !fresh(t_ms) {
@@ -82,7 +83,8 @@ pub async fn app_push(State(lan): State<Shared>, push: Push) -> Json<Value> {
     // replay key is exactly those fields: since `t` is fresh for 5 minutes
     // only, the same push can never come again once its key expires, so no
     // 24 h fingerprint is needed (the app sends a new `t` with every push).
-    match c.observe("vmq", channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await {
+    match c.observe(SourceKind::Vmq, channel, amount, now_ms(), notice, Delivery { replay: Some(replay), posted: Posted::default() }).await
+    {
         Ok(Observed::Replayed) => vmq_reply(-1, "重复推送 replayed push"),
         Ok(_) => vmq_reply(1, "成功"),
         Err(e) => {

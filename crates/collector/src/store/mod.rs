@@ -11,23 +11,23 @@ mod observations;
 mod orders;
 mod outbox;
 #[cfg(test)]
+mod safety;
+#[cfg(test)]
 mod tests;
 
-pub use kinds::{ObservationStatus, OutboxKind, UnknownWord};
-pub use observations::Observation;
+pub(crate) use kinds::sql_list;
 pub(crate) use observations::{
     attach_unmatched, insert_confirmed_by_hand, insert_observation, pending_observations, same_payment_seen, set_confirmed, set_matched,
     set_note, set_unmatched,
 };
 pub(crate) use orders::{forget_orders, order_taken, payable_order};
-pub use outbox::OutboxItem;
 pub(crate) use outbox::{enqueue, enqueue_reject, outbox_delivered, outbox_refused, outbox_retry, rejection_queued};
 
+use crate::model::{Code, ObservationStatus, SourceHealth};
 use anyhow::Context;
-use jiufu_protocol::{Channel, Fen};
+use jiufu_protocol::{Fen, ObservationId};
 use jiufu_sqlite_writer::Writer;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -46,25 +46,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct Db {
     writer: Writer,
     reader: Arc<Mutex<Connection>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Code {
-    pub uid: String,
-    pub channel: Channel,
-    pub qr_text: String,
-    pub amount: Option<Fen>,
-    pub name: String,
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SourceHealth {
-    pub name: String,
-    pub kind: String,
-    pub last_seen: Option<i64>,
-    pub errors: i64,
-    pub last_error: String,
 }
 
 pub(crate) use jiufu_sqlite_writer::columns::ChannelCol;
@@ -121,6 +102,7 @@ impl Db {
         self.call(move |c| setting_in(c, &key)).await
     }
 
+    #[cfg(test)]
     pub async fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
         self.set_settings(vec![(key.to_owned(), value.to_owned())]).await
     }
@@ -175,7 +157,7 @@ impl Db {
                 tx.execute(
                     "INSERT INTO sources (name, kind, last_seen, errors, last_error) VALUES (?1, ?2, ?3, ?4, ?5) \
                      ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, errors = excluded.errors, last_error = excluded.last_error",
-                    params![h.name, h.kind, h.last_seen, h.errors, h.last_error],
+                    params![h.name, h.kind.as_str(), h.last_seen, h.errors, h.last_error],
                 )?;
             }
             Ok(())
@@ -186,7 +168,13 @@ impl Db {
     pub async fn sources(&self) -> anyhow::Result<Vec<SourceHealth>> {
         self.call(|c| {
             rows(c, "SELECT name, kind, last_seen, errors, last_error FROM sources ORDER BY name", [], |r| {
-                Ok(SourceHealth { name: r.get(0)?, kind: r.get(1)?, last_seen: r.get(2)?, errors: r.get(3)?, last_error: r.get(4)? })
+                Ok(SourceHealth {
+                    name: r.get(0)?,
+                    kind: kinds::word(r, 1)?,
+                    last_seen: r.get(2)?,
+                    errors: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
             })
         })
         .await
@@ -217,7 +205,7 @@ impl Db {
                 &format!(
                     "DELETE FROM observations WHERE observed_at < ?1 AND status IN ({}) \
                      AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.observation_id = observations.id AND done_at IS NULL)",
-                    ObservationStatus::sql_list(ObservationStatus::SETTLED)
+                    sql_list(ObservationStatus::SETTLED)
                 ),
                 [cutoff],
             )?;
@@ -294,22 +282,22 @@ pub(crate) fn log_event(tx: &Connection, kind: &str, message: &str, now_ms: i64)
 pub const NOTICE_MEMORY_MS: i64 = 24 * 3_600_000;
 
 /// The observation an unexpired notice key was first recorded with, if any.
-pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Result<Option<String>> {
+pub(crate) fn notice_seen(tx: &Connection, key: &str, now_ms: i64) -> anyhow::Result<Option<ObservationId>> {
     Ok(tx
-        .query_row("SELECT observation_id FROM notices WHERE key = ?1 AND expires_at >= ?2", params![key, now_ms], |r| r.get(0))
+        .query_row("SELECT observation_id FROM notices WHERE key = ?1 AND expires_at >= ?2", params![key, now_ms], |r| kinds::id(r, 0))
         .optional()?)
 }
 
 /// Remembers a notice key for [`NOTICE_MEMORY_MS`] from `now_ms`; an
 /// expired one is replaced, a live one kept with its first observation and
 /// its memory extended.
-pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &str, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn remember_notice(tx: &Connection, key: &str, observation_id: &ObservationId, now_ms: i64) -> anyhow::Result<()> {
     // Expired keys are deleted by the hourly prune; one met here is taken over.
     tx.execute(
         "INSERT INTO notices (key, observation_id, expires_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, \
          observation_id = CASE WHEN notices.expires_at < ?4 THEN excluded.observation_id ELSE notices.observation_id END",
-        params![key, observation_id, now_ms + NOTICE_MEMORY_MS, now_ms],
+        params![key, observation_id.as_str(), now_ms + NOTICE_MEMORY_MS, now_ms],
     )?;
     Ok(())
 }

@@ -1,34 +1,18 @@
 //! Payments seen (observations): written first, then deduplicated,
 //! matched, confirmed or given up on.
 
-use super::{Db, ObservationStatus, rows};
+use super::kinds::{id, opt_id, sql_list};
+use super::{Db, rows};
 use crate::matcher::NewObservation;
-use jiufu_protocol::{Channel, Fen};
+use crate::model::{Observation, ObservationStatus, PaymentFilter};
+use jiufu_protocol::{Channel, Fen, ObservationId, OrderId};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Observation {
-    pub id: String,
-    pub source: String,
-    pub channel: Channel,
-    pub amount: Fen,
-    /// Epoch milliseconds.
-    pub observed_at: i64,
-    pub app: String,
-    pub title: String,
-    pub text: String,
-    pub status: ObservationStatus,
-    pub order_id: Option<String>,
-    pub duplicate_of: Option<String>,
-    pub note: String,
-}
 
 const OBS_COLUMNS: &str = "id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, duplicate_of, note";
 
 fn observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
     Ok(Observation {
-        id: r.get(0)?,
+        id: id(r, 0)?,
         source: r.get(1)?,
         channel: r.get::<_, super::ChannelCol>(2)?.0,
         amount: Fen(r.get(3)?),
@@ -37,25 +21,29 @@ fn observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
         title: r.get(6)?,
         text: r.get(7)?,
         status: r.get(8)?,
-        order_id: r.get(9)?,
-        duplicate_of: r.get(10)?,
+        order_id: opt_id(r, 9)?,
+        duplicate_of: opt_id(r, 10)?,
         note: r.get(11)?,
     })
 }
 
 impl Db {
-    /// The latest payments (at most 2000), all or those with `status`.
-    pub async fn observations(&self, status: Option<ObservationStatus>) -> anyhow::Result<Vec<Observation>> {
+    /// The latest payments (at most 2000) that `filter` shows.
+    pub async fn observations(&self, filter: PaymentFilter) -> anyhow::Result<Vec<Observation>> {
+        let statuses: Vec<ObservationStatus> = ObservationStatus::ALL.iter().copied().filter(|s| filter.shows(*s)).collect();
+        let shown = match filter {
+            PaymentFilter::All => "1 = 1".to_owned(),
+            _ => format!("status IN ({})", sql_list(&statuses)),
+        };
         self.call(move |c| {
-            let sql =
-                format!("SELECT {OBS_COLUMNS} FROM observations WHERE (?1 IS NULL OR status = ?1) ORDER BY observed_at DESC LIMIT 2000");
-            rows(c, &sql, [status], observation)
+            let sql = format!("SELECT {OBS_COLUMNS} FROM observations WHERE {shown} ORDER BY observed_at DESC LIMIT 2000");
+            rows(c, &sql, [], observation)
         })
         .await
     }
 
-    pub async fn observation(&self, id: &str) -> anyhow::Result<Option<Observation>> {
-        let id = id.to_owned();
+    pub async fn observation(&self, id: &ObservationId) -> anyhow::Result<Option<Observation>> {
+        let id = id.as_str().to_owned();
         self.call(move |c| {
             Ok(c.query_row(&format!("SELECT {OBS_COLUMNS} FROM observations WHERE id = ?1"), [id], observation).optional()?)
         })
@@ -74,7 +62,7 @@ impl Db {
             Ok(c.query_row(
                 &format!(
                     "SELECT COUNT(*), COALESCE(SUM(amount_fen), 0) FROM observations WHERE observed_at >= ?1 AND status IN ({})",
-                    ObservationStatus::sql_list(ObservationStatus::TAKES_ORDER)
+                    sql_list(ObservationStatus::TAKES_ORDER)
                 ),
                 [since],
                 |r| Ok((r.get(0)?, Fen(r.get(1)?))),
@@ -86,12 +74,12 @@ impl Db {
     /// Gives up on a waiting payment now, as the matcher does after the
     /// grace period: unmatched, logged and reported. False when it was not
     /// waiting.
-    pub async fn give_up_on(&self, id: &str, why: &str, now: i64) -> anyhow::Result<bool> {
-        let (id, why) = (id.to_owned(), why.to_owned());
+    pub async fn give_up_on(&self, id: &ObservationId, why: &str, now: i64) -> anyhow::Result<bool> {
+        let (id, why) = (id.clone(), why.to_owned());
         self.write(move |tx| {
             let waiting: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM observations WHERE id = ?1 AND status = ?2)",
-                params![id, ObservationStatus::Pending],
+                params![id.as_str(), ObservationStatus::Pending],
                 |r| r.get(0),
             )?;
             if waiting {
@@ -108,7 +96,7 @@ impl Db {
 /// itself a duplicate, and not yet holding a duplicate from `new`'s source
 /// (each source reports each payment once, so an earlier one absorbs at
 /// most one duplicate per source). The nearest in time wins.
-pub(crate) fn same_payment_seen(tx: &Connection, new: &NewObservation, window_ms: i64) -> anyhow::Result<Option<String>> {
+pub(crate) fn same_payment_seen(tx: &Connection, new: &NewObservation, window_ms: i64) -> anyhow::Result<Option<ObservationId>> {
     let t = new.observed_at;
     Ok(tx
         .query_row(
@@ -117,7 +105,7 @@ pub(crate) fn same_payment_seen(tx: &Connection, new: &NewObservation, window_ms
              AND NOT EXISTS (SELECT 1 FROM observations d WHERE d.duplicate_of = o.id AND d.source = ?5) \
              ORDER BY abs(o.observed_at - ?6) LIMIT 1",
             params![new.channel.code(), new.amount.0, t - window_ms, t + window_ms, new.source, t, ObservationStatus::Duplicate],
-            |r| r.get(0),
+            |r| id(r, 0),
         )
         .optional()?)
 }
@@ -126,14 +114,14 @@ pub(crate) fn insert_observation(
     tx: &Connection,
     new: &NewObservation,
     status: ObservationStatus,
-    duplicate_of: Option<&str>,
+    duplicate_of: Option<&ObservationId>,
     now_ms: i64,
 ) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, duplicate_of, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            new.id,
+            new.id.as_str(),
             new.source,
             new.channel.code(),
             new.amount.0,
@@ -142,7 +130,7 @@ pub(crate) fn insert_observation(
             new.title,
             new.text,
             status,
-            duplicate_of,
+            duplicate_of.map(ObservationId::as_str),
             now_ms
         ],
     )?;
@@ -152,16 +140,16 @@ pub(crate) fn insert_observation(
 /// The operator's own witness of an order's payment, already matched to it.
 pub(crate) fn insert_confirmed_by_hand(
     tx: &Connection,
-    id: &str,
+    id: &ObservationId,
     channel: Channel,
     amount: Fen,
-    order_id: &str,
+    order_id: &OrderId,
     now_ms: i64,
 ) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO observations (id, source, channel, amount_fen, observed_at, app, title, text, status, order_id, created_at) \
          VALUES (?1, 'operator', ?2, ?3, ?4, 'operator', '', 'confirmed by hand', ?5, ?6, ?4)",
-        params![id, channel.code(), amount.0, now_ms, ObservationStatus::Matched, order_id],
+        params![id.as_str(), channel.code(), amount.0, now_ms, ObservationStatus::Matched, order_id.as_str()],
     )?;
     Ok(())
 }
@@ -169,7 +157,7 @@ pub(crate) fn insert_confirmed_by_hand(
 /// A payment waiting for its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PendingObservation {
-    pub id: String,
+    pub id: ObservationId,
     pub channel: Channel,
     pub amount: Fen,
     /// When the payment was seen (epoch ms).
@@ -186,7 +174,7 @@ pub(crate) fn pending_observations(tx: &Connection, limit: i64) -> anyhow::Resul
         params![ObservationStatus::Pending, limit],
         |r| {
             Ok(PendingObservation {
-                id: r.get(0)?,
+                id: id(r, 0)?,
                 channel: r.get::<_, super::ChannelCol>(1)?.0,
                 amount: Fen(r.get(2)?),
                 observed_at: r.get(3)?,
@@ -197,38 +185,41 @@ pub(crate) fn pending_observations(tx: &Connection, limit: i64) -> anyhow::Resul
 }
 
 /// Says why an observation is what it is (shown to the operator).
-pub(crate) fn set_note(tx: &Connection, id: &str, note: &str) -> anyhow::Result<()> {
-    tx.execute("UPDATE observations SET note = ?1 WHERE id = ?2", params![note, id])?;
+pub(crate) fn set_note(tx: &Connection, id: &ObservationId, note: &str) -> anyhow::Result<()> {
+    tx.execute("UPDATE observations SET note = ?1 WHERE id = ?2", params![note, id.as_str()])?;
     Ok(())
 }
 
-pub(crate) fn set_matched(tx: &Connection, id: &str, order_id: &str) -> anyhow::Result<()> {
-    tx.execute("UPDATE observations SET status = ?1, order_id = ?2 WHERE id = ?3", params![ObservationStatus::Matched, order_id, id])?;
+pub(crate) fn set_matched(tx: &Connection, id: &ObservationId, order_id: &OrderId) -> anyhow::Result<()> {
+    tx.execute(
+        "UPDATE observations SET status = ?1, order_id = ?2 WHERE id = ?3",
+        params![ObservationStatus::Matched, order_id.as_str(), id.as_str()],
+    )?;
     Ok(())
 }
 
-pub(crate) fn set_unmatched(tx: &Connection, id: &str, why: &str) -> anyhow::Result<()> {
+pub(crate) fn set_unmatched(tx: &Connection, id: &ObservationId, why: &str) -> anyhow::Result<()> {
     tx.execute(
         "UPDATE observations SET status = ?1, order_id = NULL, note = ?2 WHERE id = ?3",
-        params![ObservationStatus::Unmatched, why, id],
+        params![ObservationStatus::Unmatched, why, id.as_str()],
     )?;
     Ok(())
 }
 
 /// The gateway acknowledged the payment's confirmation.
-pub(crate) fn set_confirmed(tx: &Connection, id: &str) -> anyhow::Result<()> {
-    tx.execute("UPDATE observations SET status = ?1 WHERE id = ?2", params![ObservationStatus::Confirmed, id])?;
+pub(crate) fn set_confirmed(tx: &Connection, id: &ObservationId) -> anyhow::Result<()> {
+    tx.execute("UPDATE observations SET status = ?1 WHERE id = ?2", params![ObservationStatus::Confirmed, id.as_str()])?;
     Ok(())
 }
 
 /// Matches an unmatched payment (or one recorded as a duplicate, which the
 /// operator knows to be a second payment) to `order_id` by hand; false when
 /// it is no longer either.
-pub(crate) fn attach_unmatched(tx: &Connection, id: &str, order_id: &str) -> anyhow::Result<bool> {
+pub(crate) fn attach_unmatched(tx: &Connection, id: &ObservationId, order_id: &OrderId) -> anyhow::Result<bool> {
     let n = tx.execute(
         "UPDATE observations SET status = ?1, order_id = ?2, duplicate_of = NULL, note = 'attached by hand' \
          WHERE id = ?3 AND status IN (?4, ?5)",
-        params![ObservationStatus::Matched, order_id, id, ObservationStatus::Unmatched, ObservationStatus::Duplicate],
+        params![ObservationStatus::Matched, order_id.as_str(), id.as_str(), ObservationStatus::Unmatched, ObservationStatus::Duplicate],
     )?;
     Ok(n == 1)
 }

@@ -1,9 +1,11 @@
 //! The mirror of the gateway's orders: what the long poll brings in, what
 //! the window lists, and the one payable order a payment can belong to.
 
-use super::{Db, ObservationStatus, rows};
+use super::kinds::{id, sql_list};
+use super::{Db, rows};
+use crate::model::{ObservationStatus, OrderFilter};
 use jiufu_protocol::collector::OrderWire;
-use jiufu_protocol::{Channel, Dialect, Fen, OrderState, Wire};
+use jiufu_protocol::{Channel, Dialect, Fen, OrderId, OrderState, Wire};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const ORDER_COLUMNS: &str = "order_id, order_no, channel, state, order_fen, payable_fen, subject, created_at, expire_at, quarantine_until, claimed_at, dialect, unknown";
@@ -22,7 +24,7 @@ fn order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderWire> {
     let (channel, state, dialect): (String, i64, String) = (r.get(2)?, r.get(3)?, r.get(11)?);
     let (order_fen, payable_fen): (i64, i64) = (r.get(4)?, r.get(5)?);
     Ok(OrderWire {
-        order_id: r.get(0)?,
+        order_id: id(r, 0)?,
         order_no: r.get(1)?,
         channel: column(unknown.get("channel"), channel.parse::<Channel>().ok(), &channel),
         state: column(unknown.get("state"), i32::try_from(state).ok().and_then(OrderState::from_code), state),
@@ -80,7 +82,7 @@ impl Db {
             let mut claimed = Vec::new();
             for o in orders {
                 let before: Option<(i32, String)> = tx
-                    .query_row("SELECT state, unknown FROM orders WHERE order_id = ?1", [&o.order_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row("SELECT state, unknown FROM orders WHERE order_id = ?1", [o.order_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
                 let s = stored(&o);
                 if !s.unknown.is_empty() && before.as_ref().is_none_or(|(_, was)| *was != s.unknown) {
@@ -98,7 +100,7 @@ impl Db {
                          payable_fen = excluded.payable_fen, dialect = excluded.dialect, unknown = excluded.unknown"
                     ),
                     params![
-                        o.order_id,
+                        o.order_id.as_str(),
                         o.order_no,
                         s.channel,
                         s.state,
@@ -122,25 +124,22 @@ impl Db {
         .await
     }
 
-    pub async fn order(&self, order_id: &str) -> anyhow::Result<Option<OrderWire>> {
-        let id = order_id.to_owned();
+    pub async fn order(&self, order_id: &OrderId) -> anyhow::Result<Option<OrderWire>> {
+        let id = order_id.as_str().to_owned();
         self.call(move |c| Ok(c.query_row(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?1"), [id], order).optional()?))
             .await
     }
 
-    /// Orders for the window: `filter` is `open` (waiting or claimed),
-    /// `claimed` (and known to this build in every value), `history` (no
-    /// longer open, or in a state this build does not know) or `all`;
-    /// `search` matches the order id, merchant order number, subject or
-    /// payable amount.
-    pub async fn find_orders(&self, filter: &str, search: &str, limit: i64) -> anyhow::Result<Vec<OrderWire>> {
+    /// Orders for the window, those `filter` shows; `search` matches the
+    /// order id, merchant order number, subject or payable amount.
+    pub async fn find_orders(&self, filter: OrderFilter, search: &str, limit: i64) -> anyhow::Result<Vec<OrderWire>> {
         let open = OrderState::sql_list(OrderState::OPEN);
         let states = match filter {
-            "open" => format!("state IN ({open})"),
+            OrderFilter::Open => format!("state IN ({open})"),
             // Claims to act on: an order with an unknown value cannot be acted on here.
-            "claimed" => format!("state = {} AND unknown = ''", OrderState::Claimed.code()),
-            "history" => format!("state NOT IN ({open})"),
-            _ => "1 = 1".to_owned(),
+            OrderFilter::Claimed => format!("state = {} AND unknown = ''", OrderState::Claimed.code()),
+            OrderFilter::History => format!("state NOT IN ({open})"),
+            OrderFilter::All => "1 = 1".to_owned(),
         };
         let search = search.trim().to_owned();
         let fen = Fen::parse_yuan(&search).ok().map(|f| f.0);
@@ -166,7 +165,7 @@ impl Db {
 /// at `t` (epoch ms): known to this build in every value, payable, created no more than `lead_ms` after the
 /// payment, still within its quarantine, and not already another
 /// payment's. The gateway guarantees at most one such order per amount.
-pub(crate) fn payable_order(tx: &Connection, channel: Channel, amount: Fen, t: i64, lead_ms: i64) -> anyhow::Result<Option<String>> {
+pub(crate) fn payable_order(tx: &Connection, channel: Channel, amount: Fen, t: i64, lead_ms: i64) -> anyhow::Result<Option<OrderId>> {
     Ok(tx
         .query_row(
             &format!(
@@ -175,22 +174,22 @@ pub(crate) fn payable_order(tx: &Connection, channel: Channel, amount: Fen, t: i
                  AND NOT EXISTS (SELECT 1 FROM observations b WHERE b.order_id = orders.order_id AND b.status IN ({taken})) \
                  ORDER BY created_at DESC LIMIT 1",
                 payable = OrderState::sql_list(OrderState::PAYABLE),
-                taken = ObservationStatus::sql_list(ObservationStatus::TAKES_ORDER),
+                taken = sql_list(ObservationStatus::TAKES_ORDER),
             ),
             params![channel.code(), amount.0, lead_ms, t],
-            |r| r.get(0),
+            |r| id(r, 0),
         )
         .optional()?)
 }
 
 /// A payment is already matched to (or confirmed for) this order.
-pub(crate) fn order_taken(tx: &Connection, order_id: &str) -> anyhow::Result<bool> {
+pub(crate) fn order_taken(tx: &Connection, order_id: &OrderId) -> anyhow::Result<bool> {
     Ok(tx.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM observations WHERE order_id = ?1 AND status IN ({}))",
-            ObservationStatus::sql_list(ObservationStatus::TAKES_ORDER)
+            sql_list(ObservationStatus::TAKES_ORDER)
         ),
-        [order_id],
+        [order_id.as_str()],
         |r| r.get(0),
     )?)
 }
@@ -204,13 +203,13 @@ pub(crate) fn forget_orders(tx: &Connection) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{order, temp_db};
+    use crate::testing::{order, order_id, temp_db};
 
     const NOW_S: i64 = 1_800_000_000;
 
     /// Orders a newer gateway sent: one of each kind of value this build does not know.
     fn skewed() -> Vec<OrderWire> {
-        let base = |id: &str, fen: i64| order(id, OrderState::CodeIssued, fen, NOW_S - 10);
+        let base = |name: &str, fen: i64| order(name, OrderState::CodeIssued, fen, NOW_S - 10);
         let mut dialect = base("d", 333);
         dialect.dialect = Wire::Unknown("alipay_f2f".into());
         let mut state = base("s", 444);
@@ -226,7 +225,7 @@ mod tests {
         vec![base("k", 500), dialect, state, channel, amount, claimed]
     }
 
-    async fn payable(db: &Db, channel: Channel, fen: i64) -> Option<String> {
+    async fn payable(db: &Db, channel: Channel, fen: i64) -> Option<OrderId> {
         db.write(move |tx| payable_order(tx, channel, Fen(fen), NOW_S * 1000, 60_000)).await.unwrap()
     }
 
@@ -238,17 +237,17 @@ mod tests {
         for o in skewed() {
             assert_eq!(db.order(&o.order_id).await.unwrap().as_ref(), Some(&o), "{} reads back as the gateway sent it", o.order_id);
         }
-        assert_eq!(payable(&db, Channel::P901, 500).await.as_deref(), Some("k"));
+        assert_eq!(payable(&db, Channel::P901, 500).await, Some(order_id("k")));
         for fen in [333, 444, 555, 666, 777, 0] {
             assert_eq!(payable(&db, Channel::P901, fen).await, None, "{fen}");
         }
         // An unknown state is not open: the history lists it, the open orders do not.
         let ids = |v: Vec<OrderWire>| v.into_iter().map(|o| o.order_id).collect::<Vec<_>>();
-        assert!(!ids(db.find_orders("open", "", 100).await.unwrap()).contains(&"s".to_owned()));
-        assert!(ids(db.find_orders("history", "", 100).await.unwrap()).contains(&"s".to_owned()));
+        assert!(!ids(db.find_orders(OrderFilter::Open, "", 100).await.unwrap()).contains(&order_id("s")));
+        assert!(ids(db.find_orders(OrderFilter::History, "", 100).await.unwrap()).contains(&order_id("s")));
         // A claim this build cannot act on is listed, but not among the claims to act on.
-        assert!(ids(db.find_orders("open", "", 100).await.unwrap()).contains(&"claimed".to_owned()));
-        assert!(ids(db.find_orders("claimed", "", 100).await.unwrap()).is_empty());
+        assert!(ids(db.find_orders(OrderFilter::Open, "", 100).await.unwrap()).contains(&order_id("claimed")));
+        assert!(ids(db.find_orders(OrderFilter::Claimed, "", 100).await.unwrap()).is_empty());
 
         // A later event with values this build knows settles the order, and the other way round.
         let mut now_known = skewed().remove(1);
@@ -256,9 +255,9 @@ mod tests {
         let mut now_unknown = skewed().remove(0);
         now_unknown.state = Wire::Unknown("partially_refunded".into());
         db.upsert_orders(vec![now_known.clone(), now_unknown.clone()]).await.unwrap();
-        assert_eq!(payable(&db, Channel::P901, 333).await.as_deref(), Some("d"));
+        assert_eq!(payable(&db, Channel::P901, 333).await, Some(order_id("d")));
         assert_eq!(payable(&db, Channel::P901, 500).await, None, "k's state is no longer known");
-        assert_eq!(db.order("k").await.unwrap(), Some(now_unknown));
-        assert_eq!(db.order("d").await.unwrap().and_then(|o| o.terms()).map(|t| t.dialect), Some(Dialect::Vmq));
+        assert_eq!(db.order(&order_id("k")).await.unwrap(), Some(now_unknown));
+        assert_eq!(db.order(&order_id("d")).await.unwrap().and_then(|o| o.terms()).map(|t| t.dialect), Some(Dialect::Vmq));
     }
 }

@@ -1,26 +1,11 @@
 //! The durable queue (`outbox`) of what must reach the gateway:
 //! confirmations, rejections of false claims, unmatched payments.
 
-use super::{Db, OutboxKind, rows};
+use super::kinds::opt_id;
+use super::{Db, rows};
+use crate::model::{OutboxItem, OutboxKind};
+use jiufu_protocol::{ObservationId, OrderId};
 use rusqlite::{Connection, params};
-use serde::Serialize;
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub kind: OutboxKind,
-    /// The payment it is about (empty for a rejection).
-    pub observation_id: String,
-    pub order_id: Option<String>,
-    /// Delivery attempts so far.
-    pub attempts: i64,
-    /// Why the operator rejected a claim (`reject` items).
-    pub reason: String,
-    /// When the gateway answered for good (epoch ms); `None` while queued.
-    pub done_at: Option<i64>,
-    /// The last failure, if any attempt failed.
-    pub last_error: String,
-}
 
 const OUTBOX_COLUMNS: &str = "id, kind, observation_id, order_id, attempts, reason, done_at, last_error";
 
@@ -29,7 +14,7 @@ fn item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         id: r.get(0)?,
         kind: r.get(1)?,
         observation_id: r.get(2)?,
-        order_id: r.get(3)?,
+        order_id: opt_id(r, 3)?,
         attempts: r.get(4)?,
         reason: r.get(5)?,
         done_at: r.get(6)?,
@@ -63,28 +48,34 @@ impl Db {
 }
 
 /// Queues a confirmation or an unmatched report about `observation`, due now.
-pub(crate) fn enqueue(tx: &Connection, kind: OutboxKind, observation: &str, order: Option<&str>, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn enqueue(
+    tx: &Connection,
+    kind: OutboxKind,
+    observation: &ObservationId,
+    order: Option<&OrderId>,
+    now_ms: i64,
+) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES (?1, ?2, ?3, ?4)",
-        params![kind, observation, order, now_ms],
+        params![kind, observation.as_str(), order.map(OrderId::as_str), now_ms],
     )?;
     Ok(())
 }
 
 /// Queues the rejection of a claim on `order_id`, due now.
-pub(crate) fn enqueue_reject(tx: &Connection, order_id: &str, reason: &str, now_ms: i64) -> anyhow::Result<()> {
+pub(crate) fn enqueue_reject(tx: &Connection, order_id: &OrderId, reason: &str, now_ms: i64) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO outbox (kind, observation_id, order_id, next_at, reason) VALUES (?1, '', ?2, ?3, ?4)",
-        params![OutboxKind::Reject, order_id, now_ms, reason],
+        params![OutboxKind::Reject, order_id.as_str(), now_ms, reason],
     )?;
     Ok(())
 }
 
 /// A rejection of the claim on `order_id` is still on its way.
-pub(crate) fn rejection_queued(tx: &Connection, order_id: &str) -> anyhow::Result<bool> {
+pub(crate) fn rejection_queued(tx: &Connection, order_id: &OrderId) -> anyhow::Result<bool> {
     Ok(tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ?1 AND order_id = ?2 AND done_at IS NULL)",
-        params![OutboxKind::Reject, order_id],
+        params![OutboxKind::Reject, order_id.as_str()],
         |r| r.get(0),
     )?)
 }

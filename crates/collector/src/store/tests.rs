@@ -1,6 +1,7 @@
 //! The store on real SQLite files: retention, and the queue's bookkeeping.
 
 use super::*;
+use crate::model::OutboxKind;
 use crate::testing::temp_db;
 
 #[tokio::test]
@@ -16,16 +17,16 @@ async fn retention_forgets_settled_old_records_only() {
                 params![id, at, status],
             )
         };
-        obs("old_confirmed", "confirmed", now - 100 * day)?;
-        obs("old_duplicate", "duplicate", now - 100 * day)?;
-        obs("old_unmatched", "unmatched", now - 100 * day)?;
-        obs("old_matched_queued", "matched", now - 100 * day)?;
-        obs("old_unmatched_queued", "unmatched", now - 100 * day)?;
-        obs("new_confirmed", "confirmed", now - day)?;
-        tx.execute("INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES ('confirm', 'old_matched_queued', 'o1', 0)", [])?;
-        tx.execute("INSERT INTO outbox (kind, observation_id, next_at) VALUES ('unmatched', 'old_unmatched_queued', 0)", [])?;
+        obs("obs_old_confirmed", "confirmed", now - 100 * day)?;
+        obs("obs_old_duplicate", "duplicate", now - 100 * day)?;
+        obs("obs_old_unmatched", "unmatched", now - 100 * day)?;
+        obs("obs_old_matched_queued", "matched", now - 100 * day)?;
+        obs("obs_old_unmatched_queued", "unmatched", now - 100 * day)?;
+        obs("obs_new_confirmed", "confirmed", now - day)?;
+        tx.execute("INSERT INTO outbox (kind, observation_id, order_id, next_at) VALUES ('confirm', 'obs_old_matched_queued', 'o1____________________', 0)", [])?;
+        tx.execute("INSERT INTO outbox (kind, observation_id, next_at) VALUES ('unmatched', 'obs_old_unmatched_queued', 0)", [])?;
         tx.execute(
-            "INSERT INTO outbox (kind, observation_id, next_at, done_at) VALUES ('confirm', 'old_confirmed', 0, ?1)",
+            "INSERT INTO outbox (kind, observation_id, next_at, done_at) VALUES ('confirm', 'obs_old_confirmed', 0, ?1)",
             [now - 99 * day],
         )?;
         tx.execute("INSERT INTO events (at, kind, message) VALUES (?1, 'old', ''), (?2, 'new', '')", [now - 100 * day, now - day])?;
@@ -36,10 +37,10 @@ async fn retention_forgets_settled_old_records_only() {
     .unwrap();
     let pruned = db.prune(now - 90 * day, now).await.unwrap();
     assert_eq!(pruned, 3 + 1 + 1 + 1, "three payments, one queue item, one event, one replay key");
-    let left: Vec<String> = db.observations(None).await.unwrap().into_iter().map(|o| o.id).collect();
+    let left: Vec<ObservationId> = db.observations(crate::model::PaymentFilter::All).await.unwrap().into_iter().map(|o| o.id).collect();
     let mut left = left;
     left.sort();
-    assert_eq!(left, ["new_confirmed", "old_matched_queued", "old_unmatched_queued"]);
+    assert_eq!(left, ["obs_new_confirmed", "obs_old_matched_queued", "obs_old_unmatched_queued"]);
     assert_eq!(db.pending_outbox().await.unwrap(), 2, "queued items stay");
     let (events, replay): (i64, Vec<String>) = db
         .call(|c| {
@@ -58,8 +59,8 @@ async fn the_queue_keeps_its_attempts_and_last_error() {
     let (_dir, db) = temp_db();
     let now = 1_800_000_000_000i64;
     db.write(move |tx| {
-        enqueue(tx, OutboxKind::Unmatched, "obs_a", None, now)?;
-        enqueue_reject(tx, "o1", "没收到", now)
+        enqueue(tx, OutboxKind::Unmatched, &ObservationId::parse("obs_a").unwrap(), None, now)?;
+        enqueue_reject(tx, &crate::testing::order_id("o1"), "没收到", now)
     })
     .await
     .unwrap();

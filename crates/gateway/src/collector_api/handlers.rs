@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiufu_protocol::collector::*;
 use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Actor, Secret, Transition, sign};
+use jiufu_protocol::{Actor, CollectorErrorCode, Secret, Transition, sign};
 use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, StateChange, TransitionOutcome, UnmatchedPayment};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -23,7 +23,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, CollectorEr
 
 pub fn wire(order: &Order) -> OrderWire {
     OrderWire {
-        order_id: order.id.to_string(),
+        order_id: order.id.clone(),
         order_no: order.order_no.to_string(),
         channel: order.channel.into(),
         state: order.state.into(),
@@ -137,7 +137,7 @@ pub async fn events(State(app): State<Shared>, Query(q): Query<EventsQuery>, Sig
 async fn own_order(app: &Shared, device: &Device, id: &str) -> std::result::Result<Order, CollectorError> {
     match crate::error::find_order(app, id).await {
         Ok(o) if o.merchant_id == device.merchant_id => Ok(o),
-        _ => Err(CollectorError::new(StatusCode::NOT_FOUND, "not_found", "no such order")),
+        _ => Err(CollectorError::new(StatusCode::NOT_FOUND, CollectorErrorCode::NotFound, "no such order")),
     }
 }
 
@@ -154,15 +154,14 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
     };
     let unprocessable = |code, e: PaymentRefused| CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
     let conflict = |code, e: PaymentRefused| CollectorError::new(StatusCode::CONFLICT, code, e.to_string());
-    let (order, duplicate) =
-        order::confirm_payment(&app, &order, Actor::Device(device.id.clone()), payment).await.map_err(|e| match e {
-            e @ PaymentRefused::ChannelMismatch => unprocessable("channel_mismatch", e),
-            e @ PaymentRefused::AmountMismatch { .. } => unprocessable("amount_mismatch", e),
-            e @ PaymentRefused::TooLate => conflict("wrong_state", e),
-            e @ PaymentRefused::AlreadyPaid => conflict("already_paid", e),
-            e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
-            PaymentRefused::Store(e) => e.into(),
-        })?;
+    let (order, duplicate) = order::confirm_payment(&app, &order, Actor::Device(device.id.clone()), payment).await.map_err(|e| match e {
+        e @ PaymentRefused::ChannelMismatch => unprocessable(CollectorErrorCode::ChannelMismatch, e),
+        e @ PaymentRefused::AmountMismatch { .. } => unprocessable(CollectorErrorCode::AmountMismatch, e),
+        e @ PaymentRefused::TooLate => conflict(CollectorErrorCode::WrongState, e),
+        e @ PaymentRefused::AlreadyPaid => conflict(CollectorErrorCode::AlreadyPaid, e),
+        e @ PaymentRefused::BadEvidence => CollectorError::bad_request(e.to_string()),
+        PaymentRefused::Store(e) => e.into(),
+    })?;
     Ok(Json(ConfirmResponse { order_id: order.id.to_string(), state: order.state.into(), duplicate }))
 }
 

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use jiufu_protocol::CollectorErrorCode as Code;
 use jiufu_protocol::collector::{ApiError, ErrorBody};
 use jiufu_store::StoreError;
 
@@ -30,39 +31,39 @@ pub fn routes() -> Router<Shared> {
 #[derive(Debug)]
 pub struct CollectorError {
     status: StatusCode,
-    code: &'static str,
+    code: Code,
     message: String,
 }
 
 impl CollectorError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
         CollectorError { status, code, message: message.into() }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, Code::Unauthorized, message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, Code::BadRequest, message)
     }
 }
 
 impl From<StoreError> for CollectorError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such order"),
-            StoreError::Transition(t) => Self::new(StatusCode::CONFLICT, "wrong_state", t.to_string()),
-            StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", format!("{c}; try again")),
-            e @ StoreError::Duplicate(_) => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, Code::NotFound, "no such order"),
+            StoreError::Transition(t) => Self::new(StatusCode::CONFLICT, Code::WrongState, t.to_string()),
+            StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, Code::Conflict, format!("{c}; try again")),
+            e @ StoreError::Duplicate(_) => Self::new(StatusCode::CONFLICT, Code::Conflict, e.to_string()),
             StoreError::EvidenceUsed(id) => Self::new(
                 StatusCode::CONFLICT,
-                "evidence_used",
+                Code::EvidenceUsed,
                 format!("the payment {id:?} already confirmed another order; one payment confirms one order"),
             ),
             other => {
                 tracing::error!(error = %other, "collector request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "internal error")
             }
         }
     }

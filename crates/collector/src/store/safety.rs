@@ -1,9 +1,9 @@
 //! The collector's store and secrets, on real SQLite files: owner-only
-//! files, generated secrets, refused short ones. (Retention is tested
-//! inside the crate, in `store::tests`.)
+//! files, generated secrets, refused short ones. (Retention is tested in
+//! `store::tests`.)
 
-use jiufu_collector::store::Db;
-use jiufu_collector::{Collector, Config, Generated, clip};
+use super::Db;
+use crate::{Collector, Config, Generated, clip};
 use jiufu_protocol::Secret;
 use std::path::Path;
 
@@ -79,7 +79,7 @@ async fn secrets_are_generated_once_strong_and_short_ones_refused() {
 async fn a_short_secret_is_not_saved_from_the_window() {
     let tmp = tempfile::tempdir().unwrap();
     let c = Collector::open(config(&tmp.path().join("collector.db"))).await.unwrap();
-    let settings = |secret: &str| jiufu_collector::operator::SourceSettings {
+    let settings = |secret: &str| crate::operator::SourceSettings {
         listen: "127.0.0.1:0".into(),
         lan: true,
         dbus: false,
@@ -99,5 +99,5 @@ async fn a_short_secret_is_not_saved_from_the_window() {
 fn stored_text_is_cut_on_a_character_boundary() {
     assert_eq!(clip("成功收款".into(), 7), "成功");
     assert_eq!(clip("abc".into(), 7), "abc");
-    assert_eq!(clip("€".repeat(2000), jiufu_collector::STORED_TEXT_BYTES).len(), 4095);
+    assert_eq!(clip("€".repeat(2000), crate::STORED_TEXT_BYTES).len(), 4095);
 }
