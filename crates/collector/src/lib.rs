@@ -19,7 +19,9 @@ pub mod store;
 mod testing;
 
 use anyhow::Context;
-pub use config::{Config, GENERATED_SECRET_CHARS, options, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, secret_problem, setting};
+pub use config::{
+    Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, options, secret_problem, setting,
+};
 pub use events::CoreEvent;
 use jiufu_protocol::ids::random_token;
 use jiufu_protocol::{Channel, Fen, Secret};
