@@ -23,6 +23,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Returns from the test (a skip, printed) unless `JIUFU_TEST_POSTGRES_URL`
+/// names a PostgreSQL server ([`postgres::available`]).
+#[macro_export]
+macro_rules! skip_without_postgres {
+    () => {
+        if !$crate::postgres::available(concat!(file!(), ":", line!())) {
+            return;
+        }
+    };
+}
+
 pub const KEY: &str = "Jf8x2kQm9TzR4wLp";
 pub const MERCHANT: i64 = 10001;
 

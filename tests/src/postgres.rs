@@ -1,10 +1,35 @@
 //! A fresh PostgreSQL database per test, on the server
-//! `JIUFU_TEST_POSTGRES_URL` names (`cargo xtask test` sets it).
+//! `JIUFU_TEST_POSTGRES_URL` names (`cargo xtask test` sets it). Without
+//! it the PostgreSQL tests skip (saying so): they never run against
+//! whatever server happens to answer.
 
 use tokio_postgres::NoTls;
 
+/// The variable that names the server the PostgreSQL tests may use.
+pub const SERVER_VAR: &str = "JIUFU_TEST_POSTGRES_URL";
+
+/// The server `JIUFU_TEST_POSTGRES_URL` names, if it names one.
+pub fn configured() -> Option<String> {
+    std::env::var(SERVER_VAR).ok().filter(|u| !u.trim().is_empty())
+}
+
+/// Whether a PostgreSQL test may run; when not, says why on the test
+/// run's stderr (past the test harness's capture) so the skip is seen.
+/// Use [`skip_without_postgres!`](crate::skip_without_postgres) at the top of a test.
+pub fn available(test: &str) -> bool {
+    if configured().is_some() {
+        return true;
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "skipped {test}: {SERVER_VAR} is not set (it names the PostgreSQL server to test on; `cargo xtask test` sets one up)"
+    );
+    false
+}
+
 pub fn server_url() -> String {
-    std::env::var("JIUFU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    configured().unwrap_or_else(|| panic!("{SERVER_VAR} is not set: start the test with skip_without_postgres!()"))
 }
 
 /// Creates an empty database and returns its URL.

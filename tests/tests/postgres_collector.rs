@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_collector_on_one_instance_hears_of_orders_created_on_the_other_at_once() {
+    skip_without_postgres!();
     let (a, b) = postgres::two_instances("60").await;
     let sink = sink::Sink::start(0).await;
     // The collector reaches the gateway through a balancer, on A for now.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
+    skip_without_postgres!();
     let db = postgres::fresh_database("gw").await;
     // A short lease: an attempt the crash cut off is taken up again soon.
     let mut gw = Gateway::start_with(&[("JIUFU_DATABASE_URL", &db), ("JIUFU_NOTIFY_LEASE_SECS", "10")]);
@@ -50,6 +51,7 @@ async fn one_instance_on_postgresql_takes_pays_and_notifies_across_a_crash() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_never_give_two_open_orders_one_amount() {
+    skip_without_postgres!();
     let db = postgres::fresh_database("two").await;
     let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_MAX_CONNECTIONS", "2048")];
     let a = Gateway::start_with(&env);
@@ -102,6 +104,7 @@ fn snapshot(gw: &Gateway) -> std::collections::BTreeMap<String, serde_json::Valu
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_data_moves_a_shop_to_postgresql_and_back_unchanged() {
+    skip_without_postgres!();
     // A SQLite shop with orders in every state, a paired collector, an
     // unmatched payment and notification attempts.
     let mut gw = Gateway::start();

@@ -16,6 +16,7 @@ async fn two(lease: &str) -> (Gateway, Gateway) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_both_workers_running_each_notification_is_delivered_once() {
+    skip_without_postgres!();
     let (a, b) = two("60").await;
     let sink = sink::Sink::start(0).await;
     let mut ids = Vec::new();
@@ -43,6 +44,7 @@ async fn with_both_workers_running_each_notification_is_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lease_left_by_a_killed_instance_is_taken_over() {
+    skip_without_postgres!();
     let db = postgres::fresh_database("lease").await;
     let env = [("JIUFU_DATABASE_URL", db.as_str()), ("JIUFU_NOTIFY_LEASE_SECS", "10")];
     let mut a = Gateway::start_with(&env);
@@ -68,6 +70,7 @@ async fn a_lease_left_by_a_killed_instance_is_taken_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_one_instance_under_load_loses_no_acknowledged_order() {
+    skip_without_postgres!();
     let (mut a, b) = two("60").await;
     let (a_url, b_url) = (a.url.clone(), b.url.clone());
     let tasks: Vec<_> = (0..300)

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_documented_nginx_config_serves_two_instances_and_survives_losing_one() {
+    skip_without_postgres!();
     let db = postgres::fresh_database("nginx").await;
     let env = [("JIUFU_DATABASE_URL", db.as_str())];
     let mut a = Gateway::start_with(&env);

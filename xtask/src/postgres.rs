@@ -23,6 +23,10 @@ fn answers(url: &str) -> bool {
 /// databases earlier runs left (`jiufu_t_…`).
 pub fn ensure_test_server() -> anyhow::Result<String> {
     let url = server()?;
+    // The tests skip PostgreSQL without a server; here it must be there.
+    if !answers(&url) {
+        bail!("PostgreSQL does not answer at the test server (JIUFU_TEST_POSTGRES_URL or the local one); the tests need it");
+    }
     let listed = Command::new("psql")
         .args([url.as_str(), "-qtAc", "SELECT datname FROM pg_database WHERE datname LIKE 'jiufu\\_t\\_%'"])
         .output()
@@ -34,7 +38,10 @@ pub fn ensure_test_server() -> anyhow::Result<String> {
 }
 
 fn server() -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var("JIUFU_TEST_POSTGRES_URL") {
+    if let Some(url) = std::env::var("JIUFU_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty()) {
+        if !crate::setup::have("psql") {
+            crate::setup::apt_install(&["postgresql-client"])?;
+        }
         return Ok(url);
     }
     if crate::setup::have("psql") {

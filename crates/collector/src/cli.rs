@@ -11,6 +11,9 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "jiufu-collector", version, about = "就付 Jiufu collector: payment notifications in, confirmed orders out")]
 pub struct Cli {
+    /// A TOML configuration file (environment variables override it).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,7 +108,8 @@ enum OrderCmd {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        let config = Config::from_env()?;
+        let config = Config::load(self.config.as_deref())?;
+        jiufu_config::init_logging(Some(&config.log));
         let c = Collector::open(config).await?;
         let mut out = std::io::stdout();
         // A generated secret is shown once, on stdout only (never logged);

@@ -21,7 +21,9 @@ mod store;
 mod testing;
 
 use anyhow::Context;
-pub use config::{Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, secret_problem, setting};
+pub use config::{
+    Config, GENERATED_SECRET_CHARS, MAX_SECRET_CHARS, MIN_SECRET_CHARS, Pinned, default_data_dir, options, secret_problem, setting,
+};
 pub use events::CoreEvent;
 use jiufu_protocol::collector::SourceKind;
 use jiufu_protocol::ids::random_token;
@@ -36,15 +38,12 @@ use std::sync::{Arc, RwLock};
 use store::Db;
 use tokio::sync::{Notify, watch};
 
-/// Logs to stderr, filtered by `JIUFU_LOG` (default `info`), coloured only on a terminal.
+/// Logs to stderr, filtered by `JIUFU_LOG` (default `info`): the one
+/// logging setup ([`jiufu_config::init_logging`]), for a caller that has no
+/// [`Config`] yet (the desktop app). `jiufu-collector` starts it with its
+/// configuration's `log` setting.
 pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JIUFU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    jiufu_config::init_logging(None);
 }
 
 pub fn now_ms() -> i64 {

@@ -2,8 +2,9 @@ use clap::Parser;
 use jiufu_collector::cli::Cli;
 
 fn main() -> std::process::ExitCode {
+    // Logging starts once the configuration is read (`Cli::run`): its
+    // `log` setting may come from the file.
     let cli = Cli::parse();
-    jiufu_collector::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -148,6 +148,7 @@ fn channel(text: &str) -> anyhow::Result<Channel> {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let config = Config::load(self.config.as_deref())?;
+        jiufu_config::init_logging(Some(&config.log));
         if let Command::Serve { demo } = self.command {
             return serve(config, demo).await;
         }

@@ -2,14 +2,9 @@ use clap::Parser;
 use jiufu_gateway::cli::Cli;
 
 fn main() -> std::process::ExitCode {
+    // Logging starts once the configuration is read (`Cli::run`): its
+    // `log` setting may come from the file.
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JIUFU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,5 +1,5 @@
 //! Signatures of the shop protocols the gateway will also speak
-//! (`shared/spec/shop-compat.md`): 易支付 (EPay) V1, epusdt classic,
+//! (`docs/spec/shop-compat.md`): 易支付 (EPay) V1, epusdt classic,
 //! GMPay and the V免签 merchant API. All sign a "signing string": every
 //! parameter except the signature's own, and except empty ones, sorted by
 //! name, joined as `k=v&k=v`.

@@ -1,10 +1,8 @@
 use super::*;
 
 fn vectors() -> toml::Table {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors.toml"))
-        .or_else(|_| std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.toml")))
-        .expect("vectors.toml");
-    text.parse().expect("vectors.toml parses")
+    // The contract's vectors (docs/spec/vectors.toml), built into the test.
+    include_str!("../../../../docs/spec/vectors.toml").parse().expect("docs/spec/vectors.toml parses")
 }
 
 fn section<'a>(t: &'a toml::Table, name: &str) -> &'a toml::Table {
