@@ -3,7 +3,7 @@
 //! counts only on HTTP 2xx with the acknowledgement of the order's dialect
 //! (the native API's is the body `success`).
 
-use crate::{Shared, clock};
+use crate::Shared;
 use jiufu_protocol::sign;
 use jiufu_store::{Notification, NotifyAttempt, NotifyNext, Order};
 use std::time::Duration;
@@ -18,7 +18,7 @@ pub const SIGNATURE_HEADER: &str = "X-Jiufu-Signature";
 
 pub async fn run_worker(app: Shared) {
     loop {
-        match app.store.due_notifications(clock::now(), BATCH).await {
+        match app.domain.due_notifications(BATCH).await {
             Ok(due) if !due.is_empty() => {
                 let full = due.len() == BATCH;
                 futures::future::join_all(due.into_iter().map(|n| deliver(&app, n))).await;
@@ -29,7 +29,7 @@ pub async fn run_worker(app: Shared) {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot read the notification outbox"),
         }
-        let _ = tokio::time::timeout(POLL, app.notify_wake.notified()).await;
+        let _ = tokio::time::timeout(POLL, app.domain.events.notify_wake.notified()).await;
     }
 }
 
@@ -110,14 +110,10 @@ fn append(base: &str, query: &str) -> String {
 }
 
 async fn deliver(app: &Shared, n: Notification) {
-    let (order, merchant) = match (app.store.order(&n.order_id).await, app.store.merchant(n.merchant_id).await) {
-        (Ok(Some(o)), Ok(Some(m))) => (o, m),
-        (o, m) => {
-            tracing::error!(order = %n.order_id, ?o, m = ?m.map(|m| m.map(|m| m.id)), "notification without its order or merchant");
-            return;
-        }
+    let Some((order, merchant)) = app.domain.notification_subject(&n).await else {
+        return;
     };
-    let at = clock::now();
+    let at = app.domain.now();
     let mut attempt = NotifyAttempt {
         order_id: n.order_id.clone(),
         at,
@@ -135,12 +131,12 @@ async fn deliver(app: &Shared, n: Notification) {
         NotifyNext::Delivered
     } else {
         match app.config.notify_schedule.after(attempts) {
-            Some(delay) => NotifyNext::RetryAt(clock::now() + delay.as_secs() as i64),
+            Some(delay) => NotifyNext::RetryAt(app.domain.now() + delay.as_secs() as i64),
             None => NotifyNext::GiveUp,
         }
     };
     tracing::info!(order = %n.order_id, attempt = attempts, delivered = attempt.delivered, status = ?attempt.http_status, error = %attempt.error, ?next, "notification attempt");
-    if let Err(e) = app.store.record_attempt(attempt, next).await {
+    if let Err(e) = app.domain.record_attempt(attempt, next).await {
         tracing::error!(order = %n.order_id, error = %e, "cannot record a notification attempt; it will be retried");
     }
 }

@@ -134,11 +134,11 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
             return html(StatusCode::NOT_FOUND, NotFoundPage { t, lang }.render(), lang, remember);
         }
     };
-    let now = clock::now();
+    let now = app.domain.now();
     let state = order.state_at(now);
     // Once paid, back to the shop in the order's own protocol.
     let redirect = if state == OrderState::Confirmed && !order.return_url.is_empty() {
-        match app.merchant(order.merchant_id).await {
+        match app.domain.merchant(order.merchant_id).await {
             Ok(Some(m)) => crate::shop::return_link(&order, m.key.expose()),
             _ => None,
         }
@@ -173,7 +173,7 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
 
 async fn qr_png(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match crate::error::find_order(&app, &id).await {
-        Ok(o) if matches!(o.state_at(clock::now()), OrderState::CodeIssued | OrderState::Claimed) => {
+        Ok(o) if matches!(o.state_at(app.domain.now()), OrderState::CodeIssued | OrderState::Claimed) => {
             let png = app.qr.png(&o.qr_text);
             ([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=60")], png.as_ref().clone()).into_response()
         }

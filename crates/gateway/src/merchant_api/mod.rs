@@ -8,7 +8,7 @@ use crate::Shared;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use create::{CreateRequest, Draft, parse_userid, text_field};
+pub use create::parse_userid;
 
 pub fn routes() -> Router<Shared> {
     Router::new()

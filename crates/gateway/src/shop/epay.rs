@@ -6,8 +6,8 @@
 
 use super::{channel_by_name, channel_name, checkout_url, echo, encode_query, merchant_by_pid, read_echo};
 use crate::checkout::refused_page;
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
 use crate::merchant_api::fields::Fields;
 use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
@@ -78,7 +78,8 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, ip: &str) -> ApiRe
         return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
     }
     let shop_data = echo(&Echo { kind: kind.to_owned(), money: money.to_owned(), param: param.to_owned() });
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: out_trade_no,
         channel,
         subject: name,
@@ -89,8 +90,9 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, ip: &str) -> ApiRe
         order_time: "",
         dialect: Dialect::Epay,
         shop_data,
+        cap_payerless: true,
     };
-    super::create(app, merchant, draft).await
+    super::create(app, draft).await
 }
 
 /// Every parameter received but `sign` and `sign_type`, unknown ones
@@ -188,7 +190,7 @@ async fn lookup(app: &Shared, client: ClientAddr, req: Request) -> Result<Value,
             Err(e) if e.is_internal() => return Err((-2, e.message)),
             Err(_) => None,
         },
-        (None, Some(no)) => crate::order::get_by_no(app, merchant.id, no).await.map_err(|e| {
+        (None, Some(no)) => app.domain.order_by_no(merchant.id, no).await.map_err(|e| {
             let e = ApiError::from(e);
             (-2, e.message)
         })?,

@@ -4,12 +4,12 @@
 //! JSON notification. GMPay is epusdt v2: one module, two flavours.
 
 use super::{channel_by_name, checkout_url, default_channel, echo, hex_signature, merchant_by_key, merchant_by_pid, read_echo};
+use crate::Shared;
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
 use crate::merchant_api::fields::{Fields, read_body};
 use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
-use crate::{Shared, clock};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -177,13 +177,14 @@ async fn create(app: &Shared, client: ClientAddr, req: Request, flavor: Flavor) 
             .ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay, bank or P901-P904"))?,
         // The same request again keeps the channel it was given, even if
         // the merchant's codes changed in between.
-        None => match crate::order::get_by_no(app, merchant.id, order_id).await? {
+        None => match app.domain.order_by_no(merchant.id, order_id).await? {
             Some(existing) => existing.channel,
             None => default_channel(app, merchant.id).await?,
         },
     };
     let md5 = flavor == Flavor::Gmpay && given.len() == 32;
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: order_id,
         channel,
         subject: get_field(&f, "name").unwrap_or(""),
@@ -194,8 +195,9 @@ async fn create(app: &Shared, client: ClientAddr, req: Request, flavor: Flavor) 
         order_time: "",
         dialect: if flavor == Flavor::Gmpay { Dialect::Gmpay } else { Dialect::Epusdt },
         shop_data: echo(&Echo { amount: amount.to_owned(), md5 }),
+        cap_payerless: true,
     };
-    let order = super::create(app, merchant, draft).await?;
+    let order = super::create(app, draft).await?;
     let gmpay = flavor == Flavor::Gmpay;
     let data = Created {
         trade_id: order.id.as_str(),
@@ -250,7 +252,7 @@ async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response 
 async fn check_status(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match crate::error::find_order(&app, &id).await {
         Ok(order) => {
-            let status = match order.state_at(clock::now()) {
+            let status = match order.state_at(app.domain.now()) {
                 OrderState::Confirmed => 2,
                 s if s.is_open() => 1,
                 _ => 3,

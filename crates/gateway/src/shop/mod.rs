@@ -12,9 +12,10 @@ pub mod epusdt;
 pub mod settings;
 pub mod vmq;
 
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::{CreateRequest, Draft, parse_userid};
-use crate::{Shared, notify, order};
+use crate::merchant_api::parse_userid;
+use crate::{Shared, notify};
 use axum::Router;
 use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId, OrderState};
 use jiufu_store::{Merchant, Order};
@@ -28,37 +29,18 @@ pub fn routes() -> Router<Shared> {
 /// An enabled merchant by the id a shop sends as `pid`.
 pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
     let id = parse_userid(pid).map_err(|_| ApiError::field(ErrorCode::UnknownMerchant, "pid must be a merchant id"))?;
-    match app.merchant(id).await? {
-        Some(m) if m.enabled => Ok(m),
-        _ => Err(ApiError::new(ErrorCode::UnknownMerchant)),
-    }
+    app.domain.enabled_merchant(id).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownMerchant))
 }
 
 /// For protocols without a merchant id (epusdt classic, V免签): the enabled
-/// merchant for whom `signed_by` (its key made the signature) is true. Every merchant is tried, each
-/// comparison in constant time, so the answer's timing does not tell which
-/// key came close or where in the list it was. The merchants come from a
-/// cache, and callers hash the signed text once ([`Md5Prefix`]): a guess
-/// costs one short hash per merchant, and guesses are throttled per
-/// address ([`crate::App::authenticate`]).
+/// merchant whose key made the signature (`signed_by`), by the domain's
+/// shared-key rule ([`crate::domain::Domain::merchant_by_key`]). Callers
+/// hash the signed text once ([`Md5Prefix`]), and guesses are throttled
+/// per address ([`crate::App::authenticate`]).
 ///
 /// [`Md5Prefix`]: jiufu_protocol::shop_sign::Md5Prefix
 pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&Merchant) -> bool) -> ApiResult<Option<Merchant>> {
-    let mut found: Vec<&Merchant> = Vec::new();
-    let merchants = app.enabled_merchants().await?;
-    for m in merchants.iter() {
-        if signed_by(m) {
-            found.push(m);
-        }
-    }
-    if found.len() > 1 {
-        // Keys are refused twice by `merchant add`; a database edited by
-        // hand could still hold one. Never guess whose order this is.
-        let ids: Vec<i64> = found.iter().map(|m| m.id.get()).collect();
-        tracing::error!(?ids, "several merchants share one key: a request signed with it is refused");
-        return Ok(None);
-    }
-    Ok(found.pop().cloned())
+    Ok(app.domain.merchant_by_key(signed_by).await?)
 }
 
 /// A signature that cannot be any shop's (not 32 or 64 hex digits) is a
@@ -93,18 +75,17 @@ pub fn channel_name(channel: Channel) -> &'static str {
 /// gateway offers): the merchant's first channel, Alipay first, that has
 /// an enabled receiving code.
 pub async fn default_channel(app: &Shared, merchant_id: MerchantId) -> ApiResult<Channel> {
-    let codes = app.store.codes(merchant_id).await?;
-    Channel::ALL
-        .into_iter()
-        .find(|ch| codes.iter().any(|c| c.enabled && c.channel == *ch))
+    app.domain
+        .default_channel(merchant_id)
+        .await?
         .ok_or_else(|| ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for any channel"))
 }
 
 /// Creates (or finds again) an authenticated shop order through the same
-/// rules and operation as the native API.
-pub async fn create(app: &Shared, merchant: Merchant, draft: Draft<'_>) -> ApiResult<Order> {
-    let request = CreateRequest::check(app, merchant, draft)?;
-    Ok(order::create(app, request).await?)
+/// rules and operation as the native API; a shop order without a payer
+/// address is under the payerless cap.
+pub async fn create(app: &Shared, request: NewOrderRequest<'_>) -> ApiResult<Order> {
+    Ok(app.domain.create_order(NewOrderRequest { cap_payerless: true, ..request }).await?)
 }
 
 /// A dialect's echo data as stored with the order.

@@ -4,12 +4,12 @@
 //! merchant is the one whose key verifies the request's sign.
 
 use super::{checkout_url, echo, encode_query, hex_signature, merchant_by_key, read_echo};
+use crate::Shared;
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
 use crate::merchant_api::fields::Fields;
 use crate::net::client::ClientAddr;
 use crate::notify::{Ack, Outgoing};
-use crate::{Shared, clock, health};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -17,8 +17,8 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, vmq_notify_sign};
-use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, Transition, sign};
-use jiufu_store::{Merchant, Order, OrderFilter, StateChange, TransitionOutcome};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, sign};
+use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -132,7 +132,8 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> Api
     // With isHtml=1 the payer's browser is asking: its address is the
     // payer's, for the per-payer cap. From the shop's server there is none.
     let ip = if html { client.payer() } else { String::new() };
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: pay_id,
         channel,
         subject: "",
@@ -143,8 +144,9 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> Api
         order_time: "",
         dialect: Dialect::Vmq,
         shop_data: echo(&Echo { price: price.to_owned(), param: param.to_owned(), kind: kind.to_owned() }),
+        cap_payerless: true,
     };
-    super::create(app, merchant, draft).await
+    super::create(app, draft).await
 }
 
 /// `data` of `createOrder` and `getOrder`, with V免签's meanings: `payType`
@@ -183,7 +185,7 @@ fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
         really_price: number(&order.payable_fen.to_string())?,
         pay_url: checkout_url(app, &order.id),
         is_auto: u8::from(order.payable_fen != order.order_fen),
-        state: match order.state_at(clock::now()) {
+        state: match order.state_at(app.domain.now()) {
             OrderState::Confirmed => 1,
             s if s.is_open() => 0,
             _ => -1,
@@ -221,9 +223,9 @@ async fn check_order(State(app): State<Shared>, req: Request) -> Response {
         Ok(o) => o,
         Err(r) => return r,
     };
-    match order.state_at(clock::now()) {
+    match order.state_at(app.domain.now()) {
         OrderState::Confirmed => {
-            let key = app.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
+            let key = app.domain.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
             let back = key.and_then(|k| super::return_link(&order, k.expose())).unwrap_or_default();
             ok(back)
         }
@@ -257,9 +259,8 @@ async fn close_order(State(app): State<Shared>, client: ClientAddr, req: Request
         Ok(_) => return refusal("云端订单编号不存在 / no such order"),
         Err(r) => return r,
     };
-    let change = StateChange::new(Transition::Close, "merchant").reason("V免签 closeOrder");
-    match crate::order::change(&app, &order.id, change).await {
-        Ok(TransitionOutcome::Applied(_) | TransitionOutcome::AlreadyApplied(_)) => ok(Value::Null),
+    match app.domain.close_by_merchant(&order, "V免签 closeOrder").await {
+        Ok(_) => ok(Value::Null),
         Err(e) => refusal(ApiError::from(e).message),
     }
 }
@@ -290,7 +291,7 @@ async fn get_state(State(app): State<Shared>, client: ClientAddr, req: Request) 
     let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
         return refusal("t 与 sign 必填 / t and sign are required");
     };
-    if !fresh_epoch(t, clock::now()) {
+    if !fresh_epoch(t, app.domain.now()) {
         return refusal("t 须为当前时间戳 / t must be the current unix time, in seconds or milliseconds");
     }
     let found = app
@@ -304,15 +305,8 @@ async fn get_state(State(app): State<Shared>, client: ClientAddr, req: Request) 
         Err(e) => return refusal(e.message),
     };
     let state = async {
-        let now = clock::now();
-        let devices = app.store.devices(merchant.id).await?;
-        let last_heart = devices.iter().filter_map(|d| d.last_seen).max().unwrap_or(0);
-        let online = devices.iter().any(|d| health::device_health(d, now, app.config.collector_online_secs).online);
-        let filter =
-            OrderFilter { merchant_id: Some(merchant.id), state: Some(OrderState::Confirmed), limit: Some(100), ..Default::default() };
-        // The latest payment among the most recently created paid orders.
-        let last_pay = app.store.orders(filter).await?.iter().filter_map(|o| o.paid_at).max().unwrap_or(0);
-        Ok::<_, jiufu_store::StoreError>(json!({"lastheart": last_heart, "lastpay": last_pay, "jkstate": i32::from(online)}))
+        let s = app.domain.monitor_state(merchant.id).await?;
+        Ok::<_, jiufu_store::StoreError>(json!({"lastheart": s.last_heart, "lastpay": s.last_pay, "jkstate": i32::from(s.online)}))
     };
     match state.await {
         Ok(data) => ok(data),
