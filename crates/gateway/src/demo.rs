@@ -68,7 +68,7 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
     let sign = jiufu_protocol::shop_sign::epay_sign(&epay, key.expose());
     epay.push(("sign", sign));
     epay.push(("sign_type", "MD5".to_owned()));
-    println!("4. Or pay as a 易支付 (EPay) shop would send you: open\n   {base}/submit.php?{}\n", crate::shop::encode_query(&epay));
-    println!("{}", crate::shop::settings::text(base, &merchant));
+    println!("4. Or pay as a 易支付 (EPay) shop would send you: open\n   {base}/submit.php?{}\n", crate::dialect::encode_query(&epay));
+    println!("{}", crate::dialects().settings_text(base, &merchant));
     Ok(())
 }

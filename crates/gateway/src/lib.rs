@@ -7,6 +7,7 @@ pub mod clock;
 pub mod collector_api;
 pub mod config;
 pub mod demo;
+pub mod dialect;
 pub mod domain;
 pub mod error;
 pub mod merchant_api;
@@ -89,12 +90,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Every merchant protocol the gateway speaks, each a [`dialect::ShopDialect`]
+/// handler: the native 就付 API first, then the shop protocols. A new
+/// protocol is one more entry here.
+pub fn dialects() -> &'static dialect::Registry {
+    static REGISTRY: std::sync::LazyLock<dialect::Registry> = std::sync::LazyLock::new(|| {
+        dialect::Registry::new(vec![
+            Box::new(merchant_api::Native),
+            Box::new(shop::epay::Epay),
+            Box::new(shop::epusdt::Epusdt),
+            Box::new(shop::vmq::Vmq),
+        ])
+    });
+    &REGISTRY
+}
+
 pub fn router(app: Shared) -> Router {
     Router::new()
-        .merge(merchant_api::routes())
+        .merge(dialects().routes())
         .merge(checkout::routes())
         .merge(collector_api::routes())
-        .merge(shop::routes())
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
         // No body anywhere is read past this, before or after authentication.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

@@ -139,7 +139,7 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
     // Once paid, back to the shop in the order's own protocol.
     let redirect = if state == OrderState::Confirmed && !order.return_url.is_empty() {
         match app.domain.merchant(order.merchant_id).await {
-            Ok(Some(m)) => crate::shop::return_link(&order, m.key.expose()),
+            Ok(Some(m)) => crate::dialects().return_link(&order, m.key.expose()),
             _ => None,
         }
     } else {

@@ -180,7 +180,7 @@ pub async fn run(app: &Shared, cmd: MerchantCmd, out: &mut impl Write) -> anyhow
             // The key alone on standard output (scripts read it); the
             // settings for a person, on standard error.
             writeln!(out, "{}", m.key.expose())?;
-            eprint!("\n{}", crate::shop::settings::text(&app.config.public_url, &m));
+            eprint!("\n{}", crate::dialects().settings_text(&app.config.public_url, &m));
         }
         MerchantCmd::Set {
             id,
@@ -211,7 +211,7 @@ pub async fn run(app: &Shared, cmd: MerchantCmd, out: &mut impl Write) -> anyhow
         }
         MerchantCmd::Show { id } => {
             let m = app.domain.merchant_fresh(id).await?.with_context(|| format!("no merchant {id}"))?;
-            write!(out, "{}", crate::shop::settings::text(&app.config.public_url, &m))?;
+            write!(out, "{}", crate::dialects().settings_text(&app.config.public_url, &m))?;
             writeln!(out, "\n设置 settings: {}", merchants::summary(&m.settings))?;
         }
         MerchantCmd::List => {

@@ -1,7 +1,7 @@
 //! `POST /gateway`: create an order.
 
-use super::fields::Fields;
 use crate::Shared;
+use crate::dialect::fields::Fields;
 use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::net::client::ClientAddr;
@@ -50,7 +50,7 @@ async fn parse<'a>(app: &Shared, f: &'a Fields) -> ApiResult<NewOrderRequest<'a>
         order_time: f.get("order_time").unwrap_or(""),
         dialect: Dialect::Jiufu,
         shop_data: String::new(),
-        cap_payerless: false,
+        cap_payerless: crate::dialects().get(Dialect::Jiufu).caps_payerless(),
     })
 }
 

@@ -1,7 +1,7 @@
 //! The 就付 merchant API (`gateway-api.md`).
 
 mod create;
-pub mod fields;
+mod dialect;
 mod lookup;
 
 use crate::Shared;
@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use create::parse_userid;
+pub use dialect::Native;
 
 pub fn routes() -> Router<Shared> {
     Router::new()

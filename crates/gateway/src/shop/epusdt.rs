@@ -5,25 +5,64 @@
 
 use super::{channel_by_name, checkout_url, default_channel, echo, hex_signature, merchant_by_key, merchant_by_pid, read_echo};
 use crate::Shared;
+use crate::dialect::fields::{Fields, read_body};
+use crate::dialect::request;
+use crate::dialect::{Ack, Outgoing, ShopDialect};
 use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::fields::{Fields, read_body};
 use crate::net::client::ClientAddr;
-use crate::notify::{Ack, Outgoing};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, epusdt_signature, epusdt_signing_string, gmpay_signature, json_fields};
+use jiufu_protocol::shop_sign::{Md5Prefix, epusdt_signature, epusdt_signing_string, gmpay_signature, json_fields};
 use jiufu_protocol::{Dialect, ErrorCode, Fen, OrderId, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::fmt::Write;
 
-pub fn routes() -> Router<Shared> {
+/// epusdt classic and GMPay (epusdt v2) as one plug-in.
+pub struct Epusdt;
+
+impl ShopDialect for Epusdt {
+    fn ids(&self) -> &'static [Dialect] {
+        &[Dialect::Epusdt, Dialect::Gmpay]
+    }
+
+    fn routes(&self) -> Router<Shared> {
+        routes()
+    }
+
+    fn notification(&self, order: &Order, key: &str, _at: i64) -> Result<Outgoing, String> {
+        notification(order, key)
+    }
+
+    /// epusdt sends the payer back to its redirect_url as given.
+    fn return_link(&self, order: &Order, _key: &str) -> Result<String, String> {
+        Ok(order.return_url.clone())
+    }
+
+    fn settings(&self, base: &str, merchant: &Merchant) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "epusdt (classic) / GMPay (epusdt v2)");
+        let _ = writeln!(s, "  API 地址 api URL     : {base}");
+        let _ = writeln!(s, "    classic            : {base}/api/v1/order/create-transaction");
+        let _ = writeln!(s, "    GMPay              : {base}/payments/gmpay/v1/order/create-transaction");
+        let _ = writeln!(s, "  密钥 token / secret  : {}", merchant.key.expose());
+        let _ = writeln!(s, "  商户ID pid (GMPay)   : {}", merchant.id);
+        s
+    }
+
+    fn refusal(&self, e: ApiError) -> Response {
+        Refusal::from(e).into_response()
+    }
+}
+
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/order/create-transaction", post(classic))
         .route("/payments/gmpay/v1/order/create-transaction", post(gmpay))
@@ -235,9 +274,7 @@ struct Created<'a> {
 
 /// A decimal as a JSON number in shortest form (`10.00` → `10`).
 fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
-    canonical_number(decimal)
-        .and_then(|n| RawValue::from_string(n).ok())
-        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "amount must be a plain decimal number"))
+    request::number(decimal, "amount")
 }
 
 /// The checkout counter is the checkout page.

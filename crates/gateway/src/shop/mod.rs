@@ -9,22 +9,16 @@
 
 pub mod epay;
 pub mod epusdt;
-pub mod settings;
 pub mod vmq;
 
+use crate::Shared;
 use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::merchant_api::parse_userid;
-use crate::{Shared, notify};
-use axum::Router;
-use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId, OrderState};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId};
 use jiufu_store::{Merchant, Order};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-pub fn routes() -> Router<Shared> {
-    epay::routes().merge(epusdt::routes()).merge(vmq::routes())
-}
 
 /// An enabled merchant by the id a shop sends as `pid`.
 pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
@@ -83,9 +77,10 @@ pub async fn default_channel(app: &Shared, merchant_id: MerchantId) -> ApiResult
 
 /// Creates (or finds again) an authenticated shop order through the same
 /// rules and operation as the native API; a shop order without a payer
-/// address is under the payerless cap.
+/// address is under the payerless cap when its dialect says so.
 pub async fn create(app: &Shared, request: NewOrderRequest<'_>) -> ApiResult<Order> {
-    Ok(app.domain.create_order(NewOrderRequest { cap_payerless: true, ..request }).await?)
+    let cap_payerless = crate::dialects().get(request.dialect).caps_payerless();
+    Ok(app.domain.create_order(NewOrderRequest { cap_payerless, ..request }).await?)
 }
 
 /// A dialect's echo data as stored with the order.
@@ -108,37 +103,6 @@ pub fn checkout_url(app: &Shared, order_id: &OrderId) -> String {
     format!("{}/transfer/{order_id}", app.config.public_url)
 }
 
-/// Where the payer goes once paid, in the order's own dialect; `None`
-/// without a return URL, and for an order that is not paid: 易支付 and
-/// V免签 return links carry a signed success.
-pub fn return_link(order: &Order, key: &str) -> Option<String> {
-    if order.return_url.is_empty() || order.state != OrderState::Confirmed {
-        return None;
-    }
-    let link = match order.dialect {
-        Dialect::Jiufu => Ok(notify::return_url(order)),
-        Dialect::Epay => epay::return_url(order, key),
-        // epusdt sends the payer back to its redirect_url as given.
-        Dialect::Epusdt | Dialect::Gmpay => Ok(order.return_url.clone()),
-        Dialect::Vmq => vmq::return_url(order, key),
-    };
-    link.map_err(|e| tracing::error!(order = %order.id, error = %e, "cannot build the return link")).ok()
-}
-
-/// The notification of a confirmed order, in its own dialect. Any other
-/// order has none: every dialect's notification says "paid".
-pub fn notification(order: &Order, key: &str, at: i64) -> Result<notify::Outgoing, String> {
-    if order.state != OrderState::Confirmed {
-        return Err(format!("order {} is in state {}, not paid: nothing to notify", order.id, order.state));
-    }
-    match order.dialect {
-        Dialect::Jiufu => Ok(notify::native(order, key, at)),
-        Dialect::Epay => epay::notification(order, key),
-        Dialect::Epusdt | Dialect::Gmpay => epusdt::notification(order, key),
-        Dialect::Vmq => vmq::notification(order, key),
-    }
-}
-
 /// A 302 Found to `url`: what 易支付 and V免签 shops expect of a page jump
 /// (axum's `Redirect::to` answers 303).
 pub fn found(url: &str) -> axum::response::Response {
@@ -147,30 +111,6 @@ pub fn found(url: &str) -> axum::response::Response {
         Ok(location) => (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
         Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// `base` with `query` appended after `?`, or `&` when it has a query;
-/// before a `#fragment`, which stays last (what follows `#` never reaches
-/// the server).
-pub fn append_query(base: &str, query: &str) -> String {
-    let (base, fragment) = match base.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (base, None),
-    };
-    let sep = if base.contains('?') { if base.ends_with(['?', '&']) { "" } else { "&" } } else { "?" };
-    match fragment {
-        Some(f) => format!("{base}{sep}{query}#{f}"),
-        None => format!("{base}{sep}{query}"),
-    }
-}
-
-/// `k=v&…` form-encoded in the given order.
-pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        out.append_pair(k.as_ref(), v.as_ref());
-    }
-    out.finish()
 }
 
 #[cfg(test)]

@@ -3,27 +3,61 @@
 //! and its notification with `reallyPrice`. V免签 has no merchant id: the
 //! merchant is the one whose key verifies the request's sign.
 
-use super::{checkout_url, echo, encode_query, hex_signature, merchant_by_key, read_echo};
+use super::{checkout_url, echo, hex_signature, merchant_by_key, read_echo};
 use crate::Shared;
+use crate::dialect::fields::Fields;
+use crate::dialect::request::{self, check_param, params};
+use crate::dialect::{Ack, Outgoing, ShopDialect, append_query, encode_query};
 use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::fields::Fields;
 use crate::net::client::ClientAddr;
-use crate::notify::{Ack, Outgoing};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, vmq_notify_sign};
+use jiufu_protocol::shop_sign::{Md5Prefix, vmq_notify_sign};
 use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::fmt::Write;
 
-pub fn routes() -> Router<Shared> {
+/// The V免签 merchant API as a plug-in.
+pub struct Vmq;
+
+impl ShopDialect for Vmq {
+    fn ids(&self) -> &'static [Dialect] {
+        &[Dialect::Vmq]
+    }
+
+    fn routes(&self) -> Router<Shared> {
+        routes()
+    }
+
+    fn notification(&self, order: &Order, key: &str, _at: i64) -> Result<Outgoing, String> {
+        notification(order, key)
+    }
+
+    fn return_link(&self, order: &Order, key: &str) -> Result<String, String> {
+        return_url(order, key)
+    }
+
+    fn settings(&self, base: &str, merchant: &Merchant) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "V免签 VMQ merchant API");
+        let _ = writeln!(s, "  服务地址 address     : {base}");
+        let _ = writeln!(s, "  通讯密钥 key         : {}", merchant.key.expose());
+        s
+    }
+
+    fn refusal(&self, e: ApiError) -> Response {
+        refusal(e.message)
+    }
+}
+
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/createOrder", get(create_order).post(create_order))
         .route("/getOrder", get(get_order).post(get_order))
@@ -49,16 +83,6 @@ fn refusal(msg: impl Into<String>) -> Response {
 
 fn ok(data: impl Serialize) -> Response {
     Json(json!({"code": 1, "msg": "成功", "data": data})).into_response()
-}
-
-/// Parameters from the query, and from a form or JSON body on POST.
-async fn params(req: Request) -> ApiResult<Fields> {
-    if req.method() == Method::GET {
-        return Fields::query(req.uri().query());
-    }
-    let query = req.uri().query().map(str::to_owned);
-    let body = Fields::read(req).await?;
-    if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
 }
 
 async fn create_order(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
@@ -126,9 +150,7 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> Api
     if !plain_price(price) {
         return Err(ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal without leading zeros"));
     }
-    if param.chars().count() > 256 || param.chars().any(char::is_control) {
-        return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
-    }
+    check_param(param)?;
     // With isHtml=1 the payer's browser is asking: its address is the
     // payer's, for the per-payer cap. From the shop's server there is none.
     let ip = if html { client.payer() } else { String::new() };
@@ -170,9 +192,7 @@ struct OrderData {
 }
 
 fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
-    canonical_number(decimal)
-        .and_then(|n| RawValue::from_string(n).ok())
-        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal number"))
+    request::number(decimal, "price")
 }
 
 fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
@@ -226,7 +246,7 @@ async fn check_order(State(app): State<Shared>, req: Request) -> Response {
     match order.state_at(app.domain.now()) {
         OrderState::Confirmed => {
             let key = app.domain.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
-            let back = key.and_then(|k| super::return_link(&order, k.expose())).unwrap_or_default();
+            let back = key.and_then(|k| crate::dialects().return_link(&order, k.expose())).unwrap_or_default();
             ok(back)
         }
         s if s.is_open() => refusal("订单未支付 / not paid yet"),
@@ -334,12 +354,12 @@ fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, 
 /// GET `notifyUrl` with the signed parameters; delivered on the body `success`.
 pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
     let query = encode_query(&paid_params(order, key)?);
-    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
+    Ok(Outgoing { url: append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
 }
 
 /// `returnUrl` with the same signed parameters, as V免签 sends the payer back.
 pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
-    Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+    Ok(append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
 }
 
 #[cfg(test)]
