@@ -13,11 +13,7 @@ use serde_json::{Value, json};
 /// The QR text and PNG (base64) of an order that is waiting for payment;
 /// empty for orders that must not be paid any more.
 fn qr_fields(app: &Shared, order: &Order, state: OrderState) -> (String, String) {
-    if matches!(state, OrderState::CodeIssued | OrderState::Claimed) {
-        (order.qr_text.clone(), app.qr.base64_png(&order.qr_text))
-    } else {
-        (String::new(), String::new())
-    }
+    if state.is_waiting() { (order.qr_text.clone(), app.qr.base64_png(&order.qr_text)) } else { (String::new(), String::new()) }
 }
 
 pub async fn query(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
