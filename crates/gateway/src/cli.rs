@@ -1,12 +1,12 @@
 //! The `jiufu-gateway` command line (`operations.md`).
 
 use crate::config::Config;
-use crate::{App, Shared, clock, health, order, qr};
+use crate::domain::merchants::MerchantRefused;
+use crate::{App, Shared, clock, qr};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Channel, Fen, MerchantId, OrderState, Transition, sign};
-use jiufu_store::{NewCode, OrderFilter, PaymentRecord, StateChange};
+use jiufu_protocol::{Channel, Fen, MerchantId, OrderState};
+use jiufu_store::OrderFilter;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -141,6 +141,11 @@ enum NotifyCmd {
     },
 }
 
+/// A refusal of the domain's merchant rules as the command line says it.
+fn merchant_error(e: MerchantRefused) -> anyhow::Error {
+    merchant::refusal(e)
+}
+
 fn channel(text: &str) -> anyhow::Result<Channel> {
     text.parse().map_err(|e| anyhow::anyhow!("--channel {text:?}: {e}"))
 }
@@ -159,20 +164,20 @@ impl Cli {
             let crate::config::Database::Sqlite(path) = &config.database else {
                 bail!("backup copies a SQLite database; for PostgreSQL use pg_dump (docs/deploy.md)");
             };
-            let store = jiufu_store_sqlite::SqliteStore::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            store.backup(to).await.with_context(|| format!("cannot back up to {}", to.display()))?;
+            let sqlite = jiufu_store_sqlite::SqliteStore::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            sqlite.backup(to).await.with_context(|| format!("cannot back up to {}", to.display()))?;
             println!("backed up {} to {}", path.display(), to.display());
             return Ok(());
         }
         let app = App::open(config).await?;
-        let now = clock::now();
+        let now = app.domain.now();
         let mut out = std::io::stdout().lock();
         match self.command {
             Command::Serve { .. } | Command::MigrateData { .. } | Command::Backup { .. } => unreachable!("handled above"),
-            Command::Merchant(cmd) => merchant::run(&app, cmd, now, &mut out).await?,
+            Command::Merchant(cmd) => merchant::run(&app, cmd, &mut out).await?,
             Command::Code(CodeCmd::Add { merchant, channel: ch, qr: text, image, amount, name }) => {
                 let channel = channel(&ch)?;
-                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
+                app.domain.merchant_fresh(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
                 let qr_text = match (text, image) {
                     (Some(t), _) if !t.trim().is_empty() => t.trim().to_owned(),
                     (_, Some(path)) => {
@@ -182,45 +187,32 @@ impl Cli {
                     _ => bail!("give --qr TEXT or --image FILE"),
                 };
                 let amount = amount.map(|a| Fen::parse_yuan(&a).map_err(|e| anyhow::anyhow!("--amount {a:?}: {e}"))).transpose()?;
-                let new = NewCode {
-                    merchant_id: merchant,
-                    channel,
-                    qr_text,
-                    amount,
-                    name,
-                    enabled: true,
-                    origin: "server".into(),
-                    uid: random_token(9),
-                };
-                let code = app.store.add_code(new, now).await?;
+                let code = app.domain.add_server_code(merchant, channel, qr_text, amount, name).await.map_err(merchant_error)?;
                 writeln!(out, "code {} added: {} {}", code.id, code.channel, code.qr_text)?;
             }
             Command::Code(CodeCmd::List { merchant }) => {
-                for c in app.store.codes(merchant).await? {
+                for c in app.domain.codes(merchant).await? {
                     let amount = c.amount.map(|a| a.to_string()).unwrap_or_else(|| "any".into());
                     writeln!(out, "{}\t{}\t{}\t{}\t{}\t{}", c.id, c.channel, amount, c.origin, c.name, c.qr_text)?;
                 }
             }
             Command::Collector(CollectorCmd::Pair { merchant }) => {
-                app.store.merchant(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
-                let token = format!("jfp_{}", random_token(24));
-                app.store.create_pairing_token(&sign::sha256_hex(token.as_bytes()), merchant, now + 86_400, now).await?;
+                let token = app.domain.pairing_token(merchant).await?.with_context(|| format!("no merchant {merchant}"))?;
                 writeln!(out, "{token}")?;
             }
             Command::Collector(CollectorCmd::List { merchant }) => {
-                for d in app.store.devices(merchant).await? {
-                    let h = health::device_health(&d, now, app.config.collector_online_secs);
+                for h in app.domain.device_health(merchant).await? {
                     writeln!(out, "{}", serde_json::to_string(&h)?)?;
                 }
             }
             Command::Collector(CollectorCmd::Unmatched { merchant }) => {
-                for p in app.store.unmatched(merchant).await? {
+                for p in app.domain.unmatched(merchant).await? {
                     writeln!(out, "{}", serde_json::to_string(&p)?)?;
                 }
             }
             Command::Order(OrderCmd::List { merchant, state }) => {
                 let state = state.map(|s| OrderState::from_code(s).with_context(|| format!("no order state {s}"))).transpose()?;
-                for o in app.store.orders(OrderFilter { merchant_id: merchant, state, ..Default::default() }).await? {
+                for o in app.domain.orders(OrderFilter { merchant_id: merchant, state, ..Default::default() }).await? {
                     writeln!(
                         out,
                         "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -238,24 +230,17 @@ impl Cli {
             Command::Order(OrderCmd::Show { order_id }) => show(&app, &order_id, &mut out).await?,
             Command::Order(OrderCmd::Confirm { order_id }) => {
                 let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                let payment = PaymentRecord {
-                    paid_fen: o.payable_fen,
-                    evidence_id: format!("operator-cli-{now}-{}", jiufu_protocol::ids::random_token(8)),
-                    evidence_json: "{}".into(),
-                };
-                let change =
-                    StateChange::new(Transition::Confirm, jiufu_protocol::Actor::OperatorCli).reason("confirmed by hand").payment(payment);
-                order::change(&app, &o.id, change).await?;
+                app.domain.confirm_by_operator(&o).await?;
                 writeln!(out, "order {order_id} confirmed; the merchant will be notified")?;
             }
             Command::Order(OrderCmd::Close { order_id }) => {
                 let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                order::change(&app, &o.id, StateChange::new(Transition::Close, jiufu_protocol::Actor::OperatorCli)).await?;
+                app.domain.close_by_operator(&o).await?;
                 writeln!(out, "order {order_id} closed")?;
             }
             Command::Notify(NotifyCmd::Resend { order_id }) => {
                 let o = crate::error::find_order(&app, &order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-                app.store.resend_notification(&o.id, now).await?;
+                app.domain.resend_notification(&o.id).await?;
                 writeln!(out, "notification for {order_id} queued")?;
             }
         }
@@ -284,14 +269,12 @@ async fn migrate_data(config: &Config, from: &str, to: &str) -> anyhow::Result<(
 
 async fn show(app: &Shared, order_id: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let o = crate::error::find_order(app, order_id).await.map_err(|e| anyhow::anyhow!(e.message))?;
-    let history = app.store.order_history(&o.id).await?;
-    let notification = app.store.notification(&o.id).await?;
-    let attempts = app.store.notify_attempts(&o.id).await?;
-    let state = o.state_at(clock::now());
+    let state = o.state_at(app.domain.now());
+    let r = app.domain.order_record(o).await?;
     let body = serde_json::json!({
-        "order": o, "effective_state": state, "history": history,
-        "protocol": format!("{} / {}", o.dialect.name_zh(), o.dialect.name_en()),
-        "notification": notification, "notify_attempts": attempts,
+        "order": r.order, "effective_state": state, "history": r.history,
+        "protocol": format!("{} / {}", r.order.dialect.name_zh(), r.order.dialect.name_en()),
+        "notification": r.notification, "notify_attempts": r.attempts,
     });
     writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;
     Ok(())

@@ -1,14 +1,7 @@
-//! Time: epoch seconds everywhere inside, local wall-clock text at the edges.
+//! Time: epoch seconds everywhere inside (read from the domain's injected
+//! clock, `crate::domain::Clock`), local wall-clock text at the edges.
 
-use chrono::{TimeZone, Utc};
-
-pub fn now() -> i64 {
-    Utc::now().timestamp()
-}
-
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
+use chrono::TimeZone;
 
 /// `YYYY-MM-DD HH:MM:SS` in `tz`.
 pub fn format(epoch: i64, tz: chrono_tz::Tz) -> String {

@@ -1,10 +1,10 @@
 //! `serve --demo`: on an empty database, a demo merchant with demo codes and
 //! a ready-to-paste command to create an order.
 
-use crate::{Shared, clock};
-use jiufu_protocol::ids::random_token;
+use crate::Shared;
+use crate::domain::NewMerchantRequest;
 use jiufu_protocol::{Channel, MerchantId, Secret, sign};
-use jiufu_store::{MerchantSettings, NewCode, NewMerchant};
+use jiufu_store::MerchantSettings;
 
 /// A merchant notification sink for the demo: logs the call and acknowledges it.
 pub fn routes() -> axum::Router {
@@ -20,32 +20,18 @@ pub fn routes() -> axum::Router {
 pub const DEMO_MERCHANT: i64 = 10001;
 
 pub async fn seed(app: &Shared) -> anyhow::Result<()> {
-    let now = clock::now();
-    if !app.store.merchants().await?.is_empty() {
+    let now = app.domain.now();
+    if !app.domain.all_merchants().await?.is_empty() {
         println!("demo: the database already has merchants; nothing seeded (merchant list shows them)");
         return Ok(());
     }
     let key = Secret::generate();
     let id = MerchantId::new(DEMO_MERCHANT).expect("the demo merchant's id is positive");
-    let merchant = app
-        .store
-        .create_merchant(
-            NewMerchant { id, name: "演示商店 Demo shop".into(), key: key.clone(), settings: MerchantSettings::default() },
-            now,
-        )
-        .await?;
+    let request =
+        NewMerchantRequest { id, name: "演示商店 Demo shop".into(), key: Some(key.clone()), settings: MerchantSettings::default() };
+    let merchant = app.domain.add_merchant(request).await?.merchant;
     for (channel, text) in [(Channel::P901, "https://qr.alipay.com/jiufu-demo-code"), (Channel::P902, "wxp://jiufu-demo-code")] {
-        let code = NewCode {
-            merchant_id: id,
-            channel,
-            qr_text: text.into(),
-            amount: None,
-            name: "demo".into(),
-            enabled: true,
-            origin: "server".into(),
-            uid: random_token(9),
-        };
-        app.store.add_code(code, now).await?;
+        app.domain.add_server_code(id, channel, text.into(), None, "demo".into()).await?;
     }
     let base = &app.config.public_url;
     let order_no = format!("demo-{now}");
@@ -82,7 +68,7 @@ pub async fn seed(app: &Shared) -> anyhow::Result<()> {
     let sign = jiufu_protocol::shop_sign::epay_sign(&epay, key.expose());
     epay.push(("sign", sign));
     epay.push(("sign_type", "MD5".to_owned()));
-    println!("4. Or pay as a 易支付 (EPay) shop would send you: open\n   {base}/submit.php?{}\n", crate::shop::encode_query(&epay));
-    println!("{}", crate::shop::settings::text(base, &merchant));
+    println!("4. Or pay as a 易支付 (EPay) shop would send you: open\n   {base}/submit.php?{}\n", crate::dialect::encode_query(&epay));
+    println!("{}", crate::dialects().settings_text(base, &merchant));
     Ok(())
 }

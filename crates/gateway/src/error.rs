@@ -51,10 +51,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::order::CreateRefused> for ApiError {
-    fn from(e: crate::order::CreateRefused) -> Self {
-        use crate::order::CreateRefused as R;
+impl From<crate::domain::CreateRefused> for ApiError {
+    fn from(e: crate::domain::CreateRefused) -> Self {
+        use crate::domain::CreateRefused as R;
         match e {
+            R::Malformed(detail) => ApiError::field(ErrorCode::MalformedField, detail),
+            R::InvalidAmount(detail) => ApiError::field(ErrorCode::InvalidAmount, detail),
             R::NoCollectorOnline => ApiError::new(ErrorCode::NoCollectorOnline),
             R::OrderNoReused => ApiError::new(ErrorCode::OrderNoReused),
             e @ R::NoCode => ApiError::field(ErrorCode::ChannelUnavailable, e),
@@ -68,7 +70,7 @@ impl From<crate::order::CreateRefused> for ApiError {
 
 /// An order by its public id, or 2001 (anything malformed is simply not found).
 pub async fn find_order(app: &crate::Shared, id: &str) -> ApiResult<jiufu_store::Order> {
-    crate::order::get(app, id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
+    app.domain.order(id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))
 }
 
 impl IntoResponse for ApiError {

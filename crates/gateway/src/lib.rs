@@ -1,21 +1,18 @@
 //! The Jiufu gateway as a library: the binary in `main.rs` and the tests
 //! build the same [`App`].
 
-pub mod amount;
 pub mod checkout;
 pub mod cli;
 pub mod clock;
 pub mod collector_api;
 pub mod config;
 pub mod demo;
+pub mod dialect;
+pub mod domain;
 pub mod error;
-pub mod expiry;
-pub mod health;
 pub mod merchant_api;
-mod merchant_cache;
 pub mod net;
 pub mod notify;
-pub mod order;
 pub mod qr;
 pub mod shop;
 
@@ -25,19 +22,14 @@ use config::{Config, Database};
 use jiufu_store::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
 
 /// Everything a request handler or background worker needs.
 pub struct App {
-    pub store: Arc<dyn Store>,
+    /// The money rules and every operation on orders, merchants and devices.
+    pub domain: domain::Domain,
     pub config: Config,
     pub qr: qr::QrCache,
-    /// Bumped after every committed change of any order, so long polls wake.
-    pub order_changes: watch::Sender<u64>,
-    /// Wakes the notification worker when a new notification is due now.
-    pub notify_wake: Notify,
     pub http: reqwest::Client,
-    merchants: merchant_cache::MerchantCache,
     /// Wrong signatures per client address (the bad-signature throttle).
     pub bad_signs: net::throttle::BadSigns,
 }
@@ -52,28 +44,10 @@ impl App {
         let store = open_store(&config).await?;
         let http = net::notify_client(config.allow_private_notify)?;
         let bad_signs = net::throttle::BadSigns::new(config.bad_sign_limit);
-        Ok(Arc::new(App {
-            store,
-            config,
-            qr: qr::QrCache::default(),
-            order_changes: watch::Sender::new(0),
-            notify_wake: Notify::new(),
-            http,
-            merchants: merchant_cache::MerchantCache::default(),
-            bad_signs,
-        }))
-    }
-
-    /// An enabled merchant, from a cache that forgets after a few seconds
-    /// (merchants change rarely, and possibly from another process: the CLI).
-    pub async fn merchant(&self, id: jiufu_protocol::MerchantId) -> Result<Option<jiufu_store::Merchant>, jiufu_store::StoreError> {
-        self.merchants.get(self.store.as_ref(), id).await
-    }
-
-    /// Every enabled merchant, from the same short-lived cache: the by-key
-    /// protocols (epusdt classic, V免签) try each one's key.
-    pub async fn enabled_merchants(&self) -> Result<Arc<Vec<jiufu_store::Merchant>>, jiufu_store::StoreError> {
-        self.merchants.enabled(self.store.as_ref()).await
+        let policy =
+            domain::Policy { allow_private_notify: config.allow_private_notify, collector_online_secs: config.collector_online_secs };
+        let domain = domain::Domain::new(store, domain::Clock::System, policy);
+        Ok(Arc::new(App { domain, config, qr: qr::QrCache::default(), http, bad_signs }))
     }
 
     /// Runs `check`, a request's authentication, for `client` under the
@@ -98,11 +72,6 @@ impl App {
         }
         result
     }
-
-    /// Tells waiting collectors and the notifier that orders changed.
-    pub fn orders_changed(&self) {
-        self.order_changes.send_modify(|v| *v = v.wrapping_add(1));
-    }
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -121,12 +90,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Every merchant protocol the gateway speaks, each a [`dialect::ShopDialect`]
+/// handler: the native 就付 API first, then the shop protocols. A new
+/// protocol is one more entry here.
+pub fn dialects() -> &'static dialect::Registry {
+    static REGISTRY: std::sync::LazyLock<dialect::Registry> = std::sync::LazyLock::new(|| {
+        dialect::Registry::new(vec![
+            Box::new(merchant_api::Native),
+            Box::new(shop::epay::Epay),
+            Box::new(shop::epusdt::Epusdt),
+            Box::new(shop::vmq::Vmq),
+        ])
+    });
+    &REGISTRY
+}
+
 pub fn router(app: Shared) -> Router {
     Router::new()
-        .merge(merchant_api::routes())
+        .merge(dialects().routes())
         .merge(checkout::routes())
         .merge(collector_api::routes())
-        .merge(shop::routes())
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
         // No body anywhere is read past this, before or after authentication.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -140,15 +123,19 @@ pub async fn serve(
     extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut workers = vec![tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(expiry::run_timer(app.clone()))];
+    let timer = {
+        let app = app.clone();
+        async move { app.domain.run_timer(app.config.retention_secs).await }
+    };
+    let mut workers = vec![tokio::spawn(notify::run_worker(app.clone())), tokio::spawn(timer)];
     // Other instances on the same database: their changes wake our long
     // polls and our notifier as our own do.
-    if let Some(mut changes) = app.store.changes() {
+    if let Some(mut changes) = app.domain.other_writers() {
         let app = app.clone();
         workers.push(tokio::spawn(async move {
             while changes.changed().await.is_ok() {
-                app.orders_changed();
-                app.notify_wake.notify_one();
+                app.domain.events.orders_changed();
+                app.domain.events.notify_wake.notify_one();
             }
         }));
     }

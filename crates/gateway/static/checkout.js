@@ -5,7 +5,9 @@
   var root = document.getElementById("checkout");
   if (!root) return;
   var orderId = root.getAttribute("data-order");
+  // The state's code, to notice a change; what it means comes as booleans.
   var state = parseInt(root.getAttribute("data-state"), 10);
+  var waiting = root.getAttribute("data-waiting") === "1";
   var deadline = Date.now() + parseInt(root.getAttribute("data-remaining"), 10) * 1000;
   var countdown = document.getElementById("countdown");
 
@@ -14,7 +16,7 @@
     if (!countdown) return;
     var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
     countdown.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
-    if (left === 0 && (state === 5 || state === 8)) poll();
+    if (left === 0 && waiting) poll();
   }
 
   function poll() {
@@ -68,7 +70,7 @@
     setTimeout(function () { window.location.href = back.getAttribute("href"); }, 1500);
   }
 
-  if (state === 5 || state === 8) {
+  if (waiting) {
     tick();
     setInterval(tick, 1000);
     setInterval(poll, 2000);

@@ -21,18 +21,26 @@ pub enum Dialect {
     Vmq,
 }
 
+/// Each dialect's stored name and its names for people, in one table.
+const NAMES: [(Dialect, &str, &str, &str); 5] = [
+    (Dialect::Jiufu, "jiufu", "就付接口", "Jiufu API"),
+    (Dialect::Epay, "epay", "易支付 V1", "EPay V1 (易支付)"),
+    (Dialect::Epusdt, "epusdt", "epusdt", "epusdt"),
+    (Dialect::Gmpay, "gmpay", "GMPay (epusdt v2)", "GMPay (epusdt v2)"),
+    (Dialect::Vmq, "vmq", "V免签", "V免签 (VMQ)"),
+];
+
 impl Dialect {
     pub const ALL: [Dialect; 5] = [Dialect::Jiufu, Dialect::Epay, Dialect::Epusdt, Dialect::Gmpay, Dialect::Vmq];
 
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        // Every dialect is in the table (checked by a test).
+        NAMES.iter().find(|n| n.0 == self).map_or(("", "", ""), |n| (n.1, n.2, n.3))
+    }
+
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Jiufu => "jiufu",
-            Dialect::Epay => "epay",
-            Dialect::Epusdt => "epusdt",
-            Dialect::Gmpay => "gmpay",
-            Dialect::Vmq => "vmq",
-        }
+        self.names().0
     }
 
     pub fn parse(s: &str) -> Option<Dialect> {
@@ -40,23 +48,11 @@ impl Dialect {
     }
 
     pub fn name_zh(self) -> &'static str {
-        match self {
-            Dialect::Jiufu => "就付接口",
-            Dialect::Epay => "易支付 V1",
-            Dialect::Epusdt => "epusdt",
-            Dialect::Gmpay => "GMPay (epusdt v2)",
-            Dialect::Vmq => "V免签",
-        }
+        self.names().1
     }
 
     pub fn name_en(self) -> &'static str {
-        match self {
-            Dialect::Jiufu => "Jiufu API",
-            Dialect::Epay => "EPay V1 (易支付)",
-            Dialect::Epusdt => "epusdt",
-            Dialect::Gmpay => "GMPay (epusdt v2)",
-            Dialect::Vmq => "V免签 (VMQ)",
-        }
+        self.names().2
     }
 }
 
@@ -77,6 +73,9 @@ mod tests {
             assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{}\"", d.as_str()));
         }
         assert_eq!(Dialect::parse("EPAY"), None);
+        for d in Dialect::ALL {
+            assert!(!d.as_str().is_empty() && !d.name_zh().is_empty() && !d.name_en().is_empty(), "{d:?} is named");
+        }
         assert_eq!(Dialect::default(), Dialect::Jiufu);
     }
 }

@@ -106,6 +106,27 @@ impl OrderState {
         OrderState::PAYABLE.contains(&self)
     }
 
+    /// What the checkout page shows: the code, waiting for the money —
+    /// issued (5) or claimed by the customer (8).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, OrderState::CodeIssued | OrderState::Claimed)
+    }
+
+    /// The customer said they paid; the payee has not confirmed yet (8).
+    pub fn is_claimed(self) -> bool {
+        self == OrderState::Claimed
+    }
+
+    /// Paid: the payee's side saw the money (9).
+    pub fn is_paid(self) -> bool {
+        self == OrderState::Confirmed
+    }
+
+    /// Its time ran out unpaid (-1).
+    pub fn is_expired(self) -> bool {
+        self == OrderState::Expired
+    }
+
     /// A set of states as the codes of an SQL list, `1, 2, 5, 8`, for query
     /// text (`state IN (…)`); the codes are integers, never user input.
     pub fn sql_list(states: &[OrderState]) -> String {

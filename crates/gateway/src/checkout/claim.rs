@@ -2,7 +2,7 @@
 //! paid" (5 → 8), which asks the payee to look for the payment.
 //!
 //! Accepted only from the gateway's own checkout page ([`super::origin`]),
-//! and at most [`MAX_CLAIMS`] times in an order's life (counted from its
+//! and at most [`MAX_CLAIMS`](crate::domain::order::MAX_CLAIMS) times in an order's life (counted from its
 //! history), so nobody can make the payee's collector ring endlessly by
 //! claiming again after each rejection. Scripts get JSON
 //! `{"success":…,"state":…}` or `{"success":false,"error":CODE,"errorMsg":…}`;
@@ -11,18 +11,15 @@
 
 use super::texts::Lang;
 use super::{NotFoundPage, PageQuery, html, language, origin};
-use crate::{Shared, clock, order};
+use crate::Shared;
+use crate::domain::ClaimRefused;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiufu_protocol::{OrderId, OrderState};
-use jiufu_store::StoreError;
+use jiufu_protocol::OrderState;
 use serde_json::json;
-
-/// How many times a customer may claim one order.
-pub const MAX_CLAIMS: usize = 3;
 
 #[derive(Template)]
 #[template(path = "notice.html")]
@@ -113,12 +110,6 @@ pub(super) fn internal_error_page(lang: Lang) -> Response {
     Reply { json: false, lang, order_id: "" }.internal()
 }
 
-/// How many times the customer claimed this order so far.
-async fn claims(app: &Shared, id: &OrderId) -> Result<usize, StoreError> {
-    let history = app.store.order_history(id).await?;
-    Ok(history.iter().filter(|e| e.to_state == OrderState::Claimed && e.actor == order::CUSTOMER).count())
-}
-
 pub async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let json = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     let (lang, _) = language(&PageQuery::default(), &headers);
@@ -134,26 +125,11 @@ pub async fn paid(State(app): State<Shared>, Path(id): Path<String>, headers: He
         Err(e) if e.is_internal() => return reply.internal(),
         Err(_) => return reply.not_found(),
     };
-    if order.state_at(clock::now()) == OrderState::CodeIssued {
-        match claims(&app, &order.id).await {
-            Ok(n) if n >= MAX_CLAIMS => {
-                tracing::warn!(order = %id, claims = n, "claim refused: the order was claimed {MAX_CLAIMS} times already");
-                return reply.refused(StatusCode::TOO_MANY_REQUESTS, "claim_limit", t.claim_limit_title, t.claim_limit_body);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(order = %id, error = %e, "cannot read the order's history");
-                return reply.internal();
-            }
-        }
-    }
-    match order::claim(&app, &order.id).await {
+    match app.domain.claim(&order).await {
         Ok(o) => reply.claimed(o.state),
-        Err(StoreError::Transition(_) | StoreError::Conflict(_) | StoreError::NotFound) => {
-            let now = app.store.order(&order.id).await.ok().flatten().map(|o| o.state_at(clock::now()));
-            reply.not_now(now)
-        }
-        // Logged by order::change.
-        Err(_) => reply.internal(),
+        Err(ClaimRefused::Limit(_)) => reply.refused(StatusCode::TOO_MANY_REQUESTS, "claim_limit", t.claim_limit_title, t.claim_limit_body),
+        Err(ClaimRefused::NotNow(state)) => reply.not_now(state),
+        // Logged by the domain.
+        Err(ClaimRefused::Store(_)) => reply.internal(),
     }
 }

@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 pub use claim::refused_page;
-use jiufu_protocol::OrderState;
 use jiufu_store::Order;
 use serde::Deserialize;
 pub use texts::Lang;
@@ -53,7 +52,13 @@ struct CheckoutPage<'a> {
     order_id: &'a str,
     subject: &'a str,
     order_no: &'a str,
+    /// The state's code, for the page's class and for noticing a change;
+    /// what the page shows follows the booleans.
     state: i32,
+    waiting: bool,
+    claimed: bool,
+    paid: bool,
+    expired: bool,
     payable: String,
     order_amount: String,
     show_order_amount: bool,
@@ -134,12 +139,12 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
             return html(StatusCode::NOT_FOUND, NotFoundPage { t, lang }.render(), lang, remember);
         }
     };
-    let now = clock::now();
+    let now = app.domain.now();
     let state = order.state_at(now);
     // Once paid, back to the shop in the order's own protocol.
-    let redirect = if state == OrderState::Confirmed && !order.return_url.is_empty() {
-        match app.merchant(order.merchant_id).await {
-            Ok(Some(m)) => crate::shop::return_link(&order, m.key.expose()),
+    let redirect = if state.is_paid() && !order.return_url.is_empty() {
+        match app.domain.merchant(order.merchant_id).await {
+            Ok(Some(m)) => crate::dialects().return_link(&order, m.key.expose()),
             _ => None,
         }
     } else {
@@ -156,6 +161,10 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
         subject: &order.subject,
         order_no: order.order_no.as_str(),
         state: state.code(),
+        waiting: state.is_waiting(),
+        claimed: state.is_claimed(),
+        paid: state.is_paid(),
+        expired: state.is_expired(),
         payable: order.payable_fen.to_string(),
         order_amount: order.order_fen.to_string(),
         show_order_amount: order.order_fen != order.payable_fen,
@@ -173,7 +182,7 @@ async fn page(State(app): State<Shared>, Path(id): Path<String>, Query(q): Query
 
 async fn qr_png(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match crate::error::find_order(&app, &id).await {
-        Ok(o) if matches!(o.state_at(clock::now()), OrderState::CodeIssued | OrderState::Claimed) => {
+        Ok(o) if o.state_at(app.domain.now()).is_waiting() => {
             let png = app.qr.png(&o.qr_text);
             ([(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=60")], png.as_ref().clone()).into_response()
         }

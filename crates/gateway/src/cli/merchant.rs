@@ -1,10 +1,11 @@
 //! `jiufu-gateway merchant …`: add, change, list and show merchants.
 
 use crate::Shared;
-use anyhow::{Context, bail};
+use crate::domain::merchants::{self, MerchantRefused, NewMerchantRequest, SettingRefused, SettingsChange};
+use anyhow::Context;
 use clap::Subcommand;
-use jiufu_protocol::{Fen, MerchantId, Secret, sign};
-use jiufu_store::{MerchantSettings, NewMerchant};
+use jiufu_protocol::MerchantId;
+use jiufu_store::MerchantSettings;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -98,28 +99,6 @@ pub struct ShopFlags {
     callback_hosts: String,
 }
 
-/// A key a person chose: long enough, and not a word or a pattern. At
-/// least [`Secret::MIN_LEN`] characters, at least 10 of them different,
-/// and at least two kinds among letters, digits and other characters
-/// (`aaaaaaaaaaaaaaaa`, `1234567890123456` and `abcdefghijklmnop` are
-/// refused).
-pub fn check_key(key: &str) -> Result<(), String> {
-    let chars: Vec<char> = key.chars().collect();
-    let distinct: std::collections::HashSet<char> = chars.iter().copied().collect();
-    let kinds = [chars.iter().any(|c| c.is_alphabetic()), chars.iter().any(|c| c.is_numeric()), chars.iter().any(|c| !c.is_alphanumeric())]
-        .iter()
-        .filter(|k| **k)
-        .count();
-    if distinct.len() < 10 || kinds < 2 {
-        return Err(format!(
-            "is too easy to guess: use at least 10 different characters of at least two kinds (letters, digits, others), \
-             or leave the key out to have {} random ones generated",
-            32
-        ));
-    }
-    Ok(())
-}
-
 /// A key from a file, or from standard input for `-`: its first line.
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     let text = if path.as_os_str() == "-" {
@@ -132,46 +111,27 @@ fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
-/// `2` or `0.5` (percent) → basis points (200, 50); 0.01 % to 100 %.
-fn percent_bp(text: &str) -> anyhow::Result<i64> {
-    let bp = Fen::parse_yuan(text.trim().trim_end_matches('%')).map_err(|e| anyhow::anyhow!("is not a percentage: {e}"))?.0;
-    if !(1..=10_000).contains(&bp) {
-        bail!("must be between 0.01 and 100 (percent)");
+/// A refusal of the merchant rules in the words of the flags that set them.
+pub fn refusal(e: MerchantRefused) -> anyhow::Error {
+    match e {
+        MerchantRefused::NoSuchMerchant(id) => anyhow::anyhow!("no merchant {id}"),
+        MerchantRefused::Setting(s) => setting(s),
+        MerchantRefused::Store(e) => e.into(),
     }
-    Ok(bp)
 }
 
-/// Hosts as the operator writes them: `shop.example.com, pay.example.net`.
-fn callback_hosts(text: &str) -> anyhow::Result<Vec<String>> {
-    let hosts = MerchantSettings::parse_callback_hosts(text);
-    for h in &hosts {
-        if url::Host::parse(h).is_err() || (h.contains(['/', ':', '@']) && !h.starts_with('[')) {
-            bail!("--callback-hosts: {h:?} is not a host name (write hosts only, as shop.example.com)");
+fn setting(e: SettingRefused) -> anyhow::Error {
+    match e {
+        SettingRefused::TimesOrSteps => anyhow::anyhow!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999"),
+        SettingRefused::PayerLimit => anyhow::anyhow!("--payer-limit must be 0-1000"),
+        SettingRefused::MaxOffset { text, why } => anyhow::anyhow!(why).context(format!("--max-offset {text:?}")),
+        SettingRefused::CallbackHost(h) => {
+            anyhow::anyhow!("--callback-hosts: {h:?} is not a host name (write hosts only, as shop.example.com)")
         }
     }
-    Ok(hosts)
 }
 
-fn check_settings(s: &MerchantSettings) -> anyhow::Result<()> {
-    if !(1..=86_400).contains(&s.order_ttl_secs) || !(0..=86_400).contains(&s.quarantine_secs) || !(0..=999).contains(&s.step_count) {
-        bail!("--order-ttl must be 1-86400, --quarantine 0-86400 and --steps 0-999");
-    }
-    if !(0..=1000).contains(&s.max_open_per_payer) {
-        bail!("--payer-limit must be 0-1000");
-    }
-    Ok(())
-}
-
-/// A one-line summary of a merchant's shop settings.
-fn summary(s: &MerchantSettings) -> String {
-    let hosts = if s.callback_hosts.is_empty() { "any public host".to_owned() } else { s.callback_hosts.join(",") };
-    format!(
-        "payer limit {}, V免签 server only {}, GMPay md5 {}, callback hosts {hosts}",
-        s.max_open_per_payer, s.vmq_server_only, s.gmpay_md5
-    )
-}
-
-pub async fn run(app: &Shared, cmd: MerchantCmd, now: i64, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn run(app: &Shared, cmd: MerchantCmd, out: &mut impl Write) -> anyhow::Result<()> {
     match cmd {
         MerchantCmd::Add {
             id,
@@ -187,15 +147,13 @@ pub async fn run(app: &Shared, cmd: MerchantCmd, now: i64, out: &mut impl Write)
             payer_limit,
             shop,
         } => {
-            let max_offset_bp = percent_bp(&max_offset).with_context(|| format!("--max-offset {max_offset:?}"))?;
+            let max_offset_bp = merchants::percent_bp(&max_offset).map_err(setting)?;
             let key = match (key, key_file) {
-                (Some(k), _) => {
-                    Secret::parse(&k).and_then(|s| check_key(s.expose()).map(|()| s)).map_err(|e| anyhow::anyhow!("--key {e}"))?
+                (Some(k), _) => Some(merchants::chosen_key(&k).map_err(|e| anyhow::anyhow!("--key {e}"))?),
+                (None, Some(path)) => {
+                    Some(merchants::chosen_key(&read_key_file(&path)?).map_err(|e| anyhow::anyhow!("the key in {} {e}", path.display()))?)
                 }
-                (None, Some(path)) => Secret::parse(&read_key_file(&path)?)
-                    .and_then(|s| check_key(s.expose()).map(|()| s))
-                    .map_err(|e| anyhow::anyhow!("the key in {} {e}", path.display()))?,
-                (None, None) => Secret::generate(),
+                (None, None) => None,
             };
             let settings = MerchantSettings {
                 max_offset_bp,
@@ -207,29 +165,22 @@ pub async fn run(app: &Shared, cmd: MerchantCmd, now: i64, out: &mut impl Write)
                 step_down: !step_up,
                 vmq_server_only: shop.vmq_server_only,
                 gmpay_md5: shop.gmpay_md5,
-                callback_hosts: callback_hosts(&shop.callback_hosts)?,
+                callback_hosts: merchants::callback_hosts(&shop.callback_hosts).map_err(setting)?,
                 ..Default::default()
             };
-            check_settings(&settings)?;
-            let shared: Vec<i64> = app
-                .store
-                .merchants()
-                .await?
-                .iter()
-                .filter(|m| sign::bytes_eq(m.key.expose().as_bytes(), key.expose().as_bytes()))
-                .map(|m| m.id.get())
-                .collect();
+            let added = app.domain.add_merchant(NewMerchantRequest { id, name, key, settings }).await.map_err(refusal)?;
+            let shared = &added.shares_key_with;
             if !shared.is_empty() {
                 eprintln!(
                     "warning: merchant {shared:?} has the same key. epusdt (without pid) and V免签 find the merchant by its key, \
                      so their requests signed with it will be refused; give each merchant its own key to use them."
                 );
             }
-            let m = app.store.create_merchant(NewMerchant { id, name, key, settings }, now).await?;
+            let m = added.merchant;
             // The key alone on standard output (scripts read it); the
             // settings for a person, on standard error.
             writeln!(out, "{}", m.key.expose())?;
-            eprint!("\n{}", crate::shop::settings::text(&app.config.public_url, &m));
+            eprint!("\n{}", crate::dialects().settings_text(&app.config.public_url, &m));
         }
         MerchantCmd::Set {
             id,
@@ -241,63 +192,33 @@ pub async fn run(app: &Shared, cmd: MerchantCmd, now: i64, out: &mut impl Write)
             payer_limit,
             vmq_server_only,
             gmpay_md5,
-            callback_hosts: hosts,
+            callback_hosts,
         } => {
-            let m = app.store.merchant(id).await?.with_context(|| format!("no merchant {id}"))?;
-            let mut s = m.settings;
-            s.require_collector = require_collector.unwrap_or(s.require_collector);
-            s.order_ttl_secs = order_ttl.unwrap_or(s.order_ttl_secs);
-            s.quarantine_secs = quarantine.unwrap_or(s.quarantine_secs);
-            s.step_count = steps.unwrap_or(s.step_count);
-            if let Some(p) = max_offset {
-                s.max_offset_bp = percent_bp(&p).with_context(|| format!("--max-offset {p:?}"))?;
-            }
-            s.max_open_per_payer = payer_limit.unwrap_or(s.max_open_per_payer);
-            s.vmq_server_only = vmq_server_only.unwrap_or(s.vmq_server_only);
-            s.gmpay_md5 = gmpay_md5.unwrap_or(s.gmpay_md5);
-            if let Some(h) = hosts {
-                s.callback_hosts = callback_hosts(&h)?;
-            }
-            check_settings(&s)?;
-            let m = app.store.set_merchant_settings(id, s).await?;
+            let change = SettingsChange {
+                require_collector,
+                order_ttl_secs: order_ttl,
+                quarantine_secs: quarantine,
+                step_count: steps,
+                max_offset,
+                max_open_per_payer: payer_limit,
+                vmq_server_only,
+                gmpay_md5,
+                callback_hosts,
+            };
+            let m = app.domain.change_settings(id, change).await.map_err(refusal)?;
             // The gateway's cache forgets merchants after a few seconds.
-            writeln!(out, "merchant {id}: {}", summary(&m.settings))?;
+            writeln!(out, "merchant {id}: {}", merchants::summary(&m.settings))?;
         }
         MerchantCmd::Show { id } => {
-            let m = app.store.merchant(id).await?.with_context(|| format!("no merchant {id}"))?;
-            write!(out, "{}", crate::shop::settings::text(&app.config.public_url, &m))?;
-            writeln!(out, "\n设置 settings: {}", summary(&m.settings))?;
+            let m = app.domain.merchant_fresh(id).await?.with_context(|| format!("no merchant {id}"))?;
+            write!(out, "{}", crate::dialects().settings_text(&app.config.public_url, &m))?;
+            writeln!(out, "\n设置 settings: {}", merchants::summary(&m.settings))?;
         }
         MerchantCmd::List => {
-            for m in app.store.merchants().await? {
+            for m in app.domain.all_merchants().await? {
                 writeln!(out, "{}\t{}\t{}", m.id, m.name, if m.enabled { "enabled" } else { "disabled" })?;
             }
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chosen_keys_must_not_be_easy_to_guess() {
-        for weak in ["aaaaaaaaaaaaaaaa", "1234567890123456", "abcdefghijklmnop", "abababababababab12", "Password12Password"] {
-            assert!(check_key(weak).is_err(), "{weak}");
-        }
-        // The keys the tests, the bench and the docs use; and a generated one.
-        for good in ["Jf8x2kQm9TzR4wLp", "bench-key-0123456789", "other-merchant-key-0123456789", "short-lived-key-0123456789"] {
-            assert!(check_key(good).is_ok(), "{good}");
-        }
-    }
-
-    #[test]
-    fn callback_hosts_are_host_names() {
-        assert_eq!(callback_hosts("Shop.Example.com, pay.example.net").unwrap(), ["shop.example.com", "pay.example.net"]);
-        assert!(callback_hosts("").unwrap().is_empty());
-        for bad in ["https://shop.example.com", "shop.example.com/n", "user@shop.example.com"] {
-            assert!(callback_hosts(bad).is_err(), "{bad}");
-        }
-    }
 }

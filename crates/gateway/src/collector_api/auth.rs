@@ -2,7 +2,7 @@
 //! nonce and body; timestamps within 5 minutes; each nonce used once.
 
 use super::CollectorError;
-use crate::{Shared, clock};
+use crate::Shared;
 use axum::http::{HeaderMap, Method, Uri};
 use jiufu_protocol::collector::{self, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_CLOCK_SKEW_SECS};
 use jiufu_protocol::sign;
@@ -24,13 +24,13 @@ pub async fn authenticate(app: &Shared, method: &Method, uri: &Uri, headers: &He
     if nonce.len() < 16 || nonce.len() > 64 {
         return Err(CollectorError::unauthorized("nonce must be 16-64 characters"));
     }
-    let now = clock::now();
+    let now = app.domain.now();
     // The header is unauthenticated: compare without arithmetic that can overflow.
     if now.abs_diff(timestamp) > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
         return Err(CollectorError::unauthorized("timestamp is more than 5 minutes from the gateway's clock"));
     }
-    let device = app.store.device(device_id).await?.ok_or_else(|| CollectorError::unauthorized("unknown device"))?;
-    if !app.merchant(device.merchant_id).await?.is_some_and(|m| m.enabled) {
+    let device = app.domain.device(device_id).await?.ok_or_else(|| CollectorError::unauthorized("unknown device"))?;
+    if app.domain.enabled_merchant(device.merchant_id).await?.is_none() {
         return Err(CollectorError::unauthorized("the device's merchant is disabled"));
     }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -39,7 +39,7 @@ pub async fn authenticate(app: &Shared, method: &Method, uri: &Uri, headers: &He
         return Err(CollectorError::unauthorized("bad signature"));
     }
     // Only after the signature holds, so strangers cannot fill the nonce table.
-    if !app.store.use_nonce(&device.id, nonce, now + 2 * MAX_CLOCK_SKEW_SECS, now).await? {
+    if !app.domain.use_nonce(&device, nonce).await? {
         return Err(CollectorError::unauthorized("replayed request"));
     }
     Ok(device)

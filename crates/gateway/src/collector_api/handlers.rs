@@ -1,16 +1,16 @@
 //! Collector endpoints: parse, authenticate, call the domain, answer JSON.
 
 use super::{CollectorError, Signed};
-use crate::order::{PaymentRefused, SeenPayment};
-use crate::{Shared, clock, order};
+use crate::Shared;
+use crate::domain::devices::{SyncedCode, UnmatchedReport as Unmatched};
+use crate::domain::{PaymentRefused, SeenPayment};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use jiufu_protocol::CollectorErrorCode;
 use jiufu_protocol::collector::*;
-use jiufu_protocol::ids::random_token;
-use jiufu_protocol::{Actor, CollectorErrorCode, Secret, Transition, sign};
-use jiufu_store::{Device, NewCode, NewDevice, Order, OrderFilter, StateChange, TransitionOutcome, UnmatchedPayment};
+use jiufu_store::{Device, Order};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -40,52 +40,28 @@ pub fn wire(order: &Order) -> OrderWire {
 
 pub async fn pair(State(app): State<Shared>, body: Bytes) -> Result<PairResponse> {
     let req: PairRequest = parse(&body)?;
-    let name = req.name.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
-    let secret = Secret::generate();
-    let new = NewDevice { id: format!("dev_{}", random_token(12)), name, secret: secret.clone() };
-    let now = clock::now();
-    let device = app
-        .store
-        .redeem_pairing_token(&sign::sha256_hex(req.token.trim().as_bytes()), new, now)
-        .await?
-        .ok_or_else(|| CollectorError::unauthorized("the pairing token is unknown, used or expired"))?;
-    let merchant = app.store.merchant(device.merchant_id).await?.ok_or_else(|| CollectorError::unauthorized("merchant is gone"))?;
-    tracing::info!(device = %device.id, merchant = %merchant.id, "collector paired");
+    let paired = app.domain.pair(&req.token, &req.name).await?;
     Ok(Json(PairResponse {
-        device_id: device.id,
-        secret: secret.expose().to_owned(),
-        merchant_id: merchant.id.get(),
-        merchant_name: merchant.name,
+        device_id: paired.device.id,
+        secret: paired.secret.expose().to_owned(),
+        merchant_id: paired.merchant.id.get(),
+        merchant_name: paired.merchant.name,
     }))
 }
 
 pub async fn sync_codes(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<CodeSyncResponse> {
     let sync: CodeSync = parse(&body)?;
-    if sync.codes.len() > 500 {
-        return Err(CollectorError::bad_request("at most 500 codes"));
-    }
-    let mut codes = Vec::with_capacity(sync.codes.len());
-    for c in sync.codes {
-        if c.qr_text.trim().is_empty() || c.qr_text.len() > 1024 || c.uid.is_empty() || c.uid.len() > 64 || c.name.chars().count() > 64 {
-            return Err(CollectorError::bad_request(format!("code {:?}: qr_text 1-1024, uid 1-64 and name up to 64 characters", c.uid)));
-        }
-        codes.push(NewCode {
-            merchant_id: device.merchant_id,
-            channel: c.channel,
-            qr_text: c.qr_text.trim().to_owned(),
-            amount: c.amount,
-            name: c.name,
-            enabled: c.enabled,
-            origin: device.id.clone(),
-            uid: c.uid,
-        });
-    }
-    let accepted = app.store.replace_device_codes(device.merchant_id, &device.id, codes, clock::now()).await?;
+    let codes = sync
+        .codes
+        .into_iter()
+        .map(|c| SyncedCode { uid: c.uid, channel: c.channel, qr_text: c.qr_text, amount: c.amount, name: c.name, enabled: c.enabled })
+        .collect();
+    let accepted = app.domain.sync_codes(&device, codes).await?;
     Ok(Json(CodeSyncResponse { accepted }))
 }
 
 pub async fn list_codes(State(app): State<Shared>, Signed { device, .. }: Signed) -> Result<Vec<CodeWire>> {
-    let codes = app.store.codes(device.merchant_id).await?;
+    let codes = app.domain.device_codes(&device).await?;
     Ok(Json(
         codes
             .into_iter()
@@ -95,10 +71,7 @@ pub async fn list_codes(State(app): State<Shared>, Signed { device, .. }: Signed
 }
 
 pub async fn orders(State(app): State<Shared>, Signed { device, .. }: Signed) -> Result<OrdersSnapshot> {
-    // The cursor is read first: a change racing the snapshot shows up again as an event.
-    let cursor = app.store.last_event_seq().await?;
-    let filter = OrderFilter { merchant_id: Some(device.merchant_id), holding_amount: true, limit: Some(10_000), ..Default::default() };
-    let orders = app.store.orders(filter).await?;
+    let (cursor, orders) = app.domain.order_snapshot(device.merchant_id).await?;
     Ok(Json(OrdersSnapshot { cursor, orders: orders.iter().map(wire).collect() }))
 }
 
@@ -118,10 +91,10 @@ fn default_wait() -> u64 {
 /// otherwise within `wait` seconds (at most 30).
 pub async fn events(State(app): State<Shared>, Query(q): Query<EventsQuery>, Signed { device, .. }: Signed) -> Result<EventBatch> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.min(30));
-    let mut changes = app.order_changes.subscribe();
+    let mut changes = app.domain.events.order_changes.subscribe();
     loop {
         changes.mark_unchanged();
-        let batch = app.store.order_events(device.merchant_id, q.after, 500).await?;
+        let batch = app.domain.order_events(device.merchant_id, q.after, 500).await?;
         if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
             let cursor = batch.last().map(|(seq, _)| *seq).unwrap_or(q.after);
             let events = batch.into_iter().map(|(seq, o)| OrderEvent { seq, order: wire(&o) }).collect();
@@ -154,7 +127,7 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
     };
     let unprocessable = |code, e: PaymentRefused| CollectorError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
     let conflict = |code, e: PaymentRefused| CollectorError::new(StatusCode::CONFLICT, code, e.to_string());
-    let (order, duplicate) = order::confirm_payment(&app, &order, Actor::Device(device.id.clone()), payment).await.map_err(|e| match e {
+    let (order, duplicate) = app.domain.confirm_payment(&order, &device.id, payment).await.map_err(|e| match e {
         e @ PaymentRefused::ChannelMismatch => unprocessable(CollectorErrorCode::ChannelMismatch, e),
         e @ PaymentRefused::AmountMismatch { .. } => unprocessable(CollectorErrorCode::AmountMismatch, e),
         e @ PaymentRefused::TooLate => conflict(CollectorErrorCode::WrongState, e),
@@ -168,79 +141,27 @@ pub async fn confirm(State(app): State<Shared>, Signed { device, body }: Signed)
 pub async fn reject(State(app): State<Shared>, Path(id): Path<String>, Signed { device, body }: Signed) -> Result<ConfirmResponse> {
     let req: RejectRequest = parse(&body)?;
     let order = own_order(&app, &device, &id).await?;
-    let reason: String = req.reason.chars().filter(|c| !c.is_control()).take(200).collect();
-    let change = StateChange::new(Transition::RejectClaim, Actor::Device(device.id.clone())).reason(reason);
-    match order::change(&app, &order.id, change).await? {
-        TransitionOutcome::Applied(o) | TransitionOutcome::AlreadyApplied(o) => {
-            Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state.into(), duplicate: false }))
-        }
-    }
+    let o = app.domain.reject_claim(&order, &device.id, &req.reason).await?;
+    Ok(Json(ConfirmResponse { order_id: o.id.to_string(), state: o.state.into(), duplicate: false }))
 }
 
 pub async fn unmatched(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<serde_json::Value> {
     let report: UnmatchedReport = parse(&body)?;
     let ev = report.evidence;
-    if ev.observation_id.is_empty() || ev.observation_id.len() > 128 {
-        return Err(CollectorError::bad_request("evidence.observation_id must be 1-128 characters"));
-    }
-    let recorded = app
-        .store
-        .record_unmatched(UnmatchedPayment {
-            merchant_id: device.merchant_id,
-            device_id: device.id.clone(),
-            observation_id: ev.observation_id,
-            channel: report.channel,
-            amount: report.amount,
-            observed_at: ev.observed_at,
-            source: ev.source.chars().take(64).collect(),
-            raw_text: ev.raw_text.chars().take(2000).collect(),
-            reported_at: clock::now(),
-        })
-        .await?;
-    if recorded {
-        tracing::warn!(device = %device.id, channel = %report.channel, amount = %report.amount, "unmatched payment reported");
-    }
+    let report = Unmatched {
+        observation_id: ev.observation_id,
+        channel: report.channel,
+        amount: report.amount,
+        observed_at: ev.observed_at,
+        source: ev.source,
+        raw_text: ev.raw_text,
+    };
+    let recorded = app.domain.report_unmatched(&device, report).await?;
     Ok(Json(serde_json::json!({"recorded": recorded})))
-}
-
-/// The longest collector version a heartbeat may report.
-pub const MAX_VERSION_LEN: usize = 32;
-
-/// A version as a collector reports it (`0.1.0`, `1.2.0-beta.1+git.5`):
-/// empty (an older collector sends none), or up to [`MAX_VERSION_LEN`]
-/// letters, digits and `. + - _`. Nothing else reaches the store, the CLI
-/// or a log: no spaces, controls, escapes or markup.
-pub fn valid_version(v: &str) -> bool {
-    v.len() <= MAX_VERSION_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'_'))
 }
 
 pub async fn heartbeat(State(app): State<Shared>, Signed { device, body }: Signed) -> Result<HeartbeatResponse> {
     let beat: Heartbeat = parse(&body)?;
-    if beat.sources.len() > 32 {
-        return Err(CollectorError::bad_request("at most 32 sources"));
-    }
-    if !valid_version(&beat.version) {
-        return Err(CollectorError::bad_request(format!(
-            "version: at most {MAX_VERSION_LEN} printable ASCII characters without spaces (letters, digits, . + - _)"
-        )));
-    }
-    let sources = serde_json::to_string(&beat.sources).unwrap_or_else(|_| "[]".into());
-    let now = clock::now();
-    app.store.heartbeat(&device.id, &sources, &beat.version, now).await?;
+    let now = app.domain.heartbeat(&device, &beat.sources, &beat.version).await?;
     Ok(Json(HeartbeatResponse { server_time: now }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_version;
-
-    #[test]
-    fn a_reported_version_is_short_and_plain() {
-        for ok in ["", "0.1.0", "1.2.0-beta.1+git.5", "0.1.0_rc", &"9".repeat(32)] {
-            assert!(valid_version(ok), "{ok:?}");
-        }
-        for bad in [&"9".repeat(33), "0.1.0 ", "0.1\n0", "\u{1b}[31m1.0", "<b>1</b>", "1.0;rm", "版本1", "1.0\u{0}", "1.0\u{202e}"] {
-            assert!(!valid_version(bad), "{bad:?}");
-        }
-    }
 }

@@ -69,6 +69,17 @@ impl From<StoreError> for CollectorError {
     }
 }
 
+impl From<crate::domain::DeviceRefused> for CollectorError {
+    fn from(e: crate::domain::DeviceRefused) -> Self {
+        use crate::domain::DeviceRefused as R;
+        match e {
+            R::BadRequest(m) => Self::bad_request(m),
+            R::Unauthorized(m) => Self::unauthorized(m),
+            R::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for CollectorError {
     fn into_response(self) -> Response {
         (self.status, Json(ErrorBody { error: ApiError { code: self.code.into(), message: self.message } })).into_response()

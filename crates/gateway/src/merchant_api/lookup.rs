@@ -3,7 +3,7 @@
 use super::create::parse_userid;
 use crate::error::{ApiError, ApiResult};
 use crate::net::client::ClientAddr;
-use crate::{Shared, clock, order};
+use crate::{Shared, clock};
 use axum::Json;
 use axum::extract::{Path, State};
 use jiufu_protocol::{ErrorCode, OrderState, sign};
@@ -13,16 +13,12 @@ use serde_json::{Value, json};
 /// The QR text and PNG (base64) of an order that is waiting for payment;
 /// empty for orders that must not be paid any more.
 fn qr_fields(app: &Shared, order: &Order, state: OrderState) -> (String, String) {
-    if matches!(state, OrderState::CodeIssued | OrderState::Claimed) {
-        (order.qr_text.clone(), app.qr.base64_png(&order.qr_text))
-    } else {
-        (String::new(), String::new())
-    }
+    if state.is_waiting() { (order.qr_text.clone(), app.qr.base64_png(&order.qr_text)) } else { (String::new(), String::new()) }
 }
 
 pub async fn query(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let order = crate::error::find_order(&app, &id).await?;
-    let now = clock::now();
+    let now = app.domain.now();
     let state = order.state_at(now);
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
     Ok(Json(json!({
@@ -47,7 +43,7 @@ pub async fn query(State(app): State<Shared>, Path(id): Path<String>) -> ApiResu
 
 pub async fn qrcode(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let order = crate::error::find_order(&app, &id).await?;
-    let state = order.state_at(clock::now());
+    let state = order.state_at(app.domain.now());
     if state != OrderState::CodeIssued {
         return Err(ApiError::field(ErrorCode::WrongState, format!("order state is {state}, the QR code is shown only in state 5")));
     }
@@ -74,10 +70,7 @@ pub async fn merchant_lookup(
     let userid = userid.strip_prefix(':').unwrap_or(&userid);
     let merchant_id = parse_userid(userid)?;
     app.authenticate(client, async {
-        let merchant = match app.merchant(merchant_id).await? {
-            Some(m) if m.enabled => m,
-            _ => return Err(ApiError::new(ErrorCode::UnknownMerchant)),
-        };
+        let merchant = app.domain.enabled_merchant(merchant_id).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownMerchant))?;
         let expected = sign::order_sign(userid, &order_no, merchant.key.expose());
         if !sign::hex_digest_eq(&expected, &given) {
             return Err(ApiError::new(ErrorCode::BadSignature));
@@ -85,10 +78,10 @@ pub async fn merchant_lookup(
         Ok(())
     })
     .await?;
-    let order = order::get_by_no(&app, merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
-    let state = order.state_at(clock::now());
+    let order = app.domain.order_by_no(merchant_id, &order_no).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound))?;
+    let state = order.state_at(app.domain.now());
     let (qrcode, imgtext) = qr_fields(&app, &order, state);
-    let attempts = app.store.notification(&order.id).await?.map(|n| n.attempts).unwrap_or(0);
+    let attempts = app.domain.notification(&order.id).await?.map(|n| n.attempts).unwrap_or(0);
     let tz = app.config.timezone;
     Ok(Json(json!({
         "success": true, "errorCode": 0, "errorMsg": null,

@@ -1,14 +1,15 @@
 //! The 就付 merchant API (`gateway-api.md`).
 
 mod create;
-pub mod fields;
+mod dialect;
 mod lookup;
 
 use crate::Shared;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use create::{CreateRequest, Draft, parse_userid, text_field};
+pub use create::parse_userid;
+pub use dialect::Native;
 
 pub fn routes() -> Router<Shared> {
     Router::new()

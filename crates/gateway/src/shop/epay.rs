@@ -4,27 +4,64 @@
 //! and the GET notification and return redirect signed with the
 //! sorted-parameter md5.
 
-use super::{channel_by_name, channel_name, checkout_url, echo, encode_query, merchant_by_pid, read_echo};
+use super::{channel_by_name, channel_name, checkout_url, echo, merchant_by_pid, read_echo};
 use crate::checkout::refused_page;
+use crate::dialect::fields::Fields;
+use crate::dialect::request::{check_param, params};
+use crate::dialect::{Ack, Outgoing, ShopDialect, append_query, encode_query};
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
-use crate::merchant_api::fields::Fields;
 use crate::net::client::ClientAddr;
-use crate::notify::{Ack, Outgoing};
 use crate::{Shared, clock};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiufu_protocol::shop_sign::epay_sign;
 use jiufu_protocol::{Dialect, ErrorCode, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::fmt::Write;
 
-pub fn routes() -> Router<Shared> {
+/// 易支付 V1 as a plug-in.
+pub struct Epay;
+
+impl ShopDialect for Epay {
+    fn ids(&self) -> &'static [Dialect] {
+        &[Dialect::Epay]
+    }
+
+    fn routes(&self) -> Router<Shared> {
+        routes()
+    }
+
+    fn notification(&self, order: &Order, key: &str, _at: i64) -> Result<Outgoing, String> {
+        notification(order, key)
+    }
+
+    fn return_link(&self, order: &Order, key: &str) -> Result<String, String> {
+        return_url(order, key)
+    }
+
+    fn settings(&self, base: &str, merchant: &Merchant) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "易支付 EPay V1 (独角数卡 epay, 彩虹易支付 SDK plugins, SSPanel, new-api …)");
+        let _ = writeln!(s, "  接口地址 apiurl      : {base}/");
+        let _ = writeln!(s, "  商户ID pid           : {}", merchant.id);
+        let _ = writeln!(s, "  商户密钥 key         : {}", merchant.key.expose());
+        s
+    }
+
+    /// `/mapi.php`'s shape: `{"code":-1,"msg":…}`.
+    fn refusal(&self, e: ApiError) -> Response {
+        refusal(-1, &e.message).into_response()
+    }
+}
+
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/submit.php", get(submit).post(submit))
         .route("/payments/epay/v1/order/create-transaction/submit.php", get(submit).post(submit))
@@ -40,17 +77,6 @@ struct Echo {
     /// `money` as sent (`10`, `10.0`, `10.00`): shops compare it with their own.
     money: String,
     param: String,
-}
-
-/// The request's parameters: the query of a GET, the body of a POST (its
-/// query when the body is empty: some SDKs post with an empty body).
-async fn params(req: Request) -> ApiResult<Fields> {
-    if req.method() == Method::GET {
-        return Fields::query(req.uri().query());
-    }
-    let query = req.uri().query().map(str::to_owned);
-    let body = Fields::read(req).await?;
-    if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
 }
 
 /// Authenticates a create request and creates (or finds again) its order.
@@ -73,12 +99,10 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, ip: &str) -> ApiRe
         .await?;
     let channel =
         channel_by_name(kind).ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay or bank"))?;
-    let param = f.get("param").unwrap_or("");
-    if param.chars().count() > 256 || param.chars().any(char::is_control) {
-        return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
-    }
+    let param = check_param(f.get("param").unwrap_or(""))?;
     let shop_data = echo(&Echo { kind: kind.to_owned(), money: money.to_owned(), param: param.to_owned() });
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: out_trade_no,
         channel,
         subject: name,
@@ -89,8 +113,9 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, ip: &str) -> ApiRe
         order_time: "",
         dialect: Dialect::Epay,
         shop_data,
+        cap_payerless: true,
     };
-    super::create(app, merchant, draft).await
+    super::create(app, draft).await
 }
 
 /// Every parameter received but `sign` and `sign_type`, unknown ones
@@ -188,7 +213,7 @@ async fn lookup(app: &Shared, client: ClientAddr, req: Request) -> Result<Value,
             Err(e) if e.is_internal() => return Err((-2, e.message)),
             Err(_) => None,
         },
-        (None, Some(no)) => crate::order::get_by_no(app, merchant.id, no).await.map_err(|e| {
+        (None, Some(no)) => app.domain.order_by_no(merchant.id, no).await.map_err(|e| {
             let e = ApiError::from(e);
             (-2, e.message)
         })?,
@@ -248,14 +273,14 @@ fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, 
 /// or an error page quoting the word is no acknowledgement.
 pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
     let query = encode_query(&paid_params(order, key)?);
-    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
+    Ok(Outgoing { url: append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
 }
 
 /// `return_url` with the same signed parameters: shops verify them like the
 /// notification. The sign covers money and status, so the payer seeing it
 /// learns nothing that lets them forge another.
 pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
-    Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+    Ok(append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
 }
 
 #[cfg(test)]

@@ -4,26 +4,65 @@
 //! JSON notification. GMPay is epusdt v2: one module, two flavours.
 
 use super::{channel_by_name, checkout_url, default_channel, echo, hex_signature, merchant_by_key, merchant_by_pid, read_echo};
+use crate::Shared;
+use crate::dialect::fields::{Fields, read_body};
+use crate::dialect::request;
+use crate::dialect::{Ack, Outgoing, ShopDialect};
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
-use crate::merchant_api::fields::{Fields, read_body};
 use crate::net::client::ClientAddr;
-use crate::notify::{Ack, Outgoing};
-use crate::{Shared, clock};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, epusdt_signature, epusdt_signing_string, gmpay_signature, json_fields};
+use jiufu_protocol::shop_sign::{Md5Prefix, epusdt_signature, epusdt_signing_string, gmpay_signature, json_fields};
 use jiufu_protocol::{Dialect, ErrorCode, Fen, OrderId, OrderState, sign};
 use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::fmt::Write;
 
-pub fn routes() -> Router<Shared> {
+/// epusdt classic and GMPay (epusdt v2) as one plug-in.
+pub struct Epusdt;
+
+impl ShopDialect for Epusdt {
+    fn ids(&self) -> &'static [Dialect] {
+        &[Dialect::Epusdt, Dialect::Gmpay]
+    }
+
+    fn routes(&self) -> Router<Shared> {
+        routes()
+    }
+
+    fn notification(&self, order: &Order, key: &str, _at: i64) -> Result<Outgoing, String> {
+        notification(order, key)
+    }
+
+    /// epusdt sends the payer back to its redirect_url as given.
+    fn return_link(&self, order: &Order, _key: &str) -> Result<String, String> {
+        Ok(order.return_url.clone())
+    }
+
+    fn settings(&self, base: &str, merchant: &Merchant) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "epusdt (classic) / GMPay (epusdt v2)");
+        let _ = writeln!(s, "  API 地址 api URL     : {base}");
+        let _ = writeln!(s, "    classic            : {base}/api/v1/order/create-transaction");
+        let _ = writeln!(s, "    GMPay              : {base}/payments/gmpay/v1/order/create-transaction");
+        let _ = writeln!(s, "  密钥 token / secret  : {}", merchant.key.expose());
+        let _ = writeln!(s, "  商户ID pid (GMPay)   : {}", merchant.id);
+        s
+    }
+
+    fn refusal(&self, e: ApiError) -> Response {
+        Refusal::from(e).into_response()
+    }
+}
+
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/order/create-transaction", post(classic))
         .route("/payments/gmpay/v1/order/create-transaction", post(gmpay))
@@ -177,13 +216,14 @@ async fn create(app: &Shared, client: ClientAddr, req: Request, flavor: Flavor) 
             .ok_or_else(|| ApiError::field(ErrorCode::MalformedField, "type must be alipay, wxpay, qqpay, bank or P901-P904"))?,
         // The same request again keeps the channel it was given, even if
         // the merchant's codes changed in between.
-        None => match crate::order::get_by_no(app, merchant.id, order_id).await? {
+        None => match app.domain.order_by_no(merchant.id, order_id).await? {
             Some(existing) => existing.channel,
             None => default_channel(app, merchant.id).await?,
         },
     };
     let md5 = flavor == Flavor::Gmpay && given.len() == 32;
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: order_id,
         channel,
         subject: get_field(&f, "name").unwrap_or(""),
@@ -194,8 +234,9 @@ async fn create(app: &Shared, client: ClientAddr, req: Request, flavor: Flavor) 
         order_time: "",
         dialect: if flavor == Flavor::Gmpay { Dialect::Gmpay } else { Dialect::Epusdt },
         shop_data: echo(&Echo { amount: amount.to_owned(), md5 }),
+        cap_payerless: true,
     };
-    let order = super::create(app, merchant, draft).await?;
+    let order = super::create(app, draft).await?;
     let gmpay = flavor == Flavor::Gmpay;
     let data = Created {
         trade_id: order.id.as_str(),
@@ -233,9 +274,7 @@ struct Created<'a> {
 
 /// A decimal as a JSON number in shortest form (`10.00` → `10`).
 fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
-    canonical_number(decimal)
-        .and_then(|n| RawValue::from_string(n).ok())
-        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "amount must be a plain decimal number"))
+    request::number(decimal, "amount")
 }
 
 /// The checkout counter is the checkout page.
@@ -250,7 +289,7 @@ async fn counter(State(app): State<Shared>, Path(id): Path<String>) -> Response 
 async fn check_status(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match crate::error::find_order(&app, &id).await {
         Ok(order) => {
-            let status = match order.state_at(clock::now()) {
+            let status = match order.state_at(app.domain.now()) {
                 OrderState::Confirmed => 2,
                 s if s.is_open() => 1,
                 _ => 3,

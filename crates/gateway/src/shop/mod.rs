@@ -9,56 +9,32 @@
 
 pub mod epay;
 pub mod epusdt;
-pub mod settings;
 pub mod vmq;
 
+use crate::Shared;
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::{CreateRequest, Draft, parse_userid};
-use crate::{Shared, notify, order};
-use axum::Router;
-use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId, OrderState};
+use crate::merchant_api::parse_userid;
+use jiufu_protocol::{Channel, Dialect, ErrorCode, MerchantId, OrderId};
 use jiufu_store::{Merchant, Order};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub fn routes() -> Router<Shared> {
-    epay::routes().merge(epusdt::routes()).merge(vmq::routes())
-}
-
 /// An enabled merchant by the id a shop sends as `pid`.
 pub async fn merchant_by_pid(app: &Shared, pid: &str) -> ApiResult<Merchant> {
     let id = parse_userid(pid).map_err(|_| ApiError::field(ErrorCode::UnknownMerchant, "pid must be a merchant id"))?;
-    match app.merchant(id).await? {
-        Some(m) if m.enabled => Ok(m),
-        _ => Err(ApiError::new(ErrorCode::UnknownMerchant)),
-    }
+    app.domain.enabled_merchant(id).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownMerchant))
 }
 
 /// For protocols without a merchant id (epusdt classic, V免签): the enabled
-/// merchant for whom `signed_by` (its key made the signature) is true. Every merchant is tried, each
-/// comparison in constant time, so the answer's timing does not tell which
-/// key came close or where in the list it was. The merchants come from a
-/// cache, and callers hash the signed text once ([`Md5Prefix`]): a guess
-/// costs one short hash per merchant, and guesses are throttled per
-/// address ([`crate::App::authenticate`]).
+/// merchant whose key made the signature (`signed_by`), by the domain's
+/// shared-key rule ([`crate::domain::Domain::merchant_by_key`]). Callers
+/// hash the signed text once ([`Md5Prefix`]), and guesses are throttled
+/// per address ([`crate::App::authenticate`]).
 ///
 /// [`Md5Prefix`]: jiufu_protocol::shop_sign::Md5Prefix
 pub async fn merchant_by_key(app: &Shared, signed_by: impl Fn(&Merchant) -> bool) -> ApiResult<Option<Merchant>> {
-    let mut found: Vec<&Merchant> = Vec::new();
-    let merchants = app.enabled_merchants().await?;
-    for m in merchants.iter() {
-        if signed_by(m) {
-            found.push(m);
-        }
-    }
-    if found.len() > 1 {
-        // Keys are refused twice by `merchant add`; a database edited by
-        // hand could still hold one. Never guess whose order this is.
-        let ids: Vec<i64> = found.iter().map(|m| m.id.get()).collect();
-        tracing::error!(?ids, "several merchants share one key: a request signed with it is refused");
-        return Ok(None);
-    }
-    Ok(found.pop().cloned())
+    Ok(app.domain.merchant_by_key(signed_by).await?)
 }
 
 /// A signature that cannot be any shop's (not 32 or 64 hex digits) is a
@@ -93,18 +69,18 @@ pub fn channel_name(channel: Channel) -> &'static str {
 /// gateway offers): the merchant's first channel, Alipay first, that has
 /// an enabled receiving code.
 pub async fn default_channel(app: &Shared, merchant_id: MerchantId) -> ApiResult<Channel> {
-    let codes = app.store.codes(merchant_id).await?;
-    Channel::ALL
-        .into_iter()
-        .find(|ch| codes.iter().any(|c| c.enabled && c.channel == *ch))
+    app.domain
+        .default_channel(merchant_id)
+        .await?
         .ok_or_else(|| ApiError::field(ErrorCode::ChannelUnavailable, "no receiving code for any channel"))
 }
 
 /// Creates (or finds again) an authenticated shop order through the same
-/// rules and operation as the native API.
-pub async fn create(app: &Shared, merchant: Merchant, draft: Draft<'_>) -> ApiResult<Order> {
-    let request = CreateRequest::check(app, merchant, draft)?;
-    Ok(order::create(app, request).await?)
+/// rules and operation as the native API; a shop order without a payer
+/// address is under the payerless cap when its dialect says so.
+pub async fn create(app: &Shared, request: NewOrderRequest<'_>) -> ApiResult<Order> {
+    let cap_payerless = crate::dialects().get(request.dialect).caps_payerless();
+    Ok(app.domain.create_order(NewOrderRequest { cap_payerless, ..request }).await?)
 }
 
 /// A dialect's echo data as stored with the order.
@@ -127,37 +103,6 @@ pub fn checkout_url(app: &Shared, order_id: &OrderId) -> String {
     format!("{}/transfer/{order_id}", app.config.public_url)
 }
 
-/// Where the payer goes once paid, in the order's own dialect; `None`
-/// without a return URL, and for an order that is not paid: 易支付 and
-/// V免签 return links carry a signed success.
-pub fn return_link(order: &Order, key: &str) -> Option<String> {
-    if order.return_url.is_empty() || order.state != OrderState::Confirmed {
-        return None;
-    }
-    let link = match order.dialect {
-        Dialect::Jiufu => Ok(notify::return_url(order)),
-        Dialect::Epay => epay::return_url(order, key),
-        // epusdt sends the payer back to its redirect_url as given.
-        Dialect::Epusdt | Dialect::Gmpay => Ok(order.return_url.clone()),
-        Dialect::Vmq => vmq::return_url(order, key),
-    };
-    link.map_err(|e| tracing::error!(order = %order.id, error = %e, "cannot build the return link")).ok()
-}
-
-/// The notification of a confirmed order, in its own dialect. Any other
-/// order has none: every dialect's notification says "paid".
-pub fn notification(order: &Order, key: &str, at: i64) -> Result<notify::Outgoing, String> {
-    if order.state != OrderState::Confirmed {
-        return Err(format!("order {} is in state {}, not paid: nothing to notify", order.id, order.state));
-    }
-    match order.dialect {
-        Dialect::Jiufu => Ok(notify::native(order, key, at)),
-        Dialect::Epay => epay::notification(order, key),
-        Dialect::Epusdt | Dialect::Gmpay => epusdt::notification(order, key),
-        Dialect::Vmq => vmq::notification(order, key),
-    }
-}
-
 /// A 302 Found to `url`: what 易支付 and V免签 shops expect of a page jump
 /// (axum's `Redirect::to` answers 303).
 pub fn found(url: &str) -> axum::response::Response {
@@ -166,30 +111,6 @@ pub fn found(url: &str) -> axum::response::Response {
         Ok(location) => (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
         Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// `base` with `query` appended after `?`, or `&` when it has a query;
-/// before a `#fragment`, which stays last (what follows `#` never reaches
-/// the server).
-pub fn append_query(base: &str, query: &str) -> String {
-    let (base, fragment) = match base.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (base, None),
-    };
-    let sep = if base.contains('?') { if base.ends_with(['?', '&']) { "" } else { "&" } } else { "?" };
-    match fragment {
-        Some(f) => format!("{base}{sep}{query}#{f}"),
-        None => format!("{base}{sep}{query}"),
-    }
-}
-
-/// `k=v&…` form-encoded in the given order.
-pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        out.append_pair(k.as_ref(), v.as_ref());
-    }
-    out.finish()
 }
 
 #[cfg(test)]

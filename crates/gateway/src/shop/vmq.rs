@@ -3,27 +3,61 @@
 //! and its notification with `reallyPrice`. V免签 has no merchant id: the
 //! merchant is the one whose key verifies the request's sign.
 
-use super::{checkout_url, echo, encode_query, hex_signature, merchant_by_key, read_echo};
+use super::{checkout_url, echo, hex_signature, merchant_by_key, read_echo};
+use crate::Shared;
+use crate::dialect::fields::Fields;
+use crate::dialect::request::{self, check_param, params};
+use crate::dialect::{Ack, Outgoing, ShopDialect, append_query, encode_query};
+use crate::domain::NewOrderRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::merchant_api::Draft;
-use crate::merchant_api::fields::Fields;
 use crate::net::client::ClientAddr;
-use crate::notify::{Ack, Outgoing};
-use crate::{Shared, clock, health};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jiufu_protocol::shop_sign::{Md5Prefix, canonical_number, vmq_notify_sign};
-use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, Transition, sign};
-use jiufu_store::{Merchant, Order, OrderFilter, StateChange, TransitionOutcome};
+use jiufu_protocol::shop_sign::{Md5Prefix, vmq_notify_sign};
+use jiufu_protocol::{Channel, Dialect, ErrorCode, OrderState, sign};
+use jiufu_store::{Merchant, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::fmt::Write;
 
-pub fn routes() -> Router<Shared> {
+/// The V免签 merchant API as a plug-in.
+pub struct Vmq;
+
+impl ShopDialect for Vmq {
+    fn ids(&self) -> &'static [Dialect] {
+        &[Dialect::Vmq]
+    }
+
+    fn routes(&self) -> Router<Shared> {
+        routes()
+    }
+
+    fn notification(&self, order: &Order, key: &str, _at: i64) -> Result<Outgoing, String> {
+        notification(order, key)
+    }
+
+    fn return_link(&self, order: &Order, key: &str) -> Result<String, String> {
+        return_url(order, key)
+    }
+
+    fn settings(&self, base: &str, merchant: &Merchant) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "V免签 VMQ merchant API");
+        let _ = writeln!(s, "  服务地址 address     : {base}");
+        let _ = writeln!(s, "  通讯密钥 key         : {}", merchant.key.expose());
+        s
+    }
+
+    fn refusal(&self, e: ApiError) -> Response {
+        refusal(e.message)
+    }
+}
+
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/createOrder", get(create_order).post(create_order))
         .route("/getOrder", get(get_order).post(get_order))
@@ -49,16 +83,6 @@ fn refusal(msg: impl Into<String>) -> Response {
 
 fn ok(data: impl Serialize) -> Response {
     Json(json!({"code": 1, "msg": "成功", "data": data})).into_response()
-}
-
-/// Parameters from the query, and from a form or JSON body on POST.
-async fn params(req: Request) -> ApiResult<Fields> {
-    if req.method() == Method::GET {
-        return Fields::query(req.uri().query());
-    }
-    let query = req.uri().query().map(str::to_owned);
-    let body = Fields::read(req).await?;
-    if body.is_empty() { Fields::query(query.as_deref()) } else { Ok(body) }
 }
 
 async fn create_order(State(app): State<Shared>, client: ClientAddr, req: Request) -> Response {
@@ -126,13 +150,12 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> Api
     if !plain_price(price) {
         return Err(ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal without leading zeros"));
     }
-    if param.chars().count() > 256 || param.chars().any(char::is_control) {
-        return Err(ApiError::field(ErrorCode::MalformedField, "param is longer than 256 characters or has control characters"));
-    }
+    check_param(param)?;
     // With isHtml=1 the payer's browser is asking: its address is the
     // payer's, for the per-payer cap. From the shop's server there is none.
     let ip = if html { client.payer() } else { String::new() };
-    let draft = Draft {
+    let draft = NewOrderRequest {
+        merchant,
         order_no: pay_id,
         channel,
         subject: "",
@@ -143,8 +166,9 @@ async fn create(app: &Shared, f: &Fields, client: ClientAddr, html: bool) -> Api
         order_time: "",
         dialect: Dialect::Vmq,
         shop_data: echo(&Echo { price: price.to_owned(), param: param.to_owned(), kind: kind.to_owned() }),
+        cap_payerless: true,
     };
-    super::create(app, merchant, draft).await
+    super::create(app, draft).await
 }
 
 /// `data` of `createOrder` and `getOrder`, with V免签's meanings: `payType`
@@ -168,9 +192,7 @@ struct OrderData {
 }
 
 fn number(decimal: &str) -> ApiResult<Box<RawValue>> {
-    canonical_number(decimal)
-        .and_then(|n| RawValue::from_string(n).ok())
-        .ok_or_else(|| ApiError::field(ErrorCode::InvalidAmount, "price must be a plain decimal number"))
+    request::number(decimal, "price")
 }
 
 fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
@@ -183,7 +205,7 @@ fn describe(app: &Shared, order: &Order) -> ApiResult<OrderData> {
         really_price: number(&order.payable_fen.to_string())?,
         pay_url: checkout_url(app, &order.id),
         is_auto: u8::from(order.payable_fen != order.order_fen),
-        state: match order.state_at(clock::now()) {
+        state: match order.state_at(app.domain.now()) {
             OrderState::Confirmed => 1,
             s if s.is_open() => 0,
             _ => -1,
@@ -221,10 +243,10 @@ async fn check_order(State(app): State<Shared>, req: Request) -> Response {
         Ok(o) => o,
         Err(r) => return r,
     };
-    match order.state_at(clock::now()) {
+    match order.state_at(app.domain.now()) {
         OrderState::Confirmed => {
-            let key = app.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
-            let back = key.and_then(|k| super::return_link(&order, k.expose())).unwrap_or_default();
+            let key = app.domain.merchant(order.merchant_id).await.ok().flatten().map(|m| m.key);
+            let back = key.and_then(|k| crate::dialects().return_link(&order, k.expose())).unwrap_or_default();
             ok(back)
         }
         s if s.is_open() => refusal("订单未支付 / not paid yet"),
@@ -257,9 +279,8 @@ async fn close_order(State(app): State<Shared>, client: ClientAddr, req: Request
         Ok(_) => return refusal("云端订单编号不存在 / no such order"),
         Err(r) => return r,
     };
-    let change = StateChange::new(Transition::Close, jiufu_protocol::Actor::Merchant).reason("V免签 closeOrder");
-    match crate::order::change(&app, &order.id, change).await {
-        Ok(TransitionOutcome::Applied(_) | TransitionOutcome::AlreadyApplied(_)) => ok(Value::Null),
+    match app.domain.close_by_merchant(&order, "V免签 closeOrder").await {
+        Ok(_) => ok(Value::Null),
         Err(e) => refusal(ApiError::from(e).message),
     }
 }
@@ -290,7 +311,7 @@ async fn get_state(State(app): State<Shared>, client: ClientAddr, req: Request) 
     let (Some(t), Some(given)) = (f.get("t"), f.get("sign")) else {
         return refusal("t 与 sign 必填 / t and sign are required");
     };
-    if !fresh_epoch(t, clock::now()) {
+    if !fresh_epoch(t, app.domain.now()) {
         return refusal("t 须为当前时间戳 / t must be the current unix time, in seconds or milliseconds");
     }
     let found = app
@@ -304,15 +325,8 @@ async fn get_state(State(app): State<Shared>, client: ClientAddr, req: Request) 
         Err(e) => return refusal(e.message),
     };
     let state = async {
-        let now = clock::now();
-        let devices = app.store.devices(merchant.id).await?;
-        let last_heart = devices.iter().filter_map(|d| d.last_seen).max().unwrap_or(0);
-        let online = devices.iter().any(|d| health::device_health(d, now, app.config.collector_online_secs).online);
-        let filter =
-            OrderFilter { merchant_id: Some(merchant.id), state: Some(OrderState::Confirmed), limit: Some(100), ..Default::default() };
-        // The latest payment among the most recently created paid orders.
-        let last_pay = app.store.orders(filter).await?.iter().filter_map(|o| o.paid_at).max().unwrap_or(0);
-        Ok::<_, jiufu_store::StoreError>(json!({"lastheart": last_heart, "lastpay": last_pay, "jkstate": i32::from(online)}))
+        let s = app.domain.monitor_state(merchant.id).await?;
+        Ok::<_, jiufu_store::StoreError>(json!({"lastheart": s.last_heart, "lastpay": s.last_pay, "jkstate": i32::from(s.online)}))
     };
     match state.await {
         Ok(data) => ok(data),
@@ -340,12 +354,12 @@ fn paid_params(order: &Order, key: &str) -> Result<Vec<(&'static str, String)>, 
 /// GET `notifyUrl` with the signed parameters; delivered on the body `success`.
 pub fn notification(order: &Order, key: &str) -> Result<Outgoing, String> {
     let query = encode_query(&paid_params(order, key)?);
-    Ok(Outgoing { url: super::append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
+    Ok(Outgoing { url: append_query(&order.notify_url, &query), json: None, headers: Vec::new(), ack: Ack::OneOf(&["success"]) })
 }
 
 /// `returnUrl` with the same signed parameters, as V免签 sends the payer back.
 pub fn return_url(order: &Order, key: &str) -> Result<String, String> {
-    Ok(super::append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
+    Ok(append_query(&order.return_url, &encode_query(&paid_params(order, key)?)))
 }
 
 #[cfg(test)]
