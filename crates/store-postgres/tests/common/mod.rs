@@ -15,7 +15,13 @@ pub fn server_url() -> Option<String> {
     match std::env::var(VAR) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            eprintln!("skipped: {VAR} names no PostgreSQL database to test against (`cargo xtask test` sets it up)");
+            // Straight to the process's stderr: libtest captures `eprintln!`
+            // of a passing test, and the skip must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "skipped: {VAR} names no PostgreSQL database to test against (`cargo xtask test` sets it up)"
+            );
             None
         }
     }
